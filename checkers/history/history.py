@@ -1,0 +1,99 @@
+"""A history: ops in the order they happened, and where each came from.
+
+Building an :class:`Op` from a loosely typed mapping (a JSON object, an EDN
+map) is done here once for every format, so every format reports a missing
+or malformed field the same way, naming the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from .op import CORE_FIELDS, NEMESIS, TYPES, HistoryError, Op
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .columnar import Columnar
+
+
+def op_from_mapping(d: Mapping[str, Any], position: int, *, file: str | None = None,
+                    line: int | None = None) -> Op:
+    """Turn one decoded record into an Op, or raise HistoryError naming the field."""
+
+    def bad(msg: str) -> HistoryError:
+        return HistoryError(msg, file=file, line=line)
+
+    if not isinstance(d, Mapping):
+        raise bad(f"expected an operation (a map/object), got {type(d).__name__}")
+    for req in ("process", "type", "f"):
+        if req not in d or d[req] is None:
+            raise bad(f"missing field '{req}' (every op needs process, type and f)")
+    typ = d["type"]
+    if typ not in TYPES:
+        raise bad(f"unknown type {typ!r}: expected one of invoke, ok, fail, info")
+    proc = d["process"]
+    if isinstance(proc, bool) or not isinstance(proc, (int, str)):
+        raise bad(f"field 'process' must be an integer or \"nemesis\", got {proc!r}")
+    f = d["f"]
+    if not isinstance(f, str) or not f:
+        raise bad(f"field 'f' must be a non-empty string, got {f!r}")
+    index = d.get("index", position)
+    if index is None:
+        index = position
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise bad(f"field 'index' must be an integer, got {index!r}")
+    time = d.get("time")
+    if time is not None and (isinstance(time, bool) or not isinstance(time, int)):
+        if isinstance(time, float) and time.is_integer():
+            time = int(time)
+        else:
+            raise bad(f"field 'time' must be integer nanoseconds, got {time!r}")
+    node = d.get("node")
+    if node is not None and not isinstance(node, str):
+        node = str(node)
+    extra = {k: v for k, v in d.items() if k not in CORE_FIELDS}
+    return Op(index=index, time=time, process=proc, type=typ, f=f, key=d.get("key"),
+              value=d.get("value"), node=node, error=d.get("error"), extra=extra)
+
+
+@dataclass
+class History:
+    """Ops in history order, plus their source lines for error messages."""
+
+    ops: list[Op]
+    source: str | None = None
+    lines: list[int] | None = None
+    warnings: list[str] = field(default_factory=list)
+    _columnar: "Columnar | None" = field(default=None, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __getitem__(self, i: int) -> Op:
+        return self.ops[i]
+
+    def line_of(self, position: int) -> int | None:
+        if self.lines is None or position >= len(self.lines):
+            return None
+        return self.lines[position]
+
+    def columnar(self) -> "Columnar":
+        """The numpy view the checkers work on (built once, then cached)."""
+        if self._columnar is None:
+            from .columnar import build_columnar
+            self._columnar = build_columnar(self.ops)
+        return self._columnar
+
+    def client_ops(self) -> list[Op]:
+        return [o for o in self.ops if o.process != NEMESIS]
+
+    def nemesis_ops(self) -> list[Op]:
+        return [o for o in self.ops if o.process == NEMESIS]
+
+    @classmethod
+    def from_dicts(cls, records: Iterable[Mapping[str, Any]], source: str | None = None) -> "History":
+        ops = [op_from_mapping(r, i, file=source) for i, r in enumerate(records)]
+        return cls(ops=ops, source=source)

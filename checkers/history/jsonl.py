@@ -1,0 +1,125 @@
+"""Native history format: JSON Lines, one op per line, written append-only.
+
+The writer flushes every op to the OS as it is recorded, so a controller
+killed with SIGKILL leaves every completed line on disk; at most the line
+being written is torn.  The reader skips a torn *last* line (one that does
+not end in a newline and does not parse) with a warning naming it; a bad
+line anywhere else is an error naming the line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from typing import Any, Iterable
+
+try:  # orjson parses ~4x faster than json on million-op histories
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    _orjson = None
+
+from .history import History, op_from_mapping
+from .op import HistoryError, Op
+
+
+def _loads(b: bytes) -> Any:
+    if _orjson is not None:
+        return _orjson.loads(b)
+    return json.loads(b)
+
+
+def _dumps(d: dict) -> bytes:
+    if _orjson is not None:
+        return _orjson.dumps(d, option=_orjson.OPT_NON_STR_KEYS)
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def dumps_op(op: Op) -> bytes:
+    return _dumps(op.to_dict())
+
+
+def read_jsonl_records(data: bytes, source: str | None = None,
+                       warnings: list[str] | None = None) -> tuple[list[dict], list[int]]:
+    """Decode JSON Lines into records and their 1-based line numbers."""
+    records: list[dict] = []
+    lines: list[int] = []
+    raw = data.split(b"\n")
+    torn_candidate = not data.endswith(b"\n")
+    last = len(raw) - 1
+    for i, line in enumerate(raw):
+        if not line.strip():
+            continue
+        try:
+            rec = _loads(line)
+        except (ValueError, TypeError) as e:
+            if i == last and torn_candidate:
+                msg = (f"{source or 'history'}:{i + 1}: skipped a torn last line "
+                       f"({len(line)} bytes, not valid JSON) — the writer was interrupted")
+                if warnings is not None:
+                    warnings.append(msg)
+                break
+            raise HistoryError(f"not a JSON object: {str(e).splitlines()[0]}", file=source,
+                               line=i + 1) from None
+        if not isinstance(rec, dict):
+            raise HistoryError(f"expected a JSON object (one op per line), got {type(rec).__name__}",
+                               file=source, line=i + 1)
+        records.append(rec)
+        lines.append(i + 1)
+    return records, lines
+
+
+def load_jsonl(data: bytes, source: str | None = None) -> History:
+    warnings: list[str] = []
+    records, lines = read_jsonl_records(data, source, warnings)
+    ops = [op_from_mapping(r, pos, file=source, line=ln)
+           for pos, (r, ln) in enumerate(zip(records, lines))]
+    return History(ops=ops, source=source, lines=lines, warnings=warnings)
+
+
+def write_jsonl(ops: Iterable[Op], out: io.BufferedIOBase | Any) -> None:
+    for op in ops:
+        out.write(dumps_op(op))
+        out.write(b"\n")
+
+
+class HistoryWriter:
+    """Append-only, thread-safe JSONL writer; every op reaches the OS at once.
+
+    Each op is written with a single ``os.write`` of the whole line, so a
+    SIGKILL can tear at most the line being written — never an earlier one.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
+        self.path = os.fspath(path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._lock = threading.Lock()
+        self._fsync = fsync
+        self.count = 0
+        self.bytes = 0
+
+    def write(self, op: Op) -> None:
+        line = dumps_op(op) + b"\n"
+        with self._lock:
+            view = memoryview(line)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            if self._fsync:
+                os.fsync(self._fd)
+            self.count += 1
+            self.bytes += len(line)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> "HistoryWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

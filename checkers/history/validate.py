@@ -1,0 +1,90 @@
+"""Well-formedness of a history under Jepsen's process semantics.
+
+Checked, each breach reported with its position (and source line):
+- a completion (ok/fail/info) whose process has no open invoke;
+- an invoke from a process that already has one open (two invokes in a row);
+- a completion whose f differs from its invoke's f;
+- a client process invoking again after an op of it ended in ``info``
+  (Jepsen retires such a process: the op may still be in flight);
+- op indices that do not increase.
+
+The nemesis is exempt from retirement: its ops complete as ``info`` by
+convention and it invokes again; older Jepsen versions log nemesis events as
+bare ``info`` ops with no invoke, which is accepted too.  Times are not required to be monotonic
+across processes because imported Jepsen histories (e.g. Knossos'
+``mutex/bad/etcd.edn``) interleave ops from different clocks slightly out of
+order; within one process a completion before its invoke is a breach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .history import History
+from .op import INFO, INVOKE, NEMESIS
+
+
+@dataclass(frozen=True)
+class Breach:
+    position: int
+    line: int | None
+    message: str
+
+    def where(self, source: str | None) -> str:
+        loc = f"line {self.line}" if self.line is not None else f"op #{self.position}"
+        return f"{source}:{self.line}" if source and self.line is not None else (
+            f"{source}: {loc}" if source else loc)
+
+    def render(self, source: str | None) -> str:
+        return f"{self.where(source)}: {self.message}"
+
+
+def validate(history: History, *, limit: int | None = None) -> list[Breach]:
+    """Every breach in ``history`` (at most ``limit`` of them)."""
+    breaches: list[Breach] = []
+    open_invoke: dict[object, int] = {}
+    retired: dict[object, int] = {}
+    last_index = None
+    ops = history.ops
+
+    def add(pos: int, msg: str) -> bool:
+        breaches.append(Breach(pos, history.line_of(pos), msg))
+        return limit is not None and len(breaches) >= limit
+
+    for pos, op in enumerate(ops):
+        if last_index is not None and op.index <= last_index:
+            if add(pos, f"index {op.index} does not increase (previous op has index {last_index})"):
+                break
+        last_index = op.index
+        p = op.process
+        if op.type == INVOKE:
+            if p in open_invoke:
+                prev = open_invoke[p]
+                if add(pos, f"process {p} invokes {op.f} while its invoke at op #{prev}"
+                            f" (line {history.line_of(prev)}) has not completed"):
+                    break
+            elif p in retired and p != NEMESIS:
+                prev = retired[p]
+                if add(pos, f"process {p} invokes again after its op #{prev} ended in info;"
+                            " a crashed process must continue under a new process id"):
+                    break
+            open_invoke[p] = pos
+        else:
+            inv = open_invoke.pop(p, None)
+            if inv is None and p == NEMESIS and op.type == INFO:
+                continue  # Jepsen's nemesis logs bare :info events (invoke and completion both :info)
+            if inv is None:
+                if add(pos, f"{op.type} completion from process {p} without a preceding invoke"):
+                    break
+                continue
+            if ops[inv].f != op.f:
+                if add(pos, f"completion f {op.f!r} does not match its invoke's f {ops[inv].f!r}"
+                            f" (op #{inv})"):
+                    break
+            t0, t1 = ops[inv].time, op.time
+            if t0 is not None and t1 is not None and t1 < t0:
+                if add(pos, f"completion time {t1} is before its invoke's time {t0}"):
+                    break
+            if op.type == INFO:
+                retired[p] = pos
+    return breaches

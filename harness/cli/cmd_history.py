@@ -1,0 +1,162 @@
+"""``check``, ``validate`` and ``convert``: working with recorded histories."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from checkers import registry
+from checkers.history import HistoryError, History, load_history, save_history, validate
+from checkers.history.edn import loads_value
+from checkers.result import CheckResult, exit_code, merge_verdicts, verdict_word
+
+from .errors import UserError
+
+
+def parse_value(text: str) -> Any:
+    """A value given on the command line: JSON first, then EDN (``nil``, ``:x``, ``[1 2]``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return loads_value(text)
+    except HistoryError as e:
+        raise UserError(f"cannot read value {text!r} as JSON or EDN: {e}") from None
+
+
+def load_valid(path: str, independent: bool | None = None) -> History:
+    """Load and validate; the first breach becomes the error (with a count of the rest)."""
+    h = load_history(path, independent=independent)
+    for w in h.warnings:
+        print(f"splitbrain: warning: {w}", file=sys.stderr)
+    breaches = validate(h, limit=50)
+    if breaches:
+        b = breaches[0]
+        more = f" (and {len(breaches) - 1}{'+' if len(breaches) == 50 else ''} more breaches;"\
+               f" see 'splitbrain validate {path}')" if len(breaches) > 1 else ""
+        raise HistoryError(b.message + more, file=path, line=b.line)
+    return h
+
+
+def _independent(args: argparse.Namespace) -> bool | None:
+    return {"auto": None, "yes": True, "no": False}[args.independent]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    checker = args.checker or ("linearizable" if args.model else None)
+    if checker is None:
+        raise UserError("say what to check: --model MODEL (linearizability) or --checker NAME")
+    try:
+        chk = registry.get(checker)
+    except registry.UnknownChecker as e:
+        raise UserError(str(e)) from None
+    options: dict[str, Any] = {}
+    if args.model:
+        options["model"] = args.model
+    if args.init is not None:
+        options["init"] = parse_value(args.init)
+    for name in ("cas_fail_observes", "level", "time_limit", "memory_limit", "workers"):
+        v = getattr(args, name, None)
+        if v is not None and v is not False:
+            options[name] = v
+    verdicts = []
+    results: list[tuple[str, CheckResult | None]] = []
+    for path in args.histories:
+        try:
+            h = load_valid(path, _independent(args))
+            res = chk.fn(h, **options)
+        except (HistoryError, UserError, ValueError) as e:
+            if args.debug:
+                raise
+            verdicts.append("unknown")
+            if args.json:
+                print(json.dumps({"file": path, "valid": "unknown", "error": str(e)}), flush=True)
+            else:
+                print(f"splitbrain: error: {e}", file=sys.stderr)
+            results.append((path, None))
+            continue
+        verdicts.append(res.valid)
+        results.append((path, res))
+        if args.json:
+            out = {"file": path, **res.to_json()}
+            print(json.dumps(out, default=str), flush=True)
+        else:
+            print(f"{path}: {verdict_word(res.valid)} — {res.summary} ({res.elapsed_s:.3f} s)",
+                  flush=True)
+    if getattr(args, "report", None):
+        from reports.standalone import write_check_report  # lands with the reports issue
+        write_check_report(args.report, [(p, r) for p, r in results if r is not None])
+    if any(r is None for _, r in results) and merge_verdicts(verdicts) is not False:
+        return 2
+    return exit_code(merge_verdicts(verdicts))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    worst = 0
+    for path in args.histories:
+        h = load_history(path, independent=_independent(args))
+        for w in h.warnings:
+            print(f"splitbrain: warning: {w}", file=sys.stderr)
+        breaches = validate(h, limit=args.max)
+        for b in breaches:
+            print(b.render(path))
+        if breaches:
+            worst = 2
+        else:
+            client = sum(1 for o in h.ops if o.process != "nemesis")
+            print(f"{path}: ok — {len(h)} ops ({client} client, {len(h) - client} nemesis)")
+    return worst
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    h = load_valid(args.input, _independent(args))
+    save_history(h, args.output, fmt=args.to)
+    print(f"{args.output}: wrote {len(h)} ops")
+    return 0
+
+
+def _add_independent(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--independent", choices=("auto", "yes", "no"), default="auto",
+                   help="EDN only: read Jepsen 'independent' values [key value] as key/value "
+                        "(default: auto-detect)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="check one or more recorded histories",
+                       description="Check histories (JSON Lines or Jepsen EDN). Exit 0 when all "
+                                   "are valid, 1 when any is invalid, 2 when any is unknown or "
+                                   "could not be checked.")
+    p.add_argument("histories", nargs="+", metavar="HISTORY")
+    p.add_argument("--model", help="model for the linearizability checker (e.g. cas-register)")
+    p.add_argument("--checker", help="checker name (default: linearizable when --model is given)")
+    p.add_argument("--init", help="initial model value, JSON or EDN (default nil)")
+    p.add_argument("--cas-fail-observes", action="store_true",
+                   help="a failed CAS also observes that the register did not hold its 'from' value")
+    p.add_argument("--level", choices=("CC", "CM", "CCv"), help="causal checker: level to judge")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per-check time budget")
+    p.add_argument("--memory-limit", type=float, metavar="MIB", help="per-check memory budget")
+    p.add_argument("--workers", type=int, help="processes for per-key checking")
+    p.add_argument("--json", action="store_true", help="print one JSON object per history")
+    p.add_argument("--report", metavar="OUT.html", help="also write an HTML report")
+    _add_independent(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("validate", help="check that histories are well formed",
+                       description="Report every breach of Jepsen's history semantics with its "
+                                   "line. Exit 0 when well formed, 2 otherwise.")
+    p.add_argument("histories", nargs="+", metavar="HISTORY")
+    p.add_argument("--max", type=int, default=1000, help="report at most this many breaches")
+    _add_independent(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("convert", help="convert between JSON Lines and Jepsen EDN",
+                       description="Convert a history; formats follow the file extensions "
+                                   "(.jsonl, .edn) unless --to is given.")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("output", metavar="OUT")
+    p.add_argument("--to", choices=("jsonl", "edn"))
+    _add_independent(p)
+    p.set_defaults(func=cmd_convert)
