@@ -15,6 +15,8 @@ CheckFn = Callable[..., CheckResult]
 
 # Every built-in checker module; each registers its names when imported.
 _MODULES: list[str] = [
+    "checkers.linear",
+    "checkers.causal",
 ]
 
 

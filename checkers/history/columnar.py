@@ -46,6 +46,16 @@ def intern_key(v: Any) -> Any:
         return ("b", v)
     if t is float:
         return ("f", v)
+    if t is list and len(v) <= 8:
+        # Flat lists of ints/strings (CAS pairs, [key value]) hash as tuples:
+        # several times cheaper than JSON.  Anything holding a bool or a float
+        # goes through JSON so that [1, true] never meets [1, 1].
+        for e in v:
+            te = type(e)
+            if te is not int and te is not str and e is not None:
+                break
+        else:
+            return ("l", *v)
     return ("j", json.dumps(v, sort_keys=True, separators=(",", ":"), default=str))
 
 
@@ -148,15 +158,37 @@ class Columnar:
 
 
 def build_columnar(ops: Sequence[Op]) -> Columnar:
-    n = len(ops)
-    index = np.empty(n, np.int64)
-    time = np.empty(n, np.int64)
-    process = np.empty(n, np.int64)
-    typ = np.empty(n, np.int8)
-    fcol = np.empty(n, np.int32)
-    key = np.empty(n, np.int64)
-    value = np.empty(n, np.int64)
-    pair = np.full(n, -1, np.int64)
+    """The columnar view of Op objects."""
+    return _build(((o.index, o.time, o.process, o.type, o.f, o.key, o.value) for o in ops),
+                  len(ops), None)
+
+
+def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | None = None,
+                                source: str | None = None) -> Columnar:
+    """The columnar view straight from decoded JSON records, validating each
+    record's fields on the way (a bad one raises HistoryError naming its line)."""
+    rows = ((r.get("index", i), r.get("time"), r.get("process"), r.get("type"), r.get("f"),
+             r.get("key"), r.get("value")) for i, r in enumerate(records))
+
+    def explain(i: int) -> tuple:
+        from .history import op_from_mapping
+        op = op_from_mapping(records[i], i, file=source, line=lines[i] if lines else None)
+        return (op.index, op.time, op.process, op.type, op.f, op.key, op.value)
+
+    return _build(rows, len(records), explain)
+
+
+def _build(rows, n: int, explain) -> Columnar:
+    from .history import gc_paused
+
+    index = [0] * n
+    time = [0] * n
+    process = [0] * n
+    typ = [0] * n
+    fcol = [0] * n
+    key = [0] * n
+    value = [0] * n
+    pair = [-1] * n
 
     values = Interner(none_first=True)
     keys = Interner(none_first=False)
@@ -168,39 +200,46 @@ def build_columnar(ops: Sequence[Op]) -> Columnar:
     vcode = values.code
     kcode = keys.code
 
-    for i, op in enumerate(ops):
-        index[i] = op.index
-        time[i] = -1 if op.time is None else op.time
-        p = op.process
-        if type(p) is not int:
-            pc = named.get(p)
-            if pc is None:
-                pc = -len(named) - 1
-                named[p] = pc
-            p = pc
-        process[i] = p
-        t = type_code[op.type]
-        typ[i] = t
-        fc = f_codes.get(op.f)
-        if fc is None:
-            fc = len(f_names)
-            f_codes[op.f] = fc
-            f_names.append(op.f)
-        fcol[i] = fc
-        k = op.key
-        key[i] = -1 if k is None else kcode(k)
-        v = op.value
-        value[i] = 0 if v is None else vcode(v)
-        if t == 0:
-            open_inv[p] = i
-        else:
-            j = open_inv.pop(p, -1)
-            if j >= 0:
-                pair[i] = j
-                pair[j] = i
+    with gc_paused():
+        for i, row in enumerate(rows):
+            ix, t_ns, p, ty, f, k, v = row
+            t = type_code.get(ty) if type(ty) is str else None
+            if (t is None or type(ix) is not int or (t_ns is not None and type(t_ns) is not int)
+                    or type(f) is not str or not f or (type(p) is not int and type(p) is not str)):
+                if explain is None:
+                    raise ValueError(f"op #{i}: malformed op")
+                ix, t_ns, p, ty, f, k, v = explain(i)
+                t = type_code[ty]
+            index[i] = ix
+            time[i] = -1 if t_ns is None else t_ns
+            if type(p) is not int:
+                pc = named.get(p)
+                if pc is None:
+                    pc = -len(named) - 1
+                    named[p] = pc
+                p = pc
+            process[i] = p
+            typ[i] = t
+            fc = f_codes.get(f)
+            if fc is None:
+                fc = len(f_names)
+                f_codes[f] = fc
+                f_names.append(f)
+            fcol[i] = fc
+            key[i] = -1 if k is None else kcode(k)
+            value[i] = 0 if v is None else vcode(v)
+            if t == 0:
+                open_inv[p] = i
+            else:
+                j = open_inv.pop(p, -1)
+                if j >= 0:
+                    pair[i] = j
+                    pair[j] = i
 
-    return Columnar(index=index, time=time, process=process, type=typ, f=fcol, key=key,
-                    value=value, pair=pair, f_names=f_names, keys=keys.items,
-                    values=values.items,
+    return Columnar(index=np.array(index, np.int64), time=np.array(time, np.int64),
+                    process=np.array(process, np.int64), type=np.array(typ, np.int8),
+                    f=np.array(fcol, np.int32), key=np.array(key, np.int64),
+                    value=np.array(value, np.int64), pair=np.array(pair, np.int64),
+                    f_names=f_names, keys=keys.items, values=values.items,
                     process_names={c: name for name, c in named.items()},
                     _f_codes=f_codes, _values=values, _keys=keys)

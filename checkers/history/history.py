@@ -7,10 +7,14 @@ or malformed field the same way, naming the line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import gc
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .op import CORE_FIELDS, NEMESIS, TYPES, HistoryError, Op
+
+_TYPESET = frozenset(TYPES)
+_CORE_SET = frozenset(CORE_FIELDS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .columnar import Columnar
@@ -19,6 +23,25 @@ if TYPE_CHECKING:  # pragma: no cover
 def op_from_mapping(d: Mapping[str, Any], position: int, *, file: str | None = None,
                     line: int | None = None) -> Op:
     """Turn one decoded record into an Op, or raise HistoryError naming the field."""
+
+    if type(d) is dict:
+        # Fast path for the common well-formed record; anything unusual falls
+        # through to the checks below, which name the offending field.
+        typ = d.get("type")
+        proc = d.get("process")
+        f = d.get("f")
+        index = d.get("index", position)
+        time = d.get("time")
+        if typ in _TYPESET and (type(proc) is int or proc == NEMESIS) and type(f) is str and f \
+                and type(index) is int and (time is None or type(time) is int):
+            node = d.get("node")
+            if _CORE_SET.issuperset(d):
+                extra = {}
+            else:
+                extra = {k: v for k, v in d.items() if k not in _CORE_SET}
+            if node is None or type(node) is str:
+                return Op(index, time, proc, typ, f, d.get("key"), d.get("value"), node,
+                          d.get("error"), extra)
 
     def bad(msg: str) -> HistoryError:
         return HistoryError(msg, file=file, line=line)
@@ -56,24 +79,47 @@ def op_from_mapping(d: Mapping[str, Any], position: int, *, file: str | None = N
               value=d.get("value"), node=node, error=d.get("error"), extra=extra)
 
 
-@dataclass
 class History:
-    """Ops in history order, plus their source lines for error messages."""
+    """Ops in history order, plus their source lines for error messages.
 
-    ops: list[Op]
-    source: str | None = None
-    lines: list[int] | None = None
-    warnings: list[str] = field(default_factory=list)
-    _columnar: "Columnar | None" = field(default=None, repr=False, compare=False)
+    A history loaded from JSON Lines keeps the decoded records and builds
+    :class:`Op` objects only when ``ops`` is first used: the checkers work on
+    the columnar view, and a million Op objects cost seconds to build.
+    """
+
+    def __init__(self, ops: list[Op] | None = None, source: str | None = None,
+                 lines: list[int] | None = None, warnings: list[str] | None = None, *,
+                 records: list[dict] | None = None, columnar: "Columnar | None" = None):
+        if ops is None and records is None:
+            ops = []
+        self._ops = ops
+        self._records = records
+        self.source = source
+        self.lines = lines
+        self.warnings = warnings if warnings is not None else []
+        self._columnar = columnar
+
+    @property
+    def ops(self) -> list[Op]:
+        if self._ops is None:
+            recs, lines, src = self._records or [], self.lines, self.source
+            with gc_paused():
+                self._ops = [op_from_mapping(r, i, file=src, line=lines[i] if lines else None)
+                             for i, r in enumerate(recs)]
+            self._records = None
+        return self._ops
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self._ops) if self._ops is not None else len(self._records or ())
 
     def __iter__(self) -> Iterator[Op]:
         return iter(self.ops)
 
     def __getitem__(self, i: int) -> Op:
         return self.ops[i]
+
+    def __repr__(self) -> str:
+        return f"History({len(self)} ops from {self.source or 'memory'})"
 
     def line_of(self, position: int) -> int | None:
         if self.lines is None or position >= len(self.lines):
@@ -97,3 +143,16 @@ class History:
     def from_dicts(cls, records: Iterable[Mapping[str, Any]], source: str | None = None) -> "History":
         ops = [op_from_mapping(r, i, file=source) for i, r in enumerate(records)]
         return cls(ops=ops, source=source)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Building millions of small objects triggers the cyclic GC over and over;
+    none of them form cycles, so pause it (this halves load times)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -18,6 +18,8 @@ from .errors import UserError
 
 COMMAND_MODULES = [
     "harness.cli.cmd_history",
+    "harness.cli.cmd_report",
+    "harness.cli.cmd_nodes",
 ]
 
 

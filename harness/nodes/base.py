@@ -108,3 +108,7 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def destroy(self) -> None:
         """Remove everything created (idempotent; safe after a partial create)."""
+
+
+class ProviderUnavailable(NodeError):
+    """The provider's engine or prerequisite is missing; the message says what to do."""

@@ -1,0 +1,95 @@
+"""Load a 1,000,000-op JSONL history into the columnar view: time and peak RSS.
+
+Target (issue 2): < 5 s and < 1.5 GiB peak RSS on the 2-core reference machine.
+The history is generated once into a temp file by this script; the load is
+timed in a fresh subprocess so that its peak RSS is the loader's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _machine import machine  # noqa: E402
+
+
+def generate(path: str, n_ops: int, processes: int = 20, keys: int = 1000, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    t = 0
+    pending: dict[int, dict] = {}
+    next_proc = list(range(processes))
+    written = 0
+    idx = 0
+    with open(path, "w") as out:
+        while written < n_ops:
+            slot = rng.randrange(processes)
+            p = next_proc[slot]
+            t += rng.randrange(1000, 50000)
+            if p in pending:
+                inv = pending.pop(p)
+                r = rng.random()
+                typ = "ok" if r < 0.97 else ("fail" if r < 0.99 else "info")
+                val = rng.randrange(100) if inv["f"] == "read" and typ == "ok" else inv["value"]
+                op = {"index": idx, "time": t, "process": p, "type": typ, "f": inv["f"],
+                      "key": inv["key"], "value": val}
+                if typ == "info":
+                    next_proc[slot] = p + processes
+                    op["error"] = "timeout"
+            else:
+                f = rng.choice(("read", "write", "cas"))
+                v = None if f == "read" else (rng.randrange(100) if f == "write"
+                                              else [rng.randrange(100), rng.randrange(100)])
+                op = {"index": idx, "time": t, "process": p, "type": "invoke", "f": f,
+                      "key": rng.randrange(keys), "value": v}
+                pending[p] = op
+            out.write(json.dumps(op, separators=(",", ":")))
+            out.write("\n")
+            idx += 1
+            written += 1
+
+
+def load_child(path: str) -> None:
+    import resource
+    from checkers.history import load_history
+    t0 = time.perf_counter()
+    h = load_history(path)
+    t1 = time.perf_counter()
+    c = h.columnar()
+    ops = c.operations()
+    t2 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"ops": len(h), "operations": len(ops), "parse_s": t1 - t0,
+                      "columnar_s": t2 - t1, "total_s": t2 - t0, "peak_rss_mib": rss}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        load_child(args.child)
+        return
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "history.jsonl")
+        generate(path, args.ops)
+        print(f"history: {args.ops} ops, {os.path.getsize(path) / 2**20:.0f} MiB JSONL")
+        for run in ("first", "second"):
+            out = subprocess.run([sys.executable, __file__, "--child", path], check=True,
+                                 capture_output=True, text=True).stdout
+            r = json.loads(out)
+            print(f"{run} load: parse+validate+columnar {r['parse_s']:.2f} s + pairing {r['columnar_s']:.2f} s"
+                  f" = {r['total_s']:.2f} s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+                  f"  (target < 5 s, < 1536 MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Runs the kernels and collects raw witnesses: for each violation the
+nodes involved and the labelled edges between them (node ids; the
+:mod:`.explain` module turns them into oprefs and sentences)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import graph as g
+from . import kernels as k
+from .prepare import READ, SRC_INIT, SRC_NONE, Prepared
+
+LEVELS_OF = {
+    "CyclicCO": ["CC", "CM", "CCv"], "WriteCOInitRead": ["CC", "CM", "CCv"],
+    "ThinAirRead": ["CC", "CM", "CCv"], "WriteCORead": ["CC", "CM", "CCv"],
+    "WriteHBInitRead": ["CM"], "CyclicHB": ["CM"], "CyclicCF": ["CCv"],
+}
+GUARANTEES = ("read-your-writes", "monotonic-reads", "monotonic-writes", "writes-follow-reads")
+LABEL = {g.EDGE_SO: "so", g.EDGE_WR: "wr"}
+
+
+@dataclass
+class Witness:
+    name: str
+    nodes: list[int]                       # ops involved, in a readable order
+    edges: list[tuple[int, int, str, int]]  # (from, to, rel, via node or -1)
+    facts: dict = field(default_factory=dict)
+
+
+@dataclass
+class Analysis:
+    patterns: list[Witness] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    cm_unknown: str | None = None
+    sessions: dict[str, dict] = field(default_factory=dict)
+    sessions_unknown: str | None = None
+    hb_rounds: int = 0
+    cf_edges: int = 0
+
+
+class _Graph:
+    """One graph: so ∪ wr plus extra edges (cf or hb), with its clocks."""
+
+    def __init__(self, p: Prepared, rd_ptr, rd_idx, ex: np.ndarray, rel: str, vc: np.ndarray):
+        self.p, self.rd_ptr, self.rd_idx, self.rel, self.vc = p, rd_ptr, rd_idx, rel, vc
+        n = p.n
+        ex = ex if ex.size else np.empty((0, 3), np.int64)
+        self.ex = ex
+        self.ex_ptr, self.ex_dst, self.ex_id = g.edges_csr(n, ex[:, 0].copy(), ex[:, 1].copy())
+        self.exr_ptr, self.exr_src, _ = g.edges_csr(n, ex[:, 1].copy(), ex[:, 0].copy())
+
+    def topo(self) -> tuple[int, np.ndarray]:
+        p = self.p
+        return g.topo_vc(p.n, p.nchain, p.chain, p.pos, p.src, self.rd_ptr, self.rd_idx,
+                         self.ex_ptr, self.ex_dst, self.vc)
+
+    def _via(self, a: int, b: int) -> int:
+        for q in range(self.ex_ptr[a], self.ex_ptr[a + 1]):
+            if self.ex_dst[q] == b:
+                return int(self.ex[self.ex_id[q], 2]) if self.ex.shape[1] > 2 else -1
+        return -1
+
+    def _edges(self, nodes: np.ndarray, labels: np.ndarray) -> list[tuple[int, int, str, int]]:
+        """Labelled edges, with consecutive so steps merged (so is transitive)."""
+        out: list[tuple[int, int, str, int]] = []
+        for i in range(len(labels)):
+            a, b, lab = int(nodes[i]), int(nodes[i + 1]), int(labels[i])
+            if lab == g.EDGE_SO and out and out[-1][2] == "so" and out[-1][1] == a:
+                out[-1] = (out[-1][0], b, "so", -1)
+            elif lab == g.EDGE_EX:
+                out.append((a, b, self.rel, self._via(a, b)))
+            else:
+                out.append((a, b, LABEL[lab], -1))
+        return out
+
+    def path(self, a: int, b: int) -> list[tuple[int, int, str, int]]:
+        p = self.p
+        nodes, labels = g.find_path(a, b, p.n, p.chain, p.pos, self.rd_ptr, self.rd_idx,
+                                    self.ex_ptr, self.ex_dst, self.vc)
+        if len(nodes) == 0:
+            raise AssertionError(f"no path {a} -> {b} although the clocks say so")
+        return self._edges(nodes, labels)
+
+    def cycle(self, indeg: np.ndarray) -> list[tuple[int, int, str, int]]:
+        p = self.p
+        nodes, labels = g.find_cycle(p.n, p.chain, p.pos, p.src, self.rd_ptr, self.rd_idx,
+                                     self.ex_ptr, self.ex_dst, self.exr_ptr, self.exr_src, indeg)
+        if len(nodes) == 0:
+            raise AssertionError("topological sort stalled but no cycle was found")
+        edges = self._edges(nodes, labels)
+        # A cycle may start mid-way through a run of so steps: merge around the seam.
+        if len(edges) > 1 and edges[0][2] == "so" and edges[-1][2] == "so":
+            edges = [(edges[-1][0], edges[0][1], "so", -1)] + edges[1:-1]
+        return edges
+
+
+def _nodes_of(edges: list[tuple[int, int, str, int]], *extra: int) -> list[int]:
+    seen: list[int] = []
+    for e in edges:
+        for v in (e[0], e[1]):
+            if v not in seen:
+                seen.append(v)
+        if e[3] >= 0 and e[3] not in seen:
+            seen.append(e[3])
+    for v in extra:
+        if v >= 0 and v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _dedupe(edges: np.ndarray, n: int) -> np.ndarray:
+    if edges.shape[0] < 2:
+        return edges
+    _, first = np.unique(edges[:, 0] * n + edges[:, 1], return_index=True)
+    return edges[np.sort(first)]
+
+
+def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
+            max_hb_rounds: int = 10_000) -> Analysis:
+    n, S = p.n, p.nchain
+    out = Analysis(counts={name: 0 for name in LEVELS_OF})
+    rd_ptr, rd_idx = g.readers_csr(n, p.src)
+    vc = np.empty((n, max(S, 1)), np.int32)
+    co = _Graph(p, rd_ptr, rd_idx, np.empty((0, 3), np.int64), "co", vc)
+    done, indeg = co.topo()
+    if done < n:
+        out.counts["CyclicCO"] = 1
+        edges = co.cycle(indeg)
+        out.patterns.append(Witness("CyclicCO", _nodes_of(edges), edges))
+        out.cm_unknown = None
+        out.sessions_unknown = "causal order is cyclic, so the session guarantees are undefined"
+        return out
+
+    thin = np.flatnonzero((p.kind == READ) & (p.src == SRC_NONE))
+    out.counts["ThinAirRead"] = int(thin.size)
+    for r in thin[:cap]:
+        out.patterns.append(Witness("ThinAirRead", [int(r)], []))
+
+    wl, wsp, wsc, wslo, wshi = k.key_index(n, p.nkeys, p.kind, 0, p.key, p.chain)
+    rl, rsp, rsc, rslo, rshi = k.key_index(n, p.nkeys, p.kind, 1, p.key, p.chain)
+
+    ni, init_w, nw, wcr_w = k.co_patterns(n, p.start, p.chain, p.pos, p.kind, p.key, p.src, vc,
+                                          wl, wsp, wsc, wslo, wshi, cap)
+    out.counts["WriteCOInitRead"] = int(ni)
+    for r, w in init_w[:min(ni, cap)]:
+        edges = co.path(int(w), int(r))
+        out.patterns.append(Witness("WriteCOInitRead", _nodes_of(edges), edges,
+                                    {"read": int(r), "write": int(w)}))
+    out.counts["WriteCORead"] = int(nw)
+    for w1, w2, r in wcr_w[:min(nw, cap)]:
+        w1, w2, r = int(w1), int(w2), int(r)
+        edges = co.path(w1, w2) + co.path(w2, r) + [(w1, r, "wr", -1)]
+        out.patterns.append(Witness("WriteCORead", _nodes_of(edges), edges,
+                                    {"read": r, "write": w1, "later": w2}))
+
+    # CCv: CO ∪ CF acyclic.
+    cf = k.cf_edges(n, S, p.start, p.chain, p.pos, p.kind, p.key, vc, rd_ptr, rd_idx,
+                    wl, wsp, wsc, wslo, wshi)
+    out.cf_edges = int(cf.shape[0])
+    vc2 = np.empty_like(vc)
+    cf3 = np.empty((cf.shape[0], 3), np.int64)
+    cf3[:, :2] = cf
+    cf3[:, 2] = -1
+    for q in range(cf.shape[0]):
+        cf3[q, 2] = _cf_witness(p, vc, rd_ptr, rd_idx, int(cf[q, 0]), int(cf[q, 1]))
+    cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", vc2)
+    done, indeg = cfg.topo()
+    if done < n:
+        out.counts["CyclicCF"] = 1
+        edges = cfg.cycle(indeg)
+        out.patterns.append(Witness("CyclicCF", _nodes_of(edges), edges))
+
+    # CM: saturate HB_o for o = the last op of every session.
+    for s in range(S):
+        if deadline is not None and time.monotonic() > deadline:
+            out.cm_unknown = f"time limit reached after {s} of {S} sessions"
+            break
+        ex = np.empty((0, 3), np.int64)
+        cur = co
+        for _round in range(max_hb_rounds):
+            out.hb_rounds += 1
+            hit, new = k.hb_new_edges(s, p.start, p.chain, p.pos, p.key, p.kind, p.src, cur.vc,
+                                      wl, wsp, wsc, wslo, wshi)
+            if hit[2]:
+                out.counts["WriteHBInitRead"] += 1
+                if out.counts["WriteHBInitRead"] <= cap:
+                    r, w = int(hit[0]), int(hit[1])
+                    edges = cur.path(w, r)
+                    out.patterns.append(Witness("WriteHBInitRead", _nodes_of(edges), edges,
+                                                {"read": r, "write": w, "session": s}))
+                break
+            new = _dedupe(new, n)
+            if new.shape[0] == 0:
+                break
+            ex = np.concatenate([ex, new])
+            cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc2)
+            done, indeg = cur.topo()
+            if done < n:
+                out.counts["CyclicHB"] += 1
+                if out.counts["CyclicHB"] <= cap:
+                    edges = cur.cycle(indeg)
+                    out.patterns.append(Witness("CyclicHB", _nodes_of(edges), edges,
+                                                {"session": s}))
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                out.cm_unknown = f"time limit reached while saturating session {s}"
+                break
+        else:
+            out.cm_unknown = f"HB saturation of session {s} did not settle in {max_hb_rounds} rounds"
+        if out.cm_unknown:
+            break
+
+    lastw = k.last_write_upto(n, p.chain, p.kind)
+    counts, wit = k.session_guarantees(n, S, p.start, p.chain, p.pos, p.kind, p.key, p.src, vc,
+                                       lastw, wl, wsp, wsc, wslo, wshi, rl, rsp, rsc, rslo, rshi,
+                                       cap)
+    for gi, name in enumerate(GUARANTEES):
+        items = []
+        for q in range(min(int(counts[gi]), cap)):
+            r, a, b = (int(x) for x in wit[gi, q])
+            items.append(_session_witness(p, co, gi, r, a, b))
+        out.sessions[name] = {"count": int(counts[gi]), "witnesses": items}
+    return out
+
+
+def _cf_witness(p: Prepared, vc, rd_ptr, rd_idx, w1: int, w2: int) -> int:
+    """A read of w2 that w1 reaches causally: why w1 -cf-> w2."""
+    c = p.chain[w1]
+    for q in range(rd_ptr[w2], rd_ptr[w2 + 1]):
+        r = int(rd_idx[q])
+        if p.pos[w1] <= vc[r, c]:
+            return r
+    return -1
+
+
+def _strictly_before(p: Prepared, vc, a: int, b: int) -> bool:
+    return a != b and p.pos[a] <= vc[b, p.chain[a]]
+
+
+def _session_witness(p: Prepared, co: _Graph, gi: int, r: int, a: int, b: int) -> Witness:
+    w0 = int(p.src[r])
+    vc = co.vc
+    edges: list[tuple[int, int, str, int]] = []
+
+    def exact_read(last_r1: int) -> tuple[int, int]:
+        """The read of r's key at or before last_r1 in its session whose write
+        overwrites w0 (the kernel only kept the latest candidate)."""
+        lo = p.start[p.chain[last_r1]]
+        for r1 in range(last_r1, lo - 1, -1):
+            if p.kind[r1] != READ or p.key[r1] != p.key[r] or p.src[r1] < 0:
+                continue
+            w1 = int(p.src[r1])
+            if w0 == SRC_INIT or _strictly_before(p, vc, w0, w1):
+                return r1, w1
+        raise AssertionError("session-guarantee witness vanished")
+
+    if gi == 0:      # RYW: w1 -so-> r
+        w1 = a
+        edges = [(w1, r, "so", -1)]
+    elif gi == 1:    # MR: w1 -wr-> r1 -so-> r
+        r1, w1 = exact_read(a)
+        edges = [(w1, r1, "wr", -1), (r1, r, "so", -1)]
+    elif gi == 2:    # MW: w1 -so-> w2 -co-> r
+        w1, w2 = a, b
+        edges = [(w1, w2, "so", -1)] + co.path(w2, r)
+    else:            # WFR: w1 -wr-> r1 -so-> w2 -co-> r
+        r1, w1 = exact_read(a)
+        w2 = b
+        edges = [(w1, r1, "wr", -1), (r1, w2, "so", -1)] + co.path(w2, r)
+    if w0 >= 0:
+        edges = co.path(w0, w1) + edges + [(w0, r, "wr", -1)]
+    return Witness(GUARANTEES[gi], _nodes_of(edges), edges,
+                   {"read": r, "overwriting": w1, "returned": w0})

@@ -1,0 +1,18 @@
+"""Linearizability checking: the numba Wing–Gong–Lowe search, per-key
+partitioning, models, counterexamples.  Registered as ``linearizable``."""
+
+from __future__ import annotations
+
+from ..registry import register
+from .checker import check_linearizable, opref, resolve_model
+from .models import BUILTIN, ModelError
+from .pymodel import OpView, PyModel
+from .simulate import simulate_register_history
+
+MODELS = tuple(BUILTIN)
+
+register("linearizable", check_linearizable,
+         "linearizability (Wing–Gong–Lowe search, per-key): --model " + "|".join(BUILTIN))
+
+__all__ = ["BUILTIN", "MODELS", "ModelError", "OpView", "PyModel", "check_linearizable",
+           "opref", "resolve_model", "simulate_register_history"]

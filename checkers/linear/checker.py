@@ -1,0 +1,162 @@
+"""The ``linearizable`` checker: history in, CheckResult out (evidence shape in
+docs/evidence.md, section "linearizable")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..history import T_FAIL, T_INFO, T_OK, History
+from ..result import UNKNOWN, CheckResult, merge_verdicts
+from .encode import Partition, ValueTable, show
+from .models import BUILTIN, Ctx, Model, ModelError
+from .partition import run_all, split_rows
+from .search import PartResult
+
+MAX_VALID_LISTED = 1000
+MAX_LISTED_OPS = 200
+DEFAULT_MEMORY_MIB = 3072.0
+_TYPE = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
+
+
+def opref(ctx: Ctx, row: int) -> dict[str, Any]:
+    col, ops = ctx.col, ctx.ops
+    inv = int(ops.invoke[row])
+    comp = int(ops.complete[row])
+    kc = int(ops.key[row])
+    it = int(ops.invoke_time[row])
+    ct = int(ops.complete_time[row])
+    return {"index": int(col.index[inv]),
+            "complete_index": int(col.index[comp]) if comp >= 0 else None,
+            "process": int(ops.process[row]),
+            "f": col.f_names[int(ops.f[row])],
+            "key": col.keys[kc] if kc >= 0 else None,
+            "value": col.values[int(ops.invoke_value[row])],
+            "result": col.values[int(ops.complete_value[row])] if comp >= 0 else None,
+            "type": _TYPE.get(int(ops.status[row]), "info"),
+            "invoke_time": it if it >= 0 else None,
+            "complete_time": ct if ct >= 0 and comp >= 0 else None}
+
+
+def resolve_model(model: Any) -> Any:
+    """A built-in model instance, or a user's Python model (see docs/models.md)."""
+    from .pymodel import PyModel, load_user_model
+    if isinstance(model, PyModel):
+        return model
+    if isinstance(model, type) and issubclass(model, PyModel):
+        return model()
+    if model is None:
+        model = "cas-register"
+    if not isinstance(model, str):
+        raise ModelError(f"model must be a name or a PyModel, got {model!r}")
+    if model in BUILTIN:
+        return BUILTIN[model]()
+    if ":" in model:
+        return load_user_model(model)
+    raise ModelError(f"unknown model {model!r}: expected one of {', '.join(BUILTIN)} "
+                     f"or MODULE:CLASS / FILE.py:CLASS for a Python model")
+
+
+def check_linearizable(history: History, model: Any = "cas-register", init: Any = None,
+                       cas_fail_observes: bool = False, time_limit: float | None = None,
+                       memory_limit: float | None = None, workers: int | None = None,
+                       **_ignored: Any) -> CheckResult:
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+    mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
+    m = resolve_model(model)
+    col = history.columnar()
+    ops = col.operations()
+    ctx = Ctx(col=col, ops=ops, vt=ValueTable(col), init=init,
+              cas_fail_observes=bool(cas_fail_observes), n_positions=len(col))
+    keyed = bool(getattr(m, "partitioned", True)) and bool((ops.key >= 0).any())
+    if keyed:
+        groups = [(col.keys[kc] if kc >= 0 else None, rows)
+                  for kc, rows in split_rows(ops.key.astype(np.int64))]
+    else:
+        groups = [(None, np.arange(len(ops), dtype=np.int64))]
+
+    from .pymodel import PyModel, run_python_model
+    if isinstance(m, PyModel):
+        results = [run_python_model(m, ctx, rows, deadline=deadline) for _, rows in groups]
+        parts_rows = [r.rows for r in results]
+        describe = lambda raw: m.describe(raw)  # noqa: E731
+        name = m.name
+    else:
+        parts: list[Partition] = [m.encode(ctx, rows, key) for key, rows in groups]
+        results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers)
+        parts_rows = [p.rows for p in parts]
+        describe = lambda raw: m.describe(raw, ctx)  # noqa: E731
+        name = m.name
+
+    keys_ev: list[tuple[int, int, dict]] = []
+    for i, ((key, _), res, rows) in enumerate(zip(groups, results, parts_rows)):
+        keys_ev.append((_rank(res.valid), i, _key_evidence(ctx, m, key, res, rows, describe)))
+    keys_ev.sort(key=lambda t: (t[0], t[1]))
+    listed = [e for r, _, e in keys_ev if r < 2]
+    valid_keys = [e for r, _, e in keys_ev if r == 2]
+    listed.extend(valid_keys[:MAX_VALID_LISTED])
+    verdict = merge_verdicts(r.valid for r in results)
+    evidence: dict[str, Any] = {
+        "model": name, "init": init, "keys_checked": len(groups), "keys": listed,
+        "ops": int(sum(r.ops for r in results)),
+        "configurations": int(sum(r.configurations for r in results))}
+    if len(valid_keys) > MAX_VALID_LISTED:
+        evidence["valid_keys_not_listed"] = len(valid_keys) - MAX_VALID_LISTED
+    if verdict is True and len(results) == 1 and results[0].final_states:
+        evidence["final_state"] = describe(results[0].final_states[0])
+    summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed)
+    return CheckResult("linearizable", verdict, summary, time.perf_counter() - t0, evidence)
+
+
+def _rank(v: Any) -> int:
+    return 0 if v is False else (2 if v is True else 1)
+
+
+def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
+                  describe) -> dict[str, Any]:
+    ev: dict[str, Any] = {"key": key, "valid": res.valid, "ops": res.ops,
+                          "elapsed_s": round(res.elapsed_s, 6),
+                          "explored": {"configurations": res.configurations,
+                                       "budget_hit": res.budget_hit}}
+    if res.valid is True or res.fail_op is None:
+        return ev
+    row = int(rows[res.fail_op])
+    states = [describe(s) for s in res.states]
+    prefix = [opref(ctx, int(rows[o])) for o in res.prefix]
+    failure = {
+        "op": opref(ctx, row),
+        "prefix": prefix[-MAX_LISTED_OPS:],
+        "prefix_length": len(prefix),
+        "states_before": states,
+        "expected": m.expected(ctx, row, states) if hasattr(m, "expected") else "",
+        "concurrent": [opref(ctx, int(rows[o])) for o in res.concurrent[:MAX_LISTED_OPS]],
+    }
+    if res.valid == UNKNOWN:
+        # what the search had reached when the budget ran out; not a verdict
+        failure["note"] = "furthest point explored before the budget ran out"
+    ev["failure"] = failure
+    return ev
+
+
+def _summary(verdict: Any, listed: list[dict], n_keys: int, n_ops: int, keyed: bool) -> str:
+    where = f"{n_keys} keys, " if keyed else ""
+    if verdict is True:
+        return f"linearizable ({where}{n_ops} ops)"
+    if verdict is False:
+        bad = [k for k in listed if k["valid"] is False]
+        k0 = bad[0]
+        f = k0.get("failure") or {}
+        op = f.get("op") or {}
+        kp = f"key {show(k0['key'])}: " if keyed else ""
+        more = f" (and {len(bad) - 1} more keys)" if len(bad) > 1 else ""
+        return (f"not linearizable: {kp}{op.get('f')} {show(op.get('value'))}"
+                f"{' -> ' + show(op.get('result')) if op.get('type') == 'ok' else ''}"
+                f" (index {op.get('index')}, process {op.get('process')}) cannot be linearized;"
+                f" expected {f.get('expected')}{more}")
+    unk = [k for k in listed if k["valid"] == UNKNOWN]
+    hits = sorted({str(k["explored"]["budget_hit"]) for k in unk})
+    return (f"unknown: {'/'.join(hits)} budget hit on {len(unk)} of {n_keys} "
+            f"{'keys' if keyed else 'histories'}; no violation found in what was explored")

@@ -1,0 +1,521 @@
+"""The built-in models: how each encodes ops into integers for the kernel,
+and how it describes states and expectations for a person.
+
+Semantics shared by all (Jepsen's): ``fail`` ops never happened and are
+dropped; ``ok`` ops must take effect between invoke and completion; ``info``
+ops (and invokes never completed) may take effect at any time after their
+invoke, or never.  An op whose result nobody saw (an ``info`` read) constrains
+nothing and is dropped, or carries ``ANY`` when it also changes the state
+(an ``info`` dequeue).
+
+State representations (all exact except where a fingerprint is noted):
+
+- register, cas-register, kv: the value's intern code.
+- counter: the integer itself.
+- mutex: 0 free, 1 held.
+- append-kv: a 61-bit polynomial fingerprint of the string, mod p = 2^61-1,
+  with bytes+1 as coefficients and a fixed base B.  fp(s+t) = fp(s)*B^|t| +
+  fp(t), so an append costs O(1).  Two different strings of length <= L
+  collide for at most L-1 of the p bases (a nonzero polynomial of degree < L
+  has < L roots), i.e. with probability <= L/2^61 per pair for a base not
+  chosen against the history.
+- set: the XOR of a 64-bit hash (BLAKE2b) of each member.  Membership of an
+  added value is decided exactly from the linearized ops (an add is a no-op
+  iff another add of the same value is already linearized or the value was
+  initially present), so only a *read* compares fingerprints: two different
+  sets collide with probability 2^-64 per comparison.
+- fifo-queue, multi-register: the exact state vector, interned in the state
+  store (ids compare exactly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..history import T_FAIL, T_INFO, T_OK, Columnar, Operations
+from . import kernel as K
+from .encode import Partition, ValueTable, show
+
+
+@dataclass
+class Ctx:
+    col: Columnar
+    ops: Operations
+    vt: ValueTable
+    init: Any
+    cas_fail_observes: bool
+    n_positions: int
+
+    def f_name(self, row: int) -> str:
+        return self.col.f_names[int(self.ops.f[row])]
+
+    def inv_value(self, row: int) -> Any:
+        return self.col.values[int(self.ops.invoke_value[row])]
+
+    def ret_value(self, row: int) -> Any:
+        return self.col.values[int(self.ops.complete_value[row])]
+
+    def op_where(self, row: int) -> str:
+        return f"op index {int(self.col.index[int(self.ops.invoke[row])])}"
+
+
+class ModelError(ValueError):
+    """An op the model cannot interpret (one line, names the op)."""
+
+
+def _positions(ctx: Ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    inv = ctx.ops.invoke[rows].astype(np.int64)
+    st = ctx.ops.status[rows]
+    comp = ctx.ops.complete[rows]
+    # open-ended ops return after everything (ordered among themselves by row)
+    ret = np.where((st == T_INFO) | (comp < 0), ctx.n_positions + rows, comp).astype(np.int64)
+    return inv, ret
+
+
+def _part(ctx: Ctx, model_id: int, key: Any, rows: np.ndarray, kind, a, b, c, must,
+          **kw) -> Partition:
+    rows = np.asarray(rows, np.int64)
+    inv, ret = _positions(ctx, rows)
+    return Partition(model_id=model_id, key=key, rows=rows,
+                     kind=np.asarray(kind, np.int64), a=np.asarray(a, np.int64),
+                     b=np.asarray(b, np.int64), c=np.asarray(c, np.int64),
+                     must=np.asarray(must, np.int8), inv_pos=inv, ret_pos=ret, **kw)
+
+
+def _check_fs(ctx: Ctx, rows: np.ndarray, model: "Model") -> dict[str, int]:
+    codes = {name: ctx.col.f_code(name) for name in model.fs}
+    allowed = np.array([c for c in codes.values() if c >= 0], np.int64)
+    bad = rows[~np.isin(ctx.ops.f[rows], allowed)]
+    if bad.size:
+        r = int(bad[0])
+        raise ModelError(f"model '{model.name}' has no operation '{ctx.f_name(r)}' "
+                         f"({ctx.op_where(r)}); expected one of: {', '.join(model.fs)}")
+    return codes
+
+
+class Model:
+    name = ""
+    model_id = -1
+    fs: tuple[str, ...] = ()
+    partitioned = True
+    description = ""
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        raise NotImplementedError
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return show(ctx.vt.value(int(raw)))
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        f = ctx.f_name(row)
+        return f"{f} {show(ctx.inv_value(row))} is not legal from state " + " or ".join(states)
+
+
+# ------------------------------------------------------------------ registers
+
+class Register(Model):
+    name = "register"
+    model_id = K.M_REGISTER
+    fs = ("read", "write")
+    description = "a single read/write register (per key when ops carry keys)"
+
+    def init_code(self, ctx: Ctx) -> int:
+        return ctx.vt.code(ctx.init)
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        codes = _check_fs(ctx, rows, self)
+        o = ctx.ops
+        f = o.f[rows]
+        st = o.status[rows]
+        is_read = f == codes.get("read", -2)
+        is_write = f == codes.get("write", -2)
+        is_cas = f == codes.get("cas", -2)
+        keep = ((is_read & (st == T_OK)) | (is_write & (st != T_FAIL))
+                | (is_cas & ((st != T_FAIL) | ctx.cas_fail_observes)))
+        rows = rows[keep]
+        f, st = f[keep], st[keep]
+        is_read, is_write, is_cas = is_read[keep], is_write[keep], is_cas[keep]
+        kind = np.where(is_read, K.K_READ, K.K_WRITE).astype(np.int64)
+        a = np.where(is_read, o.complete_value[rows], o.invoke_value[rows]).astype(np.int64)
+        b = np.zeros(rows.size, np.int64)
+        if is_cas.any():
+            cv = o.invoke_value[rows[is_cas]]
+            uniq, inverse = np.unique(cv, return_inverse=True)
+            frm = np.empty(uniq.size, np.int64)
+            to = np.empty(uniq.size, np.int64)
+            for i, code in enumerate(uniq.tolist()):
+                v = ctx.col.values[code]
+                if not isinstance(v, (list, tuple)) or len(v) != 2:
+                    r = int(rows[is_cas][inverse.tolist().index(i)])
+                    raise ModelError(f"cas value must be [from, to], got {show(v)} "
+                                     f"({ctx.op_where(r)})")
+                frm[i] = ctx.vt.code(v[0])
+                to[i] = ctx.vt.code(v[1])
+            a[is_cas] = frm[inverse]
+            b[is_cas] = to[inverse]
+            kind[is_cas] = np.where(st[is_cas] == T_FAIL, K.K_CASFAIL, K.K_CAS)
+        must = (st == T_OK) | (st == T_FAIL)
+        init = self.init_code(ctx)
+        if init != 0 and not ((kind == K.K_WRITE) & (a == 0)).any() \
+                and not ((kind == K.K_CAS) & (b == 0)).any():
+            # Knossos' convention: when nil can never be the register's value, a read
+            # returning nil reports no observation (its value was not seen), not a nil
+            a[(kind == K.K_READ) & (a == 0)] = K.ANY
+        return _part(ctx, self.model_id, key, rows, kind, a, b, np.zeros_like(b), must,
+                     init_state=init)
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        f = ctx.f_name(row)
+        held = " or ".join(states)
+        if f == "read":
+            return f"read {held}"
+        if f == "cas":
+            v = ctx.inv_value(row)
+            frm = v[0] if isinstance(v, (list, tuple)) and v else v
+            if int(ctx.ops.status[row]) == T_FAIL:
+                return f"a value other than {show(frm)} for the failed cas; the register held {held}"
+            return f"{show(frm)} for the cas to succeed; the register held {held}"
+        return f"the register held {held}"
+
+
+class CasRegister(Register):
+    name = "cas-register"
+    model_id = K.M_CAS
+    fs = ("read", "write", "cas")
+    description = "read/write/compare-and-set register (per key when ops carry keys)"
+
+
+class KV(CasRegister):
+    name = "kv"
+    description = "a map of independent cas-registers, checked per key (P-compositional)"
+
+
+# ------------------------------------------------------------------ counter, mutex
+
+def _int_value(ctx: Ctx, v: Any, row: int, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or abs(v) >= (1 << 61):
+        raise ModelError(f"{what} must be an integer, got {show(v)} ({ctx.op_where(row)})")
+    return int(v)
+
+
+class Counter(Model):
+    name = "counter"
+    model_id = K.M_COUNTER
+    fs = ("add", "read")
+    description = "a counter: add DELTA / read VALUE"
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        _check_fs(ctx, rows, self)
+        out_rows, kind, a, must = [], [], [], []
+        for r in rows.tolist():
+            st = int(ctx.ops.status[r])
+            if st == T_FAIL:
+                continue
+            if ctx.f_name(r) == "read":
+                if st != T_OK:
+                    continue
+                kind.append(K.K_READ)
+                a.append(_int_value(ctx, ctx.ret_value(r), r, "a counter read"))
+            else:
+                kind.append(K.K_ADD)
+                a.append(_int_value(ctx, ctx.inv_value(r), r, "an add's delta"))
+            out_rows.append(r)
+            must.append(st == T_OK)
+        init = 0 if ctx.init is None else _int_value(ctx, ctx.init, 0, "the initial counter")
+        z = np.zeros(len(out_rows), np.int64)
+        return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, z, z, must,
+                     init_state=init)
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return str(int(raw))
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        if ctx.f_name(row) == "read":
+            return "read " + " or ".join(states)
+        return "counter was " + " or ".join(states)
+
+
+class Mutex(Model):
+    name = "mutex"
+    model_id = K.M_MUTEX
+    fs = ("acquire", "release")
+    description = "a lock: acquire / release (initially free)"
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        codes = _check_fs(ctx, rows, self)
+        st = ctx.ops.status[rows]
+        rows = rows[st != T_FAIL]
+        st = ctx.ops.status[rows]
+        kind = np.where(ctx.ops.f[rows] == codes["acquire"], K.K_ACQ, K.K_REL)
+        z = np.zeros(rows.size, np.int64)
+        held = ctx.init not in (None, False, 0, "free")
+        return _part(ctx, self.model_id, key, rows, kind, z, z, z, st == T_OK,
+                     init_state=1 if held else 0)
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return "held" if int(raw) else "free"
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        want = "free" if ctx.f_name(row) == "acquire" else "held"
+        return f"the lock {want} for {ctx.f_name(row)}; it was " + " or ".join(states)
+
+
+# ------------------------------------------------------------------ append-kv (strings)
+
+_B61 = 0x1F2E3D4C5B6A7988 % K.P61  # fixed base of the string fingerprint
+
+
+def fp61(s: str) -> int:
+    h = 0
+    for byte in s.encode("utf-8"):
+        h = (h * _B61 + byte + 1) % K.P61
+    return h
+
+
+def _pow61(n: int) -> int:
+    return pow(_B61, n, K.P61)
+
+
+class AppendKV(Model):
+    name = "append-kv"
+    model_id = K.M_APPEND
+    fs = ("get", "put", "append")
+    description = "per-key strings: get / put / append (Porcupine's kv model)"
+
+    def _str(self, ctx: Ctx, v: Any, row: int) -> str:
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            raise ModelError(f"append-kv values must be strings, got {show(v)} "
+                             f"({ctx.op_where(row)})")
+        return v
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        _check_fs(ctx, rows, self)
+        out_rows, kind, a, b, must = [], [], [], [], []
+        self._seen: dict[int, str] = getattr(self, "_seen", {})
+        for r in rows.tolist():
+            st = int(ctx.ops.status[r])
+            if st == T_FAIL:
+                continue
+            f = ctx.f_name(r)
+            if f == "get":
+                if st != T_OK:
+                    continue
+                s = self._str(ctx, ctx.ret_value(r), r)
+                kind.append(K.K_READ)
+                a.append(fp61(s))
+                b.append(0)
+            else:
+                s = self._str(ctx, ctx.inv_value(r), r)
+                kind.append(K.K_WRITE if f == "put" else K.K_APPEND)
+                a.append(fp61(s))
+                b.append(_pow61(len(s.encode("utf-8"))))
+            out_rows.append(r)
+            must.append(st == T_OK)
+        init = fp61(self._str(ctx, ctx.init, 0))
+        z = np.zeros(len(out_rows), np.int64)
+        return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, b, z, must,
+                     init_state=init)
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return f"string with fingerprint {int(raw):#x}"
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        if ctx.f_name(row) == "get":
+            return (f"get returned {show(ctx.ret_value(row))} (fingerprint "
+                    f"{fp61(ctx.ret_value(row) or ''):#x}); possible: " + " or ".join(states))
+        return "state " + " or ".join(states)
+
+
+# ------------------------------------------------------------------ set
+
+def _h64(ctx: Ctx, v: Any) -> int:
+    from ..history.columnar import intern_key
+    d = hashlib.blake2b(repr(intern_key(v)).encode(), digest_size=8).digest()
+    return int.from_bytes(d, "little", signed=True)
+
+
+class SetModel(Model):
+    name = "set"
+    model_id = K.M_SET
+    fs = ("add", "read")
+    description = "a set: add ELEMENT / read returns the whole set"
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        _check_fs(ctx, rows, self)
+        init = ctx.init if ctx.init is not None else []
+        if not isinstance(init, (list, tuple)):
+            raise ModelError(f"set init must be a list of elements, got {show(init)}")
+        init_keys = {ctx.vt.code(v) for v in init}
+        init_fp = 0
+        for c in init_keys:
+            init_fp ^= _h64(ctx, ctx.vt.value(c))
+        out_rows, kind, a, vals, must = [], [], [], [], []
+        for r in rows.tolist():
+            st = int(ctx.ops.status[r])
+            if st == T_FAIL:
+                continue
+            if ctx.f_name(r) == "read":
+                if st != T_OK:
+                    continue
+                v = ctx.ret_value(r)
+                if not isinstance(v, (list, tuple)):
+                    raise ModelError(f"a set read must return a list, got {show(v)} "
+                                     f"({ctx.op_where(r)})")
+                fp = 0
+                for code in {ctx.vt.code(x) for x in v}:
+                    fp ^= _h64(ctx, ctx.vt.value(code))
+                kind.append(K.K_SREAD)
+                a.append(fp)
+                vals.append(-1)
+            else:
+                code = ctx.vt.code(ctx.inv_value(r))
+                kind.append(K.K_SADD)
+                a.append(0 if code in init_keys else _h64(ctx, ctx.inv_value(r)))
+                vals.append(code)
+            out_rows.append(r)
+            must.append(st == T_OK)
+        n = len(out_rows)
+        b = np.zeros(n, np.int64)
+        c = np.zeros(n, np.int64)
+        groups: dict[int, list[int]] = {}
+        for i, v in enumerate(vals):
+            if v >= 0:
+                groups.setdefault(v, []).append(i)
+        aux: list[int] = []
+        for members in groups.values():
+            lo = len(aux)
+            aux.extend(members)
+            for i in members:
+                b[i], c[i] = lo, len(aux)
+        self._elems = vals
+        return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, b, c, must,
+                     init_state=init_fp, aux=np.array(aux + [0], np.int64))
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return f"set with fingerprint {int(raw) & ((1 << 64) - 1):#x}"
+
+
+# ------------------------------------------------------------------ fifo-queue
+
+class FifoQueue(Model):
+    name = "fifo-queue"
+    model_id = K.M_QUEUE
+    fs = ("enqueue", "dequeue")
+    description = "a FIFO queue: enqueue VALUE / dequeue returns the head (nil when empty)"
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        _check_fs(ctx, rows, self)
+        init = ctx.init if ctx.init is not None else []
+        if not isinstance(init, (list, tuple)):
+            raise ModelError(f"fifo-queue init must be a list, got {show(init)}")
+        out_rows, kind, a, must = [], [], [], []
+        for r in rows.tolist():
+            st = int(ctx.ops.status[r])
+            if st == T_FAIL:
+                continue
+            if ctx.f_name(r) == "enqueue":
+                kind.append(K.K_ENQ)
+                a.append(ctx.vt.code(ctx.inv_value(r)))
+            else:
+                kind.append(K.K_DEQ)
+                if st == T_OK:
+                    v = ctx.ret_value(r)
+                    a.append(K.EMPTY if v is None else ctx.vt.code(v))
+                else:
+                    a.append(K.ANY)
+            out_rows.append(r)
+            must.append(st == T_OK)
+        n_enq = sum(1 for k in kind if k == K.K_ENQ)
+        z = np.zeros(len(out_rows), np.int64)
+        return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, z, z, must,
+                     init_vec=np.array([ctx.vt.code(v) for v in init], np.int64),
+                     store_need=len(init) + n_enq + 2)
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return "[" + ", ".join(show(ctx.vt.value(int(c))) for c in raw) + "]"
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        if ctx.f_name(row) == "dequeue":
+            return (f"dequeue returned {show(ctx.ret_value(row))}; queue was "
+                    + " or ".join(states))
+        return "queue was " + " or ".join(states)
+
+
+# ------------------------------------------------------------------ multi-register
+
+class MultiRegister(Model):
+    name = "multi-register"
+    model_id = K.M_MULTI
+    fs = ("txn",)
+    partitioned = False
+    description = "Knossos' multi-register: txn of [read k v] / [write k v], atomic across keys"
+
+    def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        _check_fs(ctx, rows, self)
+        init = ctx.init if ctx.init is not None else {}
+        if not isinstance(init, dict):
+            raise ModelError(f"multi-register init must be a map of key to value, got {show(init)}")
+        keys: dict[Any, int] = {}
+        self._keys: list[Any] = []
+
+        def kidx(k: Any) -> int:
+            from ..history.columnar import intern_key
+            ik = intern_key(k)
+            if ik not in keys:
+                keys[ik] = len(self._keys)
+                self._keys.append(k)
+            return keys[ik]
+
+        for k in init:
+            kidx(k)
+        out_rows, b, c, must = [], [], [], []
+        aux: list[int] = []
+        for r in rows.tolist():
+            st = int(ctx.ops.status[r])
+            if st == T_FAIL:
+                continue
+            mops = ctx.ret_value(r) if st == T_OK else ctx.inv_value(r)
+            if not isinstance(mops, (list, tuple)):
+                raise ModelError(f"txn value must be a list of [f k v] micro-ops, got "
+                                 f"{show(mops)} ({ctx.op_where(r)})")
+            lo = len(aux)
+            for m in mops:
+                if not isinstance(m, (list, tuple)) or len(m) != 3 or m[0] not in (
+                        "read", "r", "write", "w"):
+                    raise ModelError(f"micro-op must be [read|write key value], got {show(m)} "
+                                     f"({ctx.op_where(r)})")
+                is_read = m[0] in ("read", "r")
+                if is_read and st != T_OK:
+                    val = K.ANY
+                else:
+                    val = ctx.vt.code(m[2])
+                aux.extend((0 if is_read else 1, kidx(m[1]), val))
+            out_rows.append(r)
+            b.append(lo)
+            c.append(len(aux))
+            must.append(st == T_OK)
+        vec = np.array([ctx.vt.code(init.get(k)) if isinstance(init, dict) else 0
+                        for k in self._keys], np.int64)
+        n = len(out_rows)
+        return _part(ctx, self.model_id, key, np.array(out_rows, np.int64),
+                     np.full(n, K.K_TXN), np.zeros(n, np.int64), b, c, must,
+                     init_vec=vec, store_need=len(self._keys) + 2,
+                     aux=np.array(aux + [0], np.int64))
+
+    def describe(self, raw: Any, ctx: Ctx) -> str:
+        return "{" + ", ".join(f"{show(k)} {show(ctx.vt.value(int(v)))}"
+                               for k, v in zip(self._keys, raw)) + "}"
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        v = ctx.ret_value(row) if int(ctx.ops.status[row]) == T_OK else ctx.inv_value(row)
+        return f"txn {show(v)} is not legal from " + " or ".join(states)
+
+
+BUILTIN: dict[str, type[Model]] = {m.name: m for m in (
+    Register, CasRegister, KV, Counter, Mutex, AppendKV, SetModel, FifoQueue, MultiRegister)}

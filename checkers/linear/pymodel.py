@@ -1,0 +1,201 @@
+"""Models written in plain Python by users (see docs/models.md).
+
+A user model is a subclass of :class:`PyModel` with hashable states.  It runs
+through a Python transcription of the same Wing–Gong–Lowe search as the
+compiled kernel (the list of call/return events, lift/unlift, a memo of
+(linearized-op set, state)), so it needs no numba and no edit of the checker;
+it is slower, which is the price of arbitrary Python state.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Hashable
+
+import numpy as np
+
+from ..history import T_FAIL, T_INFO, T_OK
+from .models import Ctx, ModelError
+from .search import PartResult
+
+_TYPE = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
+
+
+@dataclass(frozen=True)
+class OpView:
+    """What a model step sees of one op."""
+    f: str
+    value: Any       # the invoke's value
+    result: Any      # the completion's value (None when it never completed ok)
+    type: str        # "ok", "info" or (only under keep_fail) "fail"
+    index: int
+    key: Any = None
+
+
+class PyModel:
+    """Subclass, set ``name``, and implement ``init`` and ``step``."""
+
+    name = "python-model"
+    partitioned = True   # split by op key when ops carry keys (independent objects)
+
+    def init(self, init: Any) -> Hashable:
+        return init
+
+    def step(self, state: Hashable, op: OpView) -> tuple[bool, Hashable]:
+        """(legal, new state).  For an ``info`` op, ``op.result`` is None: the
+        step must accept any outcome it could have had."""
+        raise NotImplementedError
+
+    def drop(self, op: OpView) -> bool:
+        """Ops that constrain nothing and change nothing (default: failed ops)."""
+        return op.type == "fail"
+
+    def describe(self, state: Hashable) -> str:
+        return repr(state)
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        return f"{ctx.f_name(row)} is not legal from " + " or ".join(states)
+
+
+def load_user_model(spec: str) -> PyModel:
+    """``package.module:Class`` or ``path/to/file.py:Class``."""
+    target, _, attr = spec.rpartition(":")
+    try:
+        if target.endswith(".py"):
+            if not os.path.exists(target):
+                raise ModelError(f"model file {target!r} does not exist")
+            s = importlib.util.spec_from_file_location(
+                "splitbrain_user_model_" + os.path.basename(target)[:-3], target)
+            mod = importlib.util.module_from_spec(s)
+            assert s.loader is not None
+            s.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(target)
+    except ModelError:
+        raise
+    except Exception as e:  # a user's module: any import error becomes one line
+        raise ModelError(f"cannot load model {spec!r}: {type(e).__name__}: {e}") from None
+    cls = getattr(mod, attr, None)
+    if cls is None:
+        raise ModelError(f"model {spec!r}: {target} has no attribute {attr!r}")
+    inst = cls() if isinstance(cls, type) else cls
+    if not isinstance(inst, PyModel):
+        raise ModelError(f"model {spec!r} is not a checkers.linear.PyModel subclass")
+    return inst
+
+
+def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
+                     deadline: float | None) -> PartResult:
+    t0 = time.perf_counter()
+    ops = ctx.ops
+    views: list[OpView] = []
+    keep: list[int] = []
+    for r in rows.tolist():
+        st = int(ops.status[r])
+        comp = int(ops.complete[r])
+        kc = int(ops.key[r])
+        v = OpView(f=ctx.f_name(r), value=ctx.inv_value(r),
+                   result=ctx.ret_value(r) if st == T_OK and comp >= 0 else None,
+                   type=_TYPE.get(st, "info"), index=int(ctx.col.index[int(ops.invoke[r])]),
+                   key=ctx.col.keys[kc] if kc >= 0 else None)
+        if not m.drop(v):
+            views.append(v)
+            keep.append(r)
+    kept = np.array(keep, np.int64)
+    n = len(views)
+    inv = ops.invoke[kept].astype(np.int64)
+    comp = ops.complete[kept]
+    st = ops.status[kept]
+    ret = np.where((st == T_INFO) | (comp < 0), ctx.n_positions + kept, comp).astype(np.int64)
+    must = [int(s) != T_INFO for s in st.tolist()]
+    # events: entry 0 is the head, entries 1..2n in real-time order
+    order = np.argsort(np.concatenate([inv, ret]), kind="stable").tolist()
+    ev_op = [-1] + [o % n for o in order]
+    ev_call = [False] + [o < n for o in order]
+    call_entry = [0] * n
+    ret_entry = [0] * n
+    for e, o in enumerate(order, start=1):
+        if o < n:
+            call_entry[o] = e
+        else:
+            ret_entry[o - n] = e
+    nxt = list(range(1, 2 * n + 2))
+    nxt[2 * n] = -1
+    prv = list(range(-1, 2 * n))
+
+    def unlink(e: int) -> None:
+        nxt[prv[e]] = nxt[e]
+        if nxt[e] >= 0:
+            prv[nxt[e]] = prv[e]
+
+    def relink(e: int) -> None:
+        nxt[prv[e]] = e
+        if nxt[e] >= 0:
+            prv[nxt[e]] = e
+
+    state = m.init(ctx.init)
+    remain = sum(must)
+    linearized = 0
+    stack: list[tuple[int, Hashable]] = []
+    memo: set[tuple[int, Hashable]] = set()
+    best_entry, best_prefix, best_states = 0, [], []
+    entry = nxt[0]
+    budget_hit = None
+    status = None
+    steps = 0
+    while True:
+        steps += 1
+        if remain == 0:
+            status = True
+            break
+        if deadline is not None and steps % 4096 == 0 and time.monotonic() > deadline:
+            budget_hit = "time"
+            break
+        o = ev_op[entry]
+        if ev_call[entry]:
+            legal, ns = m.step(state, views[o])
+            if legal:
+                lin2 = linearized | (1 << o)
+                if (lin2, ns) not in memo:
+                    memo.add((lin2, ns))
+                    stack.append((o, state))
+                    state, linearized = ns, lin2
+                    remain -= must[o]
+                    unlink(call_entry[o])
+                    unlink(ret_entry[o])
+                    entry = nxt[0]
+                    continue
+            entry = nxt[entry]
+            continue
+        if entry > best_entry:
+            best_entry, best_prefix, best_states = entry, [p for p, _ in stack], [state]
+        elif entry == best_entry and state not in best_states and len(best_states) < 8:
+            best_states.append(state)
+        if not stack:
+            status = False
+            break
+        p, state = stack.pop()
+        linearized &= ~(1 << p)
+        remain += must[p]
+        relink(ret_entry[p])
+        relink(call_entry[p])
+        entry = nxt[call_entry[p]]
+
+    res = PartResult(valid=status if budget_hit is None else "unknown", ops=n,
+                     elapsed_s=time.perf_counter() - t0, configurations=len(memo), steps=steps,
+                     budget_hit=budget_hit)
+    if status is True:
+        res.final_states = [state]
+    elif best_entry > 0:
+        fop = ev_op[best_entry]
+        res.fail_op = fop
+        res.prefix = best_prefix
+        res.states = best_states
+        pre = set(best_prefix)
+        res.concurrent = [o for o in range(n) if o != fop and o not in pre and inv[o] < ret[fop]]
+    res.rows = kept  # type: ignore[attr-defined]
+    return res

@@ -1,0 +1,123 @@
+"""A simulated linearizable register / key-value store, for benchmarks and tests.
+
+Every op gets an invoke time, a completion time and a linearization point
+strictly between them; ops take effect in linearization-point order against a
+real state, so the history it writes is linearizable by construction — while
+processes really overlap.  A crashed op (``info``) either took effect at a
+point that may lie well after its crash (up to three op durations after the
+invoke) or never did; its process is retired and replaced by a fresh process
+id, as Jepsen does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..history import History, Op
+
+
+def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: int | None = None,
+                              info_rate: float = 0.0, *, values: int = 5, cas: bool = True,
+                              read_frac: float = 0.5, mean_latency_ns: int = 1_000_000,
+                              n_info: int | None = None) -> History:
+    """A linearizable history of ``n_ops`` logical ops (invoke + completion each).
+
+    ``keys`` None: one register, ops carry no key; otherwise keys ``0..keys-1``.
+    ``info_rate``: fraction of ops that crash (or exactly ``n_info`` of them).
+    Values written are ints in ``0..values-1``; the register starts as nil.
+    CASes whose compare fails complete as ``fail``.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n_ops)
+    slot = rng.integers(0, processes, n)
+    dur = rng.exponential(mean_latency_ns, n).astype(np.int64) + 1000
+    gap = rng.exponential(mean_latency_ns / 4, n).astype(np.int64) + 10
+    u = rng.random(n)
+    r = rng.random(n)
+    wr = (1 - read_frac) * (0.6 if cas else 1.0)
+    fkind = np.where(r < read_frac, 0, np.where(r < read_frac + wr, 1, 2))  # read/write/cas
+    v1 = rng.integers(0, values, n)
+    v2 = rng.integers(0, values, n)
+    key = rng.integers(0, keys, n) if keys else np.full(n, -1)
+    if n_info is not None:
+        crash = np.zeros(n, bool)
+        crash[rng.choice(n, size=min(n, n_info), replace=False)] = True
+    else:
+        crash = rng.random(n) < info_rate
+    took = rng.random(n) < 0.5
+
+    # per-slot sequential timing: each slot's ops run back to back
+    invoke_t = np.empty(n, np.int64)
+    order = np.argsort(slot, kind="stable")
+    ss = slot[order]
+    starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
+    step = dur[order] + gap[order]
+    cum = np.cumsum(step)
+    base = np.repeat(cum[starts] - step[starts], np.diff(np.r_[starts, n]))
+    invoke_t[order] = cum - step - base + rng.integers(0, 1000, processes)[ss]
+    complete_t = invoke_t + dur
+    span = np.where(crash, 3 * dur, dur)
+    lin_t = invoke_t + 1 + (u * (span - 2)).astype(np.int64)
+
+    # process ids: a slot's process changes after each crash
+    pid = np.empty(n, np.int64)
+    next_pid = processes
+    cur = list(range(processes))
+    for i in order.tolist():
+        s = int(slot[i])
+        pid[i] = cur[s]
+        if crash[i]:
+            cur[s] = next_pid
+            next_pid += 1
+
+    effective = ~crash | (took & (fkind != 0))
+    state: dict[int, int | None] = {}
+    result: list = [None] * n
+    ok = np.ones(n, bool)
+    kl, fl, v1l, v2l = key.tolist(), fkind.tolist(), v1.tolist(), v2.tolist()
+    for i in np.argsort(lin_t, kind="stable").tolist():
+        if not effective[i]:
+            continue
+        k = kl[i]
+        f = fl[i]
+        if f == 0:
+            result[i] = state.get(k)
+        elif f == 1:
+            state[k] = v1l[i]
+        else:
+            if state.get(k) == v1l[i]:
+                state[k] = v2l[i]
+            else:
+                ok[i] = False
+
+    times = np.concatenate([invoke_t, complete_t])
+    ev = np.argsort(times, kind="stable").tolist()
+    names = ("read", "write", "cas")
+    ops: list[Op] = []
+    tl = times.tolist()
+    pl = pid.tolist()
+    cl = crash.tolist()
+    okl = ok.tolist()
+    for j, e in enumerate(ev):
+        i = e % n
+        f = fl[i]
+        if f == 0:
+            val = None
+        elif f == 1:
+            val = v1l[i]
+        else:
+            val = [v1l[i], v2l[i]]
+        if e < n:
+            typ = "invoke"
+        elif cl[i]:
+            typ = "info"
+        elif not okl[i]:
+            typ = "fail"
+        else:
+            typ = "ok"
+            if f == 0:
+                val = result[i]
+        k = kl[i]
+        ops.append(Op(index=j, time=tl[e], process=pl[i], type=typ, f=names[f],
+                      key=None if k < 0 else k, value=val))
+    return History(ops=ops, source=f"simulated(seed={seed})")

@@ -1,0 +1,80 @@
+"""Node providers behind one contract (see :mod:`harness.nodes.base`).
+
+``get_provider(name, store_root, test_id, options)`` returns a provider; its
+``create(n)`` gives nodes, ``destroy()`` removes them.  ``reclaim_all`` is
+what ``splitbrain clean`` uses to destroy whatever crashed controllers left
+recorded under ``<store>/.state/nodes/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from .base import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from .state import StateFile, all_states
+
+__all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",
+           "PROVIDERS", "get_provider", "new_test_id", "reclaim_all", "reclaim_state"]
+
+# name -> (module, class); imported lazily so netns users never import docker/paramiko.
+PROVIDERS: dict[str, tuple[str, str]] = {
+    "netns": ("harness.nodes.netns", "NetnsProvider"),
+    "docker": ("harness.nodes.docker", "DockerProvider"),
+    "ssh": ("harness.nodes.ssh", "SshProvider"),
+}
+
+
+def new_test_id(store_root: Path | None = None) -> str:
+    """Eight lowercase hex digits, unused by any state file in the store."""
+    for _ in range(100):
+        tid = secrets.token_hex(4)
+        if store_root is None or not (Path(store_root) / ".state" / "nodes" / f"{tid}.json").exists():
+            return tid
+    raise NodeError("cannot find an unused test id")  # pragma: no cover - 2^32 ids
+
+
+def get_provider(name: str, store_root: Path | str, test_id: str | None = None,
+                 options: Mapping[str, Any] | None = None) -> Provider:
+    if name not in PROVIDERS:
+        raise NodeError(f"unknown node provider {name!r}; expected one of {', '.join(PROVIDERS)}")
+    mod, cls = PROVIDERS[name]
+    root = Path(store_root)
+    return getattr(importlib.import_module(mod), cls)(root, test_id or new_test_id(root),
+                                                      dict(options or {}))
+
+
+def reclaim_state(store_root: Path, path: Path, state: Mapping[str, Any]) -> list[str]:
+    """Destroy what one state file names, then remove the file; returns what was removed."""
+    prov = state.get("provider")
+    if prov not in PROVIDERS:
+        path.unlink(missing_ok=True)
+        return [f"unreadable state file {path.name} removed"]
+    mod = importlib.import_module(PROVIDERS[prov][0])
+    done = mod.reclaim(state)
+    path.unlink(missing_ok=True)
+    return [f"{prov} {state.get('test_id')}: {d}" for d in done] or \
+        [f"{prov} {state.get('test_id')}: nothing left to remove"]
+
+
+def reclaim_all(store_root: Path | str, test_id: str | None = None) -> list[str]:
+    """Reclaim every state file in the store (or only ``test_id``'s).
+
+    A state file whose resources cannot all be removed (engine down, host
+    unreachable) is kept for a later attempt; NodeError then names every such
+    failure after the others have been reclaimed.
+    """
+    out: list[str] = []
+    failures: list[str] = []
+    for path, st in all_states(Path(store_root)):
+        if test_id is not None and path.stem != test_id:
+            continue
+        try:
+            out.extend(reclaim_state(Path(store_root), path, st))
+        except NodeError as e:
+            failures.append(f"{path.stem}: {e}")
+    if failures:
+        raise NodeError("; ".join(failures) + (f" (reclaimed: {'; '.join(out)})" if out else ""))
+    return out

@@ -1,0 +1,66 @@
+"""State files: what a provider created, written *before* each resource exists.
+
+A controller killed with SIGKILL leaves its state file behind; ``splitbrain
+clean`` reads every file in ``<store>/.state/nodes/`` and destroys what it
+names.  Writing the intent before the action means a crash between the two
+leaves a record of something that may not exist — reclaiming code therefore
+tolerates missing resources — but never a resource without a record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from harness.store import state_dir
+
+
+class StateFile:
+    def __init__(self, store_root: Path, test_id: str, provider: str):
+        self.path = state_dir(Path(store_root), "nodes") / f"{test_id}.json"
+        self.data: dict[str, Any] = {"provider": provider, "test_id": test_id,
+                                     "controller_pid": os.getpid(), "created": time.time()}
+
+    def save(self) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())  # the record must survive the crash it exists for
+        os.replace(tmp, self.path)
+
+    def update(self, **kw: Any) -> None:
+        self.data.update(kw)
+        self.save()
+
+    def remove(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def all_states(store_root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every readable state file, oldest first; unreadable ones are reported as empty dicts."""
+    out = []
+    for p in sorted(state_dir(Path(store_root), "nodes").glob("*.json")):
+        try:
+            out.append((p, json.loads(p.read_text())))
+        except (OSError, ValueError):
+            out.append((p, {}))
+    return out
+
+
+@contextlib.contextmanager
+def state_lock(store_root: Path) -> Iterator[None]:
+    """Serialise allocation (subnets, names) between controllers sharing a store."""
+    lock = state_dir(Path(store_root), "nodes") / ".lock"
+    with open(lock, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

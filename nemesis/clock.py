@@ -1,0 +1,172 @@
+"""Clock skew through libfaketime, never by stepping the real clock.
+
+Daemons are started with ``LD_PRELOAD`` of libfaketime and a per-node
+``FAKETIME_TIMESTAMP_FILE``; with ``FAKETIME_NO_CACHE=1`` libfaketime re-reads
+that file on every time call, so writing ``+90.000000s`` into it moves the
+daemon's wall clock at once and removing the file returns it to real time
+(both behaviours checked against libfaketime 0.9.10; see its README,
+"Changing the fake time while a program runs").  Only realtime clocks are
+faked (``FAKETIME_DONT_FAKE_MONOTONIC=1``): NTP steps move wall time, and a
+jumping monotonic clock is a different, unrealistic fault.
+
+The real clock of a namespace or container is the host's, so it is never
+touched.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from typing import Mapping
+
+from harness.nodes.base import Node, NodeError
+
+from .errors import NemesisError, UnsupportedFault
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+OFFSET_FILE_NAME = "splitbrain-faketime"
+
+
+def offset_path(node: Node) -> str:
+    return f"{node.data_dir.rstrip('/')}/{OFFSET_FILE_NAME}"
+
+
+def clock_env(node: Node, library: str = LIBFAKETIME) -> dict[str, str]:
+    """Environment a target passes to every daemon it starts on ``node``."""
+    return {
+        "LD_PRELOAD": library,
+        "FAKETIME_TIMESTAMP_FILE": offset_path(node),
+        "FAKETIME_NO_CACHE": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+
+
+def format_offset(seconds: float) -> str:
+    """libfaketime's relative format: a sign, seconds with fractions, 's'."""
+    return f"{seconds:+.6f}s" if seconds else "+0s"
+
+
+def write_offset_script(path: str, seconds: float) -> str:
+    # Write-then-rename: libfaketime reads the file on every call and must
+    # never see it half written.
+    p = shlex.quote(path)
+    tmp = shlex.quote(path + ".tmp")
+    return f"printf '%s\\n' {shlex.quote(format_offset(seconds))} > {tmp} && mv -f {tmp} {p}\n"
+
+
+def ensure_library(node: Node, library: str = LIBFAKETIME) -> None:
+    r = node.exec(["test", "-r", library], timeout=10)
+    if not r.ok:
+        raise UnsupportedFault(f"clock: {node.name} has no libfaketime at {library} "
+                               "(install the Debian packages faketime and libfaketime)")
+
+
+def set_offset(node: Node, seconds: float) -> None:
+    node.check(["sh", "-c", write_offset_script(offset_path(node), seconds)], timeout=10)
+
+
+def clear_offset(node: Node) -> None:
+    node.check(["rm", "-f", offset_path(node), offset_path(node) + ".tmp"], timeout=10)
+
+
+_MEASURE = ('date +%s%N; env LD_PRELOAD="$1" FAKETIME_TIMESTAMP_FILE="$2" FAKETIME_NO_CACHE=1 '
+            'date +%s%N; date +%s%N')
+
+
+def measure_offset(node: Node, library: str = LIBFAKETIME) -> float:
+    """Seconds the faked clock is ahead of the real one on ``node``, as a libc program sees it.
+
+    The faked reading is bracketed by two real ones in the same shell, so
+    the error is at most half the time ``date`` takes to start.
+    """
+    r = node.exec(["sh", "-c", _MEASURE, "sh", library, offset_path(node)], timeout=10)
+    try:
+        before, faked, after = (int(x) for x in r.text().split())
+    except ValueError:
+        raise NemesisError(f"clock: could not measure the offset on {node.name}: "
+                           f"{r.text().strip()!r} {r.stderr.decode(errors='replace').strip()!r}")
+    return round((faked - (before + after) / 2) / 1e9, 3)
+
+
+def strobe_script(path: str, a: float, b: float, period_s: float, duration_s: float,
+                  stop_path: str, pid_path: str) -> str:
+    """A loop run on the node that flips the offset file between a and b.
+
+    It runs on the node so the flips are milliseconds apart whatever the
+    controller's round-trip time; it is bounded by ``duration_s``, stops when
+    ``stop_path`` appears, records its pid for a crash-time heal and removes
+    the offset file when it ends.
+    """
+    p, tmp = shlex.quote(path), shlex.quote(path + ".tmp")
+    fa, fb = shlex.quote(format_offset(a)), shlex.quote(format_offset(b))
+    stop, pidf = shlex.quote(stop_path), shlex.quote(pid_path)
+    return (
+        f"echo $$ > {pidf}\n"
+        f"rm -f {stop}\n"
+        f"end=$(( $(date +%s) + {max(1, int(round(duration_s)))} ))\n"
+        "n=0\n"
+        f"while [ ! -e {stop} ] && [ $(date +%s) -lt $end ]; do\n"
+        f"  printf '%s\\n' {fa} > {tmp} && mv -f {tmp} {p}\n"
+        f"  sleep {period_s:.3f}\n"
+        f"  printf '%s\\n' {fb} > {tmp} && mv -f {tmp} {p}\n"
+        f"  sleep {period_s:.3f}\n"
+        "  n=$((n+2))\n"
+        "done\n"
+        f"rm -f {p} {tmp} {pidf}\n"
+        "echo $n\n")
+
+
+def stop_strobe_script(stop_path: str, pid_path: str, offset: str) -> str:
+    """Stop a strobe loop even when its controller is gone, then reset the clock."""
+    stop, pidf, p = shlex.quote(stop_path), shlex.quote(pid_path), shlex.quote(offset)
+    return (f"touch {stop}\n"
+            f"if [ -r {pidf} ]; then pid=$(cat {pidf}); "
+            f"i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.02; i=$((i+1)); done; "
+            f"kill -9 \"$pid\" 2>/dev/null; fi\n"
+            f"rm -f {p} {p}.tmp {pidf} {stop}\n")
+
+
+class Strobe:
+    """One strobe on one node: a bounded background thread running the node-side loop."""
+
+    def __init__(self, node: Node, a: float, b: float, period_s: float, duration_s: float):
+        if not 0.001 <= period_s <= 10:
+            raise NemesisError(f"clock strobe: period must be 1 ms .. 10 s, got {period_s}")
+        if not 0 < duration_s <= 3600:
+            raise NemesisError(f"clock strobe: duration must be 0 .. 3600 s, got {duration_s}")
+        self.node = node
+        self.a, self.b, self.period_s, self.duration_s = a, b, period_s, duration_s
+        base = offset_path(node)
+        self.stop_path = base + ".strobe-stop"
+        self.pid_path = base + ".strobe-pid"
+        self.flips: int | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name=f"strobe-{node.name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        script = strobe_script(offset_path(self.node), self.a, self.b, self.period_s,
+                               self.duration_s, self.stop_path, self.pid_path)
+        try:
+            r = self.node.exec(["sh", "-c", script], timeout=self.duration_s + 15)
+            self.flips = int(r.text().split()[-1]) if r.ok and r.text().split() else None
+            if not r.ok:
+                self.error = r.stderr.decode(errors="replace").strip()[-300:]
+        except (NodeError, ValueError) as e:
+            self.error = str(e)
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        try:
+            self.node.exec(["sh", "-c", stop_strobe_script(self.stop_path, self.pid_path,
+                                                           offset_path(self.node))], timeout=10)
+        finally:
+            self._thread.join(timeout)
+
+    def describe(self) -> Mapping[str, object]:
+        return {"node": self.node.name, "offsets_s": [self.a, self.b],
+                "period_ms": round(self.period_s * 1000, 3), "duration_s": self.duration_s}

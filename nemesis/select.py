@@ -1,0 +1,46 @@
+"""Which nodes a process or clock fault hits: one, a minority, a majority, the primaries, all."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Sequence
+
+SELECTORS = ("one", "minority", "majority", "primaries", "all")
+
+
+def select_nodes(spec: Any, names: Sequence[str], rng: random.Random,
+                 primaries: Callable[[], list[str]] | None = None) -> list[str]:
+    """Resolve a selector (or an explicit list of node names) to node names.
+
+    A minority is the largest set short of a majority, at least one node;
+    a majority is n//2+1 nodes (Jepsen's ``minority``/``majority`` targets).
+    """
+    names = list(names)
+    n = len(names)
+    if spec is None:
+        spec = "one"
+    if isinstance(spec, (list, tuple)):
+        unknown = [s for s in spec if s not in names]
+        if unknown:
+            raise ValueError(f"unknown node(s) {unknown}; nodes are {names}")
+        return sorted(set(spec), key=names.index)
+    if spec in names:
+        return [spec]
+    if spec == "one":
+        return [rng.choice(names)]
+    if spec == "minority":
+        k = max(1, (n - 1) // 2)
+        return sorted(rng.sample(names, k), key=names.index)
+    if spec == "majority":
+        return sorted(rng.sample(names, n // 2 + 1), key=names.index)
+    if spec == "all":
+        return names
+    if spec == "primaries":
+        if primaries is None:
+            raise ValueError("primaries: no target to ask which node is primary")
+        prim = [p for p in primaries() if p in names]
+        if not prim:
+            raise ValueError("primaries: the target reports no primary")
+        return prim
+    raise ValueError(f"unknown node selector {spec!r}; expected a node name, a list of names or "
+                     f"one of {', '.join(SELECTORS)}")

@@ -1,0 +1,120 @@
+"""Fault windows from the nemesis ops of a history.
+
+A window opens at the *completion* of a fault-starting op (the nemesis
+records what it actually applied in that ``info`` value: grudge, nodes,
+offsets) and closes at the completion of the matching healing op.  A window
+still open when the history ends extends to its end — the fault was never
+healed while clients were watching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from checkers.history import History, NEMESIS
+
+from .data import Axis, op_time
+from .fmt import short
+
+# healing f → the kind it closes; starting f → kind.  start-X/stop-X pairs
+# are recognised generically, so new nemeses need no entry here.
+_STARTS = {"kill": "kill", "pause": "pause"}
+_STOPS = {"start": "kill", "resume": "pause"}
+
+
+@dataclass
+class FaultWindow:
+    kind: str
+    start: float
+    end: float
+    open_at_end: bool
+    detail: str
+    start_index: int | None = None
+    end_index: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.detail}".strip()
+
+
+@dataclass
+class NemesisEvent:
+    """A nemesis op that is not part of a window (e.g. a one-shot action)."""
+
+    f: str
+    at: float
+    detail: str
+
+
+@dataclass
+class Faults:
+    windows: list[FaultWindow] = field(default_factory=list)
+    events: list[NemesisEvent] = field(default_factory=list)
+
+
+def _kind_of(f: str) -> tuple[str, str] | None:
+    """('start'|'stop', kind) for a fault op name, None for anything else."""
+    if f in _STARTS:
+        return "start", _STARTS[f]
+    if f in _STOPS:
+        return "stop", _STOPS[f]
+    for prefix, what in (("start-", "start"), ("stop-", "stop")):
+        if f.startswith(prefix) and len(f) > len(prefix):
+            return what, f[len(prefix):]
+    return None
+
+
+def describe_detail(v: Any) -> str:
+    """Make a nemesis value readable: grudges, node lists, clock offsets."""
+    if v is None:
+        return ""
+    if isinstance(v, dict):
+        if v and all(isinstance(x, (list, tuple)) for x in v.values()):
+            # A grudge: node → nodes it drops traffic from.
+            parts = [f"{short(k, 20)}✕{','.join(short(n, 20) for n in x)}"
+                     for k, x in v.items() if x]
+            return short("; ".join(parts), 90)
+        return short(", ".join(f"{short(k, 20)}={short(x, 30)}" for k, x in v.items()), 90)
+    if isinstance(v, (list, tuple)):
+        return short(",".join(short(x, 20) for x in v), 90)
+    return short(v, 90)
+
+
+def fault_windows(history: History, axis: Axis, end_at: float) -> Faults:
+    out = Faults()
+    open_: dict[str, list[FaultWindow]] = {}
+    pending: dict[str, Any] = {}
+    last_t = 0.0
+    for pos, op in enumerate(history.ops):
+        if op.process != NEMESIS:
+            continue
+        if op.type == "invoke":
+            pending[op.f] = op.value
+            continue
+        value = op.value if op.value is not None else pending.get(op.f)
+        t = op_time(history, axis, pos)
+        if t != t:  # an untimed nemesis op in a timed history: it happened after the last one
+            t = last_t
+        last_t = t
+        kinded = _kind_of(op.f)
+        if kinded is None:
+            out.events.append(NemesisEvent(op.f, t, describe_detail(value)))
+            continue
+        what, kind = kinded
+        if what == "start":
+            w = FaultWindow(kind, t, end_at, True, describe_detail(value), op.index)
+            open_.setdefault(kind, []).append(w)
+            out.windows.append(w)
+        else:
+            # A heal closes every open window of its kind: nemeses heal all at once
+            # (stop-partition heals every grudge, start restarts every killed node).
+            for w in open_.pop(kind, []):
+                w.end = max(t, w.start)
+                w.open_at_end = False
+                w.end_index = op.index
+    return out
+
+
+def active_fault_labels(faults: Faults) -> list[str]:
+    return [w.label for w in faults.windows if w.open_at_end]

@@ -1,0 +1,75 @@
+"""Turning history values into short, escaped text.
+
+Every value that came from a history (or from a checker quoting one) reaches
+HTML either through jinja2 with autoescape on, or through :func:`esc` here
+when Python builds SVG — never by string concatenation of raw values.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup, escape
+
+MAX_VALUE_CHARS = 80
+
+
+def short(v: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A value as compact text (JSON-ish, ``nil`` for None), cut at ``limit``."""
+    if v is None:
+        s = "nil"
+    elif isinstance(v, str):
+        s = v
+    else:
+        try:
+            s = json.dumps(v, separators=(",", ":"), default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            s = str(v)
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return s
+
+
+def esc(v: Any) -> Markup:
+    """Escape for HTML/SVG text and attribute values (quotes included)."""
+    return escape(v if isinstance(v, str) else str(v))
+
+
+def num(x: float) -> str:
+    """A coordinate with at most one decimal: keeps large SVGs small."""
+    r = round(float(x), 1)
+    if r == int(r):
+        return str(int(r))
+    return f"{r:.1f}"
+
+
+def opref_text(o: dict[str, Any] | None, limit: int = 60) -> str:
+    """``p3 cas [1,2] → ok`` — how an op is named throughout the report."""
+    if not o:
+        return "?"
+    value = short(o.get("value"), limit)
+    typ = o.get("type") or "info"
+    res = o.get("result")
+    tail = typ
+    if typ == "ok" and o.get("f") == "read" or (typ == "ok" and res is not None and res != o.get("value")):
+        tail = f"ok {short(res, limit)}"
+    key = o.get("key")
+    k = f" [{short(key, 30)}]" if key is not None else ""
+    return f"p{o.get('process')} {o.get('f')}{k} {value} → {tail}"
+
+
+def duration(ns: float | None) -> str:
+    if ns is None:
+        return "?"
+    ms = ns / 1e6
+    if ms < 1:
+        return f"{ns / 1e3:.0f} µs"
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    return f"{ms / 1000:.2f} s"
+
+
+def safe(markup: str) -> Markup:
+    """Mark SVG built from already-escaped parts as safe for jinja2."""
+    return Markup(markup)

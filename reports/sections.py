@@ -1,0 +1,280 @@
+"""Per-checker report sections: each CheckResult's evidence (shapes in
+docs/evidence.md) turned into what the template shows.  The kind of a result
+is recognised by its evidence shape first, its checker name second, so a new
+checker that follows a documented shape is drawn without changes here."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from checkers.history import History
+from checkers.result import CheckResult, verdict_word
+
+from .causal_view import chain_rows, chain_svg
+from .data import Axis
+from .fmt import opref_text, short
+from .linear_view import counterexample_svg
+from .svg import Frame, Svg, legend
+from .timeline import timeline_svg
+
+MAX_ROWS = 200          # any table is cut here, with a count of the rest
+MAX_DRAWN = 5           # counterexamples / chains drawn per checker
+MAX_TIMELINES = 6
+MAX_EVIDENCE_CHARS = 20_000
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def kind_of(r: CheckResult) -> str:
+    ev = r.evidence if isinstance(r.evidence, dict) else {}
+    if "keys" in ev and ("model" in ev or "keys_checked" in ev):
+        return "linear"
+    if "patterns" in ev or "sessions" in ev or "satisfies" in ev:
+        return "causal"
+    if "lost" in ev and ("attempted" in ev or "unexpected" in ev):
+        return "set"
+    if "bounds" in ev or ("reads" in ev and "errors" in ev):
+        return "counter"
+    if "by_f" in ev:
+        return "stats"
+    if "groups" in ev:
+        return "exceptions"
+    if "matches" in ev:
+        return "logs"
+    name = r.checker.lower()
+    for k, kind in (("linear", "linear"), ("causal", "causal"), ("set", "set"),
+                    ("counter", "counter"), ("stat", "stats"), ("exception", "exceptions"),
+                    ("log", "logs")):
+        if k in name:
+            return kind
+    return "generic"
+
+
+def cap(items: list, n: int = MAX_ROWS) -> tuple[list, int]:
+    items = list(items or [])
+    return items[:n], max(0, len(items) - n)
+
+
+class Context:
+    """What the sections share: the history (may be None), axis, index map,
+    and the anomalies collected for per-process timelines."""
+
+    def __init__(self, history: History | None, axis: Axis, pos_of: dict[int, int],
+                 log_base: str | None):
+        self.history = history
+        self.axis = axis
+        self.pos_of = pos_of
+        self.log_base = log_base
+        self.anomalies: list[tuple[str, list[int]]] = []
+        self._ids = 0
+
+    def new_id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}-{self._ids}"
+
+    def anomaly(self, title: str, oprefs: list[dict[str, Any] | None]) -> None:
+        if self.history is None or len(self.anomalies) >= MAX_TIMELINES:
+            return
+        pos = []
+        for o in oprefs:
+            if not o:
+                continue
+            for k in ("index", "complete_index"):
+                p = self.pos_of.get(o.get(k)) if o.get(k) is not None else None
+                if p is not None:
+                    pos.append(p)
+        if pos:
+            self.anomalies.append((title, pos))
+
+
+def _linear(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    keys = list(ev.get("keys") or [])
+    order = {False: 0, "unknown": 1, True: 2}
+    keys.sort(key=lambda k: order.get(k.get("valid"), 1))
+    rows, more = cap(keys)
+    failures = []
+    for k in keys:
+        f = k.get("failure")
+        if k.get("valid") is not False or not f:
+            continue
+        if len(failures) >= MAX_DRAWN:
+            break
+        svg, hidden = counterexample_svg(f, ctx.history, ctx.axis, ctx.pos_of)
+        op = f.get("op") or {}
+        prefix_tail, _ = cap(list(f.get("prefix") or [])[-10:])
+        failures.append({
+            "key": short(k.get("key"), 60), "svg": svg, "hidden": hidden,
+            "op": opref_text(op, 120), "op_index": op.get("index"),
+            "returned": f"{op.get('f')} {short(op.get('value'), 60)} → {op.get('type')} "
+                        f"{short(op.get('result'), 60)}",
+            "states_before": [short(s, 80) for s in (f.get("states_before") or [])[:20]],
+            "states_more": max(0, len(f.get("states_before") or []) - 20),
+            "expected": short(f.get("expected"), 200),
+            "prefix_len": int(f.get("prefix_length") or len(f.get("prefix") or [])),
+            "prefix_tail": [opref_text(o) for o in prefix_tail],
+            "concurrent": [opref_text(o) for o in (f.get("concurrent") or [])[:30]],
+        })
+        ctx.anomaly(f"linearizability, key {short(k.get('key'), 40)}: {opref_text(op)}",
+                    [op] + list(f.get("concurrent") or [])[:6])
+    return {
+        "model": short(ev.get("model"), 60), "init": short(ev.get("init"), 60),
+        "keys_checked": ev.get("keys_checked", len(keys)),
+        "failing": sum(1 for k in keys if k.get("valid") is False),
+        "unknown": sum(1 for k in keys if k.get("valid") not in (True, False)),
+        "rows": [{"key": short(k.get("key"), 60), "word": verdict_word(k.get("valid")),
+                  "ops": k.get("ops"), "elapsed": k.get("elapsed_s"),
+                  "configs": (k.get("explored") or {}).get("configurations"),
+                  "budget": (k.get("explored") or {}).get("budget_hit")} for k in rows],
+        "more": more + int(ev.get("valid_keys_not_listed", 0) or 0),
+        "failures": failures,
+    }
+
+
+def _causal(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    pats, more = cap(ev.get("patterns") or [], 50)
+    patterns = []
+    for i, p in enumerate(pats):
+        drawn = i < MAX_DRAWN
+        patterns.append({
+            "name": short(p.get("name"), 60),
+            "levels": ", ".join(short(x, 10) for x in p.get("levels") or []),
+            "explanation": short(p.get("explanation"), 400),
+            "svg": chain_svg(p, ctx.new_id("chain")) if drawn else None,
+            "rows": chain_rows(p)[:50],
+            "ops": [f"#{o.get('index')} " + opref_text(o) for o in (p.get("ops") or [])[:30]],
+        })
+        if drawn:
+            ctx.anomaly(f"causal {short(p.get('name'), 40)}", list(p.get("ops") or [])[:8])
+    sessions = []
+    for name, s in (ev.get("sessions") or {}).items():
+        s = s or {}
+        vs, vmore = cap(s.get("violations") or [], 20)
+        sessions.append({"name": short(name, 40), "word": verdict_word(s.get("valid")),
+                         "violations": [{"ops": [opref_text(o) for o in (v.get("ops") or [])[:10]],
+                                         "explanation": short(v.get("explanation"), 300)}
+                                        for v in vs], "more": vmore})
+        if vs and s.get("valid") is False:
+            ctx.anomaly(f"session guarantee {short(name, 40)}", list(vs[0].get("ops") or [])[:6])
+    sat = ev.get("satisfies") or {}
+    return {"level": short(ev.get("level"), 20),
+            "satisfies": [(short(k, 10), verdict_word(v)) for k, v in sat.items()],
+            "patterns": patterns, "more": more, "sessions": sessions}
+
+
+def _elements(xs: Any, n: int = MAX_ROWS) -> dict[str, Any]:
+    xs = list(xs or [])
+    return {"count": len(xs), "shown": ", ".join(short(x, 40) for x in xs[:n]),
+            "more": max(0, len(xs) - n)}
+
+
+def _set(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    lost_ops, more = cap(ev.get("lost_ops") or [], 100)
+    if lost_ops:
+        ctx.anomaly(f"set: lost element {short(lost_ops[0].get('value'), 40)}", [lost_ops[0]])
+    return {"attempted": ev.get("attempted"), "acknowledged": ev.get("acknowledged"),
+            "lists": [(name, _elements(ev.get(name))) for name in
+                      ("lost", "unexpected", "stale", "never_read", "recovered") if name in ev],
+            "lost_ops": [opref_text(o) for o in lost_ops], "lost_ops_more": more,
+            "latency": {short(k, 10): v for k, v in (ev.get("stable_latency_ms") or {}).items()}}
+
+
+def _counter_chart(bounds: list, errors: list, axis: Axis) -> Markup | None:
+    rows = [b for b in bounds if isinstance(b, (list, tuple)) and len(b) >= 3]
+    if not rows:
+        return None
+    if len(rows) > 2000:
+        rows = [rows[int(i)] for i in np.linspace(0, len(rows) - 1, 2000)]
+    t = np.array([float(axis.at(float(b[0]))) if axis.timed else float(b[0]) for b in rows])
+    lower = np.array([float(b[1]) for b in rows])
+    upper = np.array([float(b[2]) for b in rows])
+    reads = [(ti, float(b[3])) for ti, b in zip(t, rows) if len(b) > 3 and b[3] is not None]
+    ymin = min(lower.min(), min((v for _, v in reads), default=lower.min()))
+    ymax = max(upper.max(), max((v for _, v in reads), default=upper.max()))
+    svg = Svg(1100, 280, label="counter bounds over time", elem_id="counter-bounds")
+    fr = Frame(svg, 60, 34, 20, 34, (float(t.min()), float(t.max())), (ymin, ymax + 1))
+    fr.axes(f"time ({axis.unit})", "counter value")
+    band = [(fr.px(x), fr.py(y)) for x, y in zip(t, upper)] + \
+        [(fr.px(x), fr.py(y)) for x, y in zip(t[::-1], lower[::-1])]
+    svg.raw('<polygon class="band" points="' +
+            " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + '"/>')
+    svg.polyline([(fr.px(x), fr.py(y)) for x, y in zip(t, upper)], "tp fail")
+    svg.polyline([(fr.px(x), fr.py(y)) for x, y in zip(t, lower)], "tp info")
+    bad = {(round(float(e.get("read", 0)), 6)) for e in errors}
+    d_ok, d_bad = [], []
+    for x, v in reads:
+        (d_bad if round(v, 6) in bad else d_ok).append(
+            f"M{fr.px(x) - 2.5:.1f} {fr.py(v):.1f}a2.5 2.5 0 1 0 5 0a2.5 2.5 0 1 0 -5 0")
+    svg.path("".join(d_ok), "pt ok")
+    svg.path("".join(d_bad), "pt fail")
+    legend(svg, fr.l + 8, 16, [("info", "lower bound"), ("fail", "upper bound"), ("ok", "read")])
+    return svg.render()
+
+
+def _counter(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    errors, more = cap(ev.get("errors") or [], 100)
+    if errors:
+        ctx.anomaly("counter read out of bounds", [errors[0].get("op")])
+    return {"reads": ev.get("reads"),
+            "errors": [{"op": opref_text(e.get("op")), "lower": e.get("lower"),
+                        "upper": e.get("upper"), "read": short(e.get("read"), 30)} for e in errors],
+            "more": more, "chart": _counter_chart(ev.get("bounds") or [], errors, ctx.axis)}
+
+
+def _stats(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    rows = [(short(f, 40), c.get("ok", 0), c.get("fail", 0), c.get("info", 0))
+            for f, c in (ev.get("by_f") or {}).items() if isinstance(c, dict)]
+    return {"rows": rows[:MAX_ROWS],
+            "never": ", ".join(short(f, 40) for f in ev.get("never_succeeded") or [])}
+
+
+def _exceptions(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    groups, more = cap(ev.get("groups") or [], 100)
+    return {"groups": [{"error": short(g.get("error"), 200), "count": g.get("count"),
+                        "example": opref_text(g.get("example"))} for g in groups], "more": more}
+
+
+def log_link(base: str | None, node: Any, file: Any) -> str | None:
+    """A relative link into logs/, only for plain path components."""
+    if base is None:
+        return None
+    node, file = str(node), str(file)
+    if not _SAFE_PART.match(node) or not all(_SAFE_PART.match(p) for p in file.split("/")):
+        return None
+    return f"{base}/{node}/{file}"
+
+
+def _logs(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
+    ms, more = cap(ev.get("matches") or [], MAX_ROWS)
+    return {"matches": [{"node": short(m.get("node"), 40), "file": short(m.get("file"), 80),
+                         "line": m.get("line"), "pattern": short(m.get("pattern"), 60),
+                         "text": short(m.get("text"), 300),
+                         "href": log_link(ctx.log_base, m.get("node"), m.get("file"))}
+                        for m in ms], "more": more}
+
+
+def _generic(r: CheckResult, ev: Any, ctx: Context) -> dict[str, Any]:
+    text = json.dumps(ev, indent=1, default=str)
+    cut = len(text) > MAX_EVIDENCE_CHARS
+    return {"json": text[:MAX_EVIDENCE_CHARS] + ("\n… (cut)" if cut else "")}
+
+
+_BUILDERS = {"linear": _linear, "causal": _causal, "set": _set, "counter": _counter,
+             "stats": _stats, "exceptions": _exceptions, "logs": _logs, "generic": _generic}
+
+
+def section(r: CheckResult, ctx: Context, n: int) -> dict[str, Any]:
+    kind = kind_of(r)
+    ev = r.evidence if isinstance(r.evidence, dict) else {}
+    try:
+        data = _BUILDERS[kind](r, ev, ctx)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        # Evidence not in the documented shape: show it raw rather than fail the report.
+        kind = "generic"
+        data = _generic(r, r.evidence, ctx)
+        data["error"] = f"could not draw this evidence ({type(e).__name__}: {e}); shown raw"
+    return {"id": f"check-{n}", "checker": r.checker, "word": verdict_word(r.valid),
+            "summary": r.summary, "elapsed": r.elapsed_s, "kind": kind, "d": data}

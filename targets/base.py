@@ -1,0 +1,215 @@
+"""The target interface: what the run, the nemesis and the report need from a
+database under test.
+
+A target is constructed with its options (from the spec), then bound to the
+test's nodes by :meth:`Target.setup`.  Everything node-specific goes through
+the node contract (``harness.nodes.base``), so a target is written once for
+the netns, docker and ssh providers.  The interface stays small on purpose:
+the next targets (redis, zookeeper) implement the same dozen methods.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from harness.nodes.base import Daemon, Node, NodeError
+
+
+class TargetError(RuntimeError):
+    """The target could not be installed, configured or started; one clear line."""
+
+
+class OptionError(ValueError):
+    """A target option is wrong; the message names the option and what is allowed."""
+
+
+class Client(Protocol):
+    """What a worker drives (same shape as ``workloads.base.Client``)."""
+
+    def invoke(self, f: str, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogPattern:
+    """A line in a node log that makes a run invalid (e.g. a Go ``panic:``)."""
+
+    name: str
+    regex: str
+    description: str
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+
+# Fault families the nemesis knows; a target refuses any of these it cannot
+# take, with a reason the user reads at spec validation.
+FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency")
+
+
+class Target(abc.ABC):
+    """One database under test on a set of nodes."""
+
+    name: str = ""
+    description: str = ""
+    # Debian packages a node image needs (the docker provider builds one per target).
+    packages: tuple[str, ...] = ()
+    # Workloads this target has clients for.
+    workloads: tuple[str, ...] = ()
+    # fault family -> reason it is refused (anything not listed is supported).
+    refused_faults: Mapping[str, str] = {}
+    log_patterns: tuple[LogPattern, ...] = ()
+    # name -> (default, check(value) -> error message or None)
+    option_defaults: Mapping[str, Any] = {}
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = self.validate_options(dict(options or {}))
+        self.nodes: list[Node] = []
+        self._daemons: dict[str, list[Daemon]] = {}
+        # Set by the run to the nemesis' per-node environment (libfaketime for
+        # clock faults); every daemon start goes through it.
+        self.env_hook: Callable[[Node], Mapping[str, str]] | None = None
+
+    # -- options ---------------------------------------------------------------
+    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Fill defaults and reject unknown or bad options (OptionError)."""
+        out = dict(self.option_defaults)
+        for k, v in options.items():
+            if k not in self.option_defaults:
+                allowed = ", ".join(sorted(self.option_defaults)) or "none"
+                raise OptionError(f"unknown option {k!r} for target {self.name} "
+                                  f"(allowed: {allowed})")
+            out[k] = v
+        return out
+
+    # -- faults ----------------------------------------------------------------
+    def supports(self, fault: str) -> tuple[bool, str]:
+        """Whether a fault (``clock``, ``clock-bump``, ``partition`` …) works here, and why not."""
+        family = fault.split("-")[0] if fault not in FAULT_FAMILIES else fault
+        for refused, reason in self.refused_faults.items():
+            if fault == refused or family == refused or fault.startswith(refused + "-"):
+                return False, reason
+        return True, ""
+
+    # -- lifecycle ---------------------------------------------------------------
+    def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
+        """Install, configure and start on every node; does not wait for health."""
+        self.nodes = list(nodes)
+        for n in self.nodes:
+            self.install(n)
+        for n in self.nodes:
+            self.configure(n)
+        for n in self.nodes:
+            self.start(n)
+
+    @abc.abstractmethod
+    def install(self, node: Node) -> None:
+        """Make sure the binaries are on the node (TargetError naming the package if not)."""
+
+    @abc.abstractmethod
+    def configure(self, node: Node) -> None:
+        """Write configuration and data directories."""
+
+    @abc.abstractmethod
+    def start(self, node: Node) -> None:
+        """Start the daemon(s) on the node (again, after a kill); idempotent when running."""
+
+    def kill(self, node: Node) -> None:
+        """SIGKILL every daemon of the target on the node and wait until gone."""
+        for d in self._daemons.get(node.name, []):
+            try:
+                node.signal(d, signal.SIGKILL, group=True)
+            except NodeError:
+                pass
+        deadline = time.monotonic() + 10
+        for d in self._daemons.get(node.name, []):
+            while node.is_running(d) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self._daemons[node.name] = [d for d in self._daemons.get(node.name, [])
+                                    if node.is_running(d)]
+
+    def pause(self, node: Node) -> None:
+        for d in self._daemons.get(node.name, []):
+            node.signal(d, signal.SIGSTOP, group=True)
+
+    def resume(self, node: Node) -> None:
+        for d in self._daemons.get(node.name, []):
+            node.signal(d, signal.SIGCONT, group=True)
+
+    def restart(self, node: Node) -> None:
+        self.kill(node)
+        self.start(node)
+
+    def stop_all(self) -> None:
+        """Kill every daemon on every node (teardown); resumes paused ones first."""
+        for n in self.nodes:
+            try:
+                self.resume(n)
+            except NodeError:
+                pass
+            try:
+                self.kill(n)
+            except NodeError:
+                pass
+
+    def daemons(self, node: Node) -> list[Daemon]:
+        return [d for d in self._daemons.get(node.name, []) if node.is_running(d)]
+
+    def _track(self, node: Node, daemon: Daemon) -> None:
+        self._daemons.setdefault(node.name, []).append(daemon)
+
+    def _env(self, node: Node) -> dict[str, str]:
+        return dict(self.env_hook(node)) if self.env_hook is not None else {}
+
+    # -- health ----------------------------------------------------------------
+    @abc.abstractmethod
+    def healthy(self, node: Node, timeout: float = 1.0) -> tuple[bool, str]:
+        """Whether the node serves requests now, and a short reason when not."""
+
+    def cluster_healthy(self, timeout: float = 1.0) -> tuple[bool, str]:
+        for n in self.nodes:
+            ok, why = self.healthy(n, timeout)
+            if not ok:
+                return False, f"{n.name}: {why}"
+        return True, ""
+
+    def wait_healthy(self, within: float, stop: Callable[[], bool] | None = None) -> tuple[bool, str]:
+        """Poll until every node is healthy or ``within`` seconds pass."""
+        deadline = time.monotonic() + within
+        why = "not checked"
+        while True:
+            ok, why = self.cluster_healthy(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            if ok:
+                return True, ""
+            if time.monotonic() >= deadline or (stop is not None and stop()):
+                return False, why
+            time.sleep(0.2)
+
+    @abc.abstractmethod
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        """The node(s) currently acting as primary/leader (empty when none is known)."""
+
+    # -- logs ------------------------------------------------------------------
+    def log_files(self, node: Node) -> list[str]:
+        paths = [d.log_path for d in self._daemons.get(node.name, [])]
+        try:
+            paths += node.log_files()
+        except NodeError:
+            pass
+        return sorted(set(p for p in paths if p))
+
+    # -- clients ---------------------------------------------------------------
+    @abc.abstractmethod
+    def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> Client:
+        """A fresh client bound to ``node`` for the given workload."""
+
+    def check_workload(self, workload_name: str) -> None:
+        if workload_name not in self.workloads:
+            raise OptionError(f"target {self.name} has no client for workload {workload_name!r} "
+                              f"(supported: {', '.join(self.workloads)})")

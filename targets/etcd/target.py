@@ -1,0 +1,178 @@
+"""etcd (Debian's ``etcd-server``) as a target: a static ``--initial-cluster``
+bootstrap, one member per node with its own data directory and log file."""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from typing import Any, Mapping, Sequence
+
+from harness.nodes.base import Node, NodeError
+
+from ..base import LogPattern, OptionError, Target, TargetError
+from .client import CLIENTS, READ_MODES, EtcdClient
+from .gateway import Gateway, Indefinite, NotSent, ServerError
+
+# libfaketime interposes libc's clock_gettime; Go binaries read the clock through the
+# vDSO directly (runtime·walltime / nanotime), so a preload never sees those calls.
+CLOCK_REFUSAL = ("etcd is a Go binary: Go reads the clock through the vDSO, not libc, so "
+                 "libfaketime (LD_PRELOAD) has no effect on it — clock faults would be a "
+                 "silent no-op; drop 'clock' from the nemesis faults for etcd")
+
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class EtcdTarget(Target):
+    name = "etcd"
+    description = "etcd v3 (Debian etcd-server), JSON gateway client"
+    packages = ("etcd-server", "etcd-client")
+    workloads = tuple(CLIENTS)
+    refused_faults = {"clock": CLOCK_REFUSAL}
+    log_patterns = (
+        LogPattern("go-panic", r"^panic: |\bpanic: ", "a Go panic"),
+        LogPattern("go-fatal", r"^fatal error: ", "a Go runtime fatal error"),
+        LogPattern("zap-fatal", r'"level":"(?:fatal|panic|dpanic)"', "etcd logged at fatal/panic level"),
+        LogPattern("data-corruption", r"(?i)found data inconsistency|corrupt(?:ed|ion) ",
+                   "etcd reported data corruption"),
+    )
+    option_defaults = {
+        "read_mode": "linearizable",
+        "client_port": 2379,
+        "peer_port": 2380,
+        "heartbeat_ms": 100,
+        "election_ms": 1000,
+        "snapshot_count": 10000,
+        "binary": "etcd",
+        "install": False,
+    }
+
+    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = super().validate_options(options)
+        if out["read_mode"] not in READ_MODES:
+            raise OptionError(f"target.options.read_mode: {out['read_mode']!r} is not one of "
+                              f"{', '.join(READ_MODES)}")
+        for k in ("client_port", "peer_port", "heartbeat_ms", "election_ms", "snapshot_count"):
+            v = out[k]
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise OptionError(f"target.options.{k}: expected a positive integer, got {v!r}")
+        if out["election_ms"] < 5 * out["heartbeat_ms"]:
+            raise OptionError("target.options.election_ms: must be at least 5 x heartbeat_ms "
+                              f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}")
+        if not isinstance(out["install"], bool):
+            raise OptionError(f"target.options.install: expected true or false, got {out['install']!r}")
+        return out
+
+    # -- paths -----------------------------------------------------------------
+    def _dir(self, node: Node) -> str:
+        return f"{node.data_dir.rstrip('/')}/etcd"
+
+    def _log(self, node: Node) -> str:
+        return f"{node.data_dir.rstrip('/')}/etcd.log"
+
+    def _peer_url(self, node: Node) -> str:
+        return f"http://{node.ip}:{self.options['peer_port']}"
+
+    def _client_url(self, node: Node) -> str:
+        return f"http://{node.ip}:{self.options['client_port']}"
+
+    # -- lifecycle ---------------------------------------------------------------
+    def install(self, node: Node) -> None:
+        binary = self.options["binary"]
+        r = node.exec(["sh", "-c", f"command -v {shlex.quote(binary)}"], timeout=10)
+        if r.ok:
+            return
+        if self.options["install"]:
+            node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
+                       timeout=600, env={"DEBIAN_FRONTEND": "noninteractive"})
+            return
+        raise TargetError(f"{node.name}: {binary!r} not found — install Debian's "
+                          f"{' and '.join(self.packages)} (apt-get install {' '.join(self.packages)})"
+                          " or set target.options.install: true")
+
+    def configure(self, node: Node) -> None:
+        node.check(["mkdir", "-p", self._dir(node)], timeout=10)
+
+    def argv(self, node: Node) -> list[str]:
+        cluster = ",".join(f"{n.name}={self._peer_url(n)}" for n in self.nodes)
+        o = self.options
+        # env -i: etcd reads every ETCD_* variable as a flag, and the controller's proxy
+        # variables must not reach it either; env execs, so the pid is etcd's.
+        env = [f"PATH={SAFE_PATH}", f"HOME={self._dir(node)}"]
+        env += [f"{k}={v}" for k, v in self._env(node).items()]
+        return ["env", "-i", *env, o["binary"],
+                "--name", node.name,
+                "--data-dir", self._dir(node),
+                "--listen-client-urls", self._client_url(node),
+                "--advertise-client-urls", self._client_url(node),
+                "--listen-peer-urls", self._peer_url(node),
+                "--initial-advertise-peer-urls", self._peer_url(node),
+                "--initial-cluster", cluster,
+                "--initial-cluster-state", "new",
+                "--initial-cluster-token", f"splitbrain-{cluster_token(self.nodes)}",
+                "--heartbeat-interval", str(o["heartbeat_ms"]),
+                "--election-timeout", str(o["election_ms"]),
+                "--snapshot-count", str(o["snapshot_count"]),
+                "--enable-v2=false",
+                "--logger", "zap", "--log-outputs", "stderr"]
+
+    def start(self, node: Node) -> None:
+        if self.daemons(node):
+            return
+        if not self.nodes:
+            raise TargetError("etcd: start before setup (no cluster membership known)")
+        d = node.start_daemon("etcd", self.argv(node), log_path=self._log(node))
+        self._daemons[node.name] = [d]
+
+    # -- health ----------------------------------------------------------------
+    def healthy(self, node: Node, timeout: float = 1.0) -> tuple[bool, str]:
+        """A linearizable range served by this member: proves a leader, a quorum and
+        that this member is caught up (ReadIndex)."""
+        if not self.daemons(node):
+            return False, "etcd is not running"
+        gw = Gateway(node.ip, self.options["client_port"], connect_timeout=timeout)
+        try:
+            gw.range(b"/splitbrain/health", serializable=False, timeout=timeout)
+            return True, ""
+        except (NotSent, Indefinite, ServerError) as e:
+            return False, str(e)
+        finally:
+            gw.close()
+
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        """The raft leader, as most reachable members report it."""
+        member_of: dict[str, Node] = {}
+        votes: Counter[str] = Counter()
+        for n in nodes:
+            gw = Gateway(n.ip, self.options["client_port"], connect_timeout=0.5)
+            try:
+                st = gw.status(timeout=1.0)
+            except (NotSent, Indefinite, ServerError):
+                continue
+            finally:
+                gw.close()
+            mid = str((st.get("header") or {}).get("member_id", ""))
+            if mid:
+                member_of[mid] = n
+            leader = str(st.get("leader", ""))
+            if leader and leader != "0":
+                votes[leader] += 1
+        if not votes:
+            return []
+        leader, _ = votes.most_common(1)[0]
+        return [member_of[leader]] if leader in member_of else []
+
+    # -- clients ---------------------------------------------------------------
+    def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> EtcdClient:
+        self.check_workload(workload_name)
+        read_mode = (options or {}).get("read_mode") or self.options["read_mode"]
+        if read_mode not in READ_MODES:
+            raise OptionError(f"read_mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
+        return CLIENTS[workload_name](node.ip, self.options["client_port"], read_mode=read_mode,
+                                      node_name=node.name)
+
+
+def cluster_token(nodes: Sequence[Node]) -> str:
+    """Distinct per test: two clusters on one machine must never join each other."""
+    import hashlib
+    h = hashlib.sha1(",".join(f"{n.name}@{n.ip}" for n in nodes).encode()).hexdigest()
+    return h[:12]
