@@ -15,6 +15,9 @@ CheckFn = Callable[..., CheckResult]
 
 # Every built-in checker module; each registers its names when imported.
 _MODULES: list[str] = [
+    "checkers.set_full",
+    "checkers.counter",
+    "checkers.stats",
     "checkers.linear",
     "checkers.causal",
 ]

@@ -23,6 +23,7 @@ outstanding op as ``info`` at once.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,9 @@ from harness.generator.core import NEMESIS_THREAD, PENDING, Ctx, Gen
 from workloads.base import DefiniteFailure
 
 _TYPES = ("ok", "fail", "info")
+_ASK = object()
+# records a worker lets pile up before writing them itself (see Runner._flush)
+FLUSH_BATCH = 512
 
 
 @dataclass
@@ -56,16 +60,6 @@ class RunSummary:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-class _Flight:
-    """An op between its invocation and its completion."""
-
-    __slots__ = ("f", "key", "value", "process", "t0", "node")
-
-    def __init__(self, f: str, key: Any, value: Any, process: Any, t0: int, node: Any):
-        self.f, self.key, self.value, self.process, self.t0, self.node = \
-            f, key, value, process, t0, node
 
 
 class Runner:
@@ -107,13 +101,19 @@ class Runner:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._stop_evt = threading.Event()
-        self._buf: list[dict] = []
+        # appended under the lock (so in index order); drained by the controller
+        # WITHOUT the lock: CPython's locks are unfair, and a busy worker that
+        # releases and re-takes the lock would starve a flusher that needed it.
+        self._buf: collections.deque = collections.deque()
+        self._unwritten: list[tuple] = []
+        self._flush_lock = threading.Lock()
         self._index = 0
         self._process: list[int] = list(range(self.concurrency))
         self._clients: dict[int, Any] = {}
         self._tokens: dict[Any, int] = {}
         self._inflight: dict[Any, _Flight] = {}
         self._threads: dict[Any, threading.Thread] = {}
+        self._all_threads: list[threading.Thread] = []
         self._waiters = 0
         self._outstanding = 0
         self._reserved = 0      # ops handed out, waiting for their due time
@@ -207,7 +207,8 @@ class Runner:
                                 if stopped_by != "max-duration" else
                                 "interrupted: the run hit its maximum duration")
             self._join(2.0 if stopped_by == "exhausted" else 0.5)
-            self._flush()
+            with self._flush_lock:
+                self._drain()
         el = (self.clock() - self._run_t0) / 1e9
         c = self._counts
         done = sum(c[k] - base[k] for k in _TYPES)
@@ -223,6 +224,16 @@ class Runner:
             raise interrupted
         return summ
 
+    def join(self, within: float = 30.0) -> list[str]:
+        """Wait (bounded) for every thread this runner ever started — including
+        ones abandoned in a hung call, e.g. a nemesis op still running after a
+        stop — and return the names of those still alive."""
+        deadline = time.monotonic() + within
+        for th in list(self._all_threads):
+            th.join(max(0.0, deadline - time.monotonic()))
+        self._all_threads = [t for t in self._all_threads if t.is_alive()]
+        return [t.name for t in self._all_threads]
+
     def close(self) -> None:
         """Close every client still open (after the last run)."""
         with self._lock:
@@ -232,23 +243,12 @@ class Runner:
             _close(c)
 
     # -- recording (call with the lock held) ------------------------------------
-    def _record(self, rec: dict) -> None:
-        rec["index"] = self._index
-        self._index += 1
-        self._buf.append(rec)
+    # The buffer holds tuples (time, process, type, f, key, value, node, error);
+    # indexes are given at flush time, in buffer order.
 
     def _complete(self, thread: Any, typ: str, value: Any, error: Any) -> None:
-        fl = self._inflight.pop(thread)
-        t = self.clock() - self.start_ns
-        rec = {"index": 0, "time": t, "process": fl.process, "type": typ, "f": fl.f}
-        if fl.key is not None:
-            rec["key"] = fl.key
-        rec["value"] = value
-        if fl.node is not None:
-            rec["node"] = fl.node
-        if error is not None:
-            rec["error"] = error
-        self._record(rec)
+        f, key, _v, process, _t0, node = self._inflight.pop(thread)
+        self._buf.append((self.clock() - self.start_ns, process, typ, f, key, value, node, error))
         self._outstanding -= 1
         if thread == NEMESIS_THREAD:
             self._nemesis_ops += 1
@@ -264,26 +264,55 @@ class Runner:
         key = op.get("key")
         value = op.get("value")
         t = self.clock() - self.start_ns
-        rec = {"index": 0, "time": t, "process": process, "type": "invoke", "f": f}
-        if key is not None:
-            rec["key"] = key
-        rec["value"] = value
-        if node is not None:
-            rec["node"] = node
-        self._record(rec)
-        self._inflight[thread] = _Flight(f, key, value, process, t, node)
+        self._buf.append((t, process, "invoke", f, key, value, node, None))
+        self._inflight[thread] = (f, key, value, process, t, node)
         self._outstanding += 1
         if thread != NEMESIS_THREAD:
             self._invoked += 1
 
     def _flush(self) -> None:
-        # Only the controller thread flushes, so batches reach the file in order.
-        with self._lock:
-            buf = self._buf
-            if not buf:
-                return
-            self._buf = []
-        self.writer.write_many(buf)
+        """Write what is buffered.  The controller calls it every couple of ms;
+        a worker calls it (if nobody else is) once the buffer holds
+        ``FLUSH_BATCH`` records, so a CPU-starved controller cannot let the
+        backlog grow.  The flush lock keeps batches in order."""
+        # bounded by what is buffered now: workers may keep adding meanwhile
+        for _ in range(len(self._buf) // FLUSH_BATCH + 1):
+            with self._flush_lock:
+                if not self._drain(FLUSH_BATCH):
+                    return
+
+    def _drain(self, most: int | None = None) -> int:
+        """Write up to ``most`` buffered records (all when None); returns how
+        many are left.  Call with the flush lock held."""
+        dq = self._buf
+        n = len(dq) if most is None else min(most, len(dq))
+        if not n and not self._unwritten:
+            return 0
+        # Moved item by item (deque.popleft is atomic), and lines are written
+        # before the index advances, so a Ctrl-C landing here leaves the batch
+        # in _unwritten for the next flush rather than losing it.
+        keep = self._unwritten.append
+        pop = dq.popleft
+        for _ in range(n):
+            keep(pop())
+        buf = self._unwritten
+        i = self._index
+        recs = []
+        for t, p, typ, f, key, value, node, error in buf:
+            r = {"index": i, "time": t, "process": p, "type": typ, "f": f}
+            if key is not None:
+                r["key"] = key
+            r["value"] = value
+            if node is not None:
+                r["node"] = node
+            if error is not None:
+                r["error"] = error
+            recs.append(r)
+            i += 1
+        self.writer.write_many(recs)
+        self._index = i
+        self._unwritten = []
+        return len(dq)
 
     # -- threads ---------------------------------------------------------------
     def _spawn(self, thread: Any) -> None:
@@ -293,13 +322,28 @@ class Runner:
         th = threading.Thread(target=target, args=(thread, tok), daemon=True,
                               name=f"splitbrain-worker-{thread}")
         self._threads[thread] = th
+        self._all_threads = [t for t in self._all_threads if t.is_alive()] + [th]
         th.start()
 
-    def _next_op(self, thread: Any, tok: int) -> dict | None:
-        """With the lock held: the next op for ``thread``, or None to exit."""
+    def _next_op(self, thread: Any, tok: int, first: Any = None, asked: bool = False
+                 ) -> dict | None:
+        """With the lock held: the next op for ``thread``, or None to exit.
+        ``first`` is an answer the caller already got (None or PENDING)."""
         ctx = self._ctx
         gen = self._gen
+        if asked and first is None:
+            self._exhausted = True
+            self._cond.notify_all()
+            return None
+        o = first if asked else _ASK
         while True:
+            if o is PENDING:
+                wait = 0.1
+                if ctx.wake_at is not None:
+                    wait = min(wait, max(0.0, (ctx.wake_at - ctx.time) / 1e9))
+                self._waiters += 1
+                self._cond.wait(wait)
+                self._waiters -= 1
             if self._stopping or self._exhausted or self._tokens.get(thread) != tok:
                 return None
             now = self.clock() - self.start_ns
@@ -313,17 +357,8 @@ class Runner:
                 self._exhausted = True
                 self._cond.notify_all()
                 return None
-            if o is PENDING:
-                wait = 0.1
-                if ctx.wake_at is not None:
-                    wait = min(wait, max(0.0, (ctx.wake_at - now) / 1e9))
-                self._waiters += 1
-                self._cond.wait(wait)
-                self._waiters -= 1
-                continue
-            if self.generated is not None:
-                self.generated.append((thread, o.get("f"), o.get("key"), o.get("value")))
-            return o
+            if o is not PENDING:
+                return o
 
     def _await_due(self, op: dict, thread: Any, tok: int) -> bool:
         """Sleep (without the lock) until the op is due; False if stopped meanwhile."""
@@ -340,62 +375,120 @@ class Runner:
                 return False
 
     def _worker_loop(self, w: int, tok: int) -> None:
+        # The hot path: completion + next op + invocation under one lock hold,
+        # with _complete/_invoke inlined (this loop bounds the ops/s we reach).
         lock = self._lock
         timeout = self.op_timeout
         factory = self.client_factory
+        clock = self.clock
+        start = self.start_ns
+        tokens = self._tokens
+        counts = self._counts
+        inflight = self._inflight
+        gen = self._gen
+        ctx = self._ctx
+        conc = self.concurrency
         result: tuple | None = None
+        buf = self._buf
+        flush_lock = self._flush_lock
         client = self._clients.get(w)
+        node = getattr(client, "node", None)
         while True:
             with lock:
+                if tokens.get(w) != tok:
+                    break  # abandoned: the watchdog or a stop recorded our op
                 if result is not None:
-                    if self._tokens.get(w) != tok:
-                        break  # the watchdog gave up on us and recorded the op
-                    self._complete(w, *result)
-                    if result[0] == "info" and client is not None:
-                        # Jepsen: a crashed process gets a fresh client
-                        self._clients.pop(w, None)
-                        _close(client)
-                        client = None
+                    typ = result[0]
+                    f, key, _v, process, _t0, _n = inflight.pop(w)
+                    self._buf.append((clock() - start, process, typ, f, key, result[1], node,
+                                      result[2]))
+                    self._outstanding -= 1
+                    counts[typ] += 1
+                    if typ == "info":
+                        self._process[w] += conc
+                        if client is not None:  # Jepsen: a crashed process gets a fresh client
+                            self._clients.pop(w, None)
+                            _close(client)
+                            client = None
+                    if self._waiters:
+                        self._cond.notify_all()
                     result = None
-                op = self._next_op(w, tok)
-                if op is None:
+                # fast path of _next_op
+                if self._stopping or self._exhausted:
                     break
+                now = clock() - start
+                ctx.time = now
+                ctx.thread = w
+                ctx.process = process = self._process[w]
+                ctx.outstanding = self._outstanding + self._reserved
+                ctx.wake_at = None
+                op = gen.op(ctx)
+                if op is None or op is PENDING:
+                    op = self._next_op(w, tok, op, asked=True)
+                    if op is None:
+                        break
+                    now = clock() - start
+                    process = self._process[w]
+                if self.generated is not None:
+                    self.generated.append((w, op.get("f"), op.get("key"), op.get("value")))
                 due = op.get("time")
-                if due is None or due <= self.clock() - self.start_ns:
-                    self._invoke(w, op, self._process[w], getattr(client, "node", None))
+                f = op.get("f")
+                value = op.get("value")
+                if client is not None and (due is None or due <= now):
+                    key = op.get("key")
+                    self._buf.append((now, process, "invoke", f, key, value, node, None))
+                    inflight[w] = (f, key, value, process, now, node)
+                    self._outstanding += 1
+                    self._invoked += 1
                     ready = True
                 else:
+                    # not due yet, or no client: handed out, invoked below
                     ready = False
                     self._reserved += 1
+            if len(buf) >= FLUSH_BATCH and \
+                    flush_lock.acquire(len(buf) >= 4 * FLUSH_BATCH):
+                # Blocking once the backlog is 4 batches deep is back-pressure:
+                # whoever holds the flush lock (a CPU-starved controller) gets
+                # the GIL while we wait, so the backlog — what a SIGKILL would
+                # lose — stays bounded.
+                try:
+                    self._drain()
+                finally:
+                    flush_lock.release()
             if not ready:
                 on_time = self._await_due(op, w, tok)
+                open_err = None
+                if on_time and client is None:
+                    # opened only once there is an op for it, so the invoke names its node
+                    try:
+                        client = factory(self._process[w], w)
+                        node = getattr(client, "node", None)
+                    except Exception as e:  # noqa: BLE001 - recorded as a fail below
+                        open_err = f"could not open a client: {_err(e)}"
                 with lock:
                     self._reserved -= 1
-                    if not on_time or self._stopping or self._tokens.get(w) != tok:
-                        break
-                    self._invoke(w, op, self._process[w], getattr(client, "node", None))
-            if client is None:
-                try:
-                    client = factory(self._process[w], w)
-                    with lock:
+                    if client is not None:
                         self._clients[w] = client
-                except Exception as e:  # noqa: BLE001 - any failure to open is reported
-                    result = ("fail", None, f"could not open a client: {_err(e)}")
-                    self._stop_evt.wait(0.1)  # don't spin on a node that is down
+                    if not on_time or self._stopping or tokens.get(w) != tok:
+                        break
+                    self._invoke(w, op, self._process[w], node)
+                if open_err is not None:
+                    # nothing was sent: a definite failure; back off from a node that is down
+                    result = ("fail", None, open_err)
+                    self._stop_evt.wait(0.1)
                     continue
-            f = op.get("f")
             try:
-                typ, value, error = client.invoke(f, op.get("key"), op.get("value"), timeout)
+                typ, rvalue, error = client.invoke(f, op.get("key"), value, timeout)
                 if typ not in _TYPES:
-                    typ, value, error = "info", None, f"client returned type {typ!r}"
-                elif value is None and f != "read":
-                    value = op.get("value")
+                    typ, rvalue, error = "info", None, f"client returned type {typ!r}"
+                elif rvalue is None and f != "read":
+                    rvalue = value
             except DefiniteFailure as e:
-                typ, value, error = "fail", op.get("value"), _err(e)
+                typ, rvalue, error = "fail", value, _err(e)
             except Exception as e:  # noqa: BLE001 - unknown outcome: info, fresh process
-                typ, value, error = "info", op.get("value"), _err(e)
-            result = (typ, value, error)
-        if self._tokens.get(w) != tok and client is not None:
+                typ, rvalue, error = "info", value, _err(e)
+            result = (typ, rvalue, error)
+        if client is not None and tokens.get(w) != tok:
             _close(client)
 
     def _nemesis_loop(self, name: str, tok: int) -> None:
@@ -411,6 +504,8 @@ class Runner:
                 op = self._next_op(name, tok)
                 if op is None:
                     break
+                if self.generated is not None:
+                    self.generated.append((name, op.get("f"), op.get("key"), op.get("value")))
                 self._reserved += 1
             on_time = self._await_due(op, name, tok)
             with lock:
@@ -420,7 +515,7 @@ class Runner:
                 self._invoke(name, op, NEMESIS_THREAD, None)
             try:
                 detail = self.nemesis.apply(op.get("f"), op.get("value"))
-                result = ("info", detail if detail is not None else op.get("value"), None)
+                result = ("info", detail, None)
             except Exception as e:  # noqa: BLE001 - recorded, the run goes on
                 result = ("info", op.get("value"), _err(e))
 
@@ -429,15 +524,21 @@ class Runner:
         if not self._inflight:
             return
         now = self.clock() - self.start_ns
+        # look without the lock (see _buf); take it only to abandon a call
+        late = [th for th, fl in list(self._inflight.items())
+                if now - fl[4] > (self.nemesis_timeout if th == NEMESIS_THREAD
+                                  else self.hard_timeout) * 1e9]
+        if not late:
+            return
         respawn = []
         with self._lock:
             for th, fl in list(self._inflight.items()):
                 limit = self.nemesis_timeout if th == NEMESIS_THREAD else self.hard_timeout
-                if now - fl.t0 > limit * 1e9:
+                if now - fl[4] > limit * 1e9:
                     self._tokens[th] = self._tokens.get(th, 0) + 1
                     self._clients.pop(th, None)
                     self._abandoned += 1
-                    self._complete(th, "info", fl.value,
+                    self._complete(th, "info", fl[2],
                                    f"timeout: no answer within {limit:g}s (call abandoned)")
                     respawn.append(th)
         for th in respawn:
@@ -451,7 +552,7 @@ class Runner:
             for th, fl in list(self._inflight.items()):
                 self._tokens[th] = self._tokens.get(th, 0) + 1
                 self._clients.pop(th, None)
-                self._complete(th, "info", fl.value, why)
+                self._complete(th, "info", fl[2], why)
             self._cond.notify_all()
 
     def _join(self, within: float) -> None:

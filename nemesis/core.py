@@ -100,7 +100,9 @@ class Nemesis:
         with self._lock:
             try:
                 return handler(value)
-            except ValueError as e:
+            except NemesisError:
+                raise
+            except (ValueError, NodeError) as e:
                 raise NemesisError(f"{f}: {e}") from None
 
     def clock_env(self, node: Node) -> dict[str, str]:
@@ -114,29 +116,31 @@ class Nemesis:
         return _clock.clock_env(node, self.options["libfaketime"])
 
     def active(self) -> list[str]:
-        """Faults in force now, one short line each (for the live console)."""
-        with self._lock:
-            out = []
-            if self._grudge:
-                cut = sum(len(v) for v in self._grudge.values())
-                out.append(f"partition {self._topology or 'grudge'}"
-                           f"{' one-way' if self._one_way else ''} ({cut} directed links cut)")
-            if self._loss:
-                out.append(f"loss {self._loss['probability']:.0%} among "
-                           f"{','.join(self._loss['nodes'])}")
-            for n, (_, off) in sorted(self._clock.items()):
-                out.append(f"clock {n} {off:+g}s")
-            for n, (_, s) in sorted(self._strobes.items()):
-                if s.running():
-                    out.append(f"clock strobe {n} {s.a:+g}s/{s.b:+g}s every "
-                               f"{s.period_s * 1000:g}ms")
-            for n in sorted(self._paused):
-                out.append(f"paused {n}")
-            for n in sorted(self._killed):
-                out.append(f"killed {n}")
-            for n, (_, d, _j) in sorted(self._latency.items()):
-                out.append(f"latency {n} +{d:g}ms")
-            return out
+        """Faults in force now, one short line each (for the live console).
+
+        Lock-free on purpose: the console polls it while ``apply`` may be in
+        the middle of a slow op; each field is read once, as a snapshot.
+        """
+        out = []
+        grudge, topology, one_way, loss = self._grudge, self._topology, self._one_way, self._loss
+        if grudge:
+            cut = sum(len(v) for v in grudge.values())
+            out.append(f"partition {topology or 'grudge'}"
+                       f"{' one-way' if one_way else ''} ({cut} directed links cut)")
+        if loss:
+            out.append(f"loss {loss['probability']:.0%} among {','.join(loss['nodes'])}")
+        for n, (_, off) in sorted(list(self._clock.items())):
+            out.append(f"clock {n} {off:+g}s")
+        for n, (_, s) in sorted(list(self._strobes.items()), key=lambda kv: kv[0]):
+            if s.running():
+                out.append(f"clock strobe {n} {s.a:+g}s/{s.b:+g}s every {s.period_s * 1000:g}ms")
+        for n in sorted(list(self._paused)):
+            out.append(f"paused {n}")
+        for n in sorted(list(self._killed)):
+            out.append(f"killed {n}")
+        for n, (_, d, _j) in sorted(list(self._latency.items())):
+            out.append(f"latency {n} +{d:g}ms")
+        return out
 
     def heal_all(self) -> list[str]:
         """Undo every fault; each failure is reported and the rest still healed."""
@@ -169,6 +173,13 @@ class Nemesis:
 
     def close(self) -> list[str]:
         return self.heal_all()
+
+    def __enter__(self) -> "Nemesis":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Normal end, exception or Ctrl-C (KeyboardInterrupt): heal all the same.
+        self.heal_all()
 
     def reapply(self, node: Node | str) -> list[str]:
         """Re-install this node's share of the active partition and loss (after a restart).
@@ -222,8 +233,13 @@ class Nemesis:
                 out[name] = fut.result()
             except Exception as e:  # noqa: BLE001 - collected and raised together below
                 errors[name] = e
+        if len(errors) == 1:
+            raise next(iter(errors.values()))
         if errors:
-            raise NemesisError("; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
+            kinds = {type(e) for e in errors.values()}
+            cls = kinds.pop() if len(kinds) == 1 and issubclass(next(iter(kinds)), NemesisError) \
+                else NemesisError
+            raise cls("; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
         return out
 
     def _set_chain(self, node: Node, chain: str, drop_names: Sequence[str],
@@ -392,7 +408,6 @@ class Nemesis:
         self._require(f"clock-{mode}")
         chosen = [self.by_name[n] for n in self._select(v.get("nodes", "one"))]
         lib = self.options["libfaketime"]
-        self._parallel(lambda node: _clock.ensure_library(node, lib), chosen)
         if mode == "bump":
             offsets = v.get("offsets_s")  # per node, else one offset for all chosen
             off = float(v.get("offset_s", self.options["bump_s"]))
@@ -405,15 +420,18 @@ class Nemesis:
                         "clock", n.name, path=_clock.offset_path(n)), want[n.name])
                 else:
                     self._clock[n.name] = (self._clock[n.name][0], want[n.name])
-            self._parallel(lambda node: _clock.set_offset(node, want[node.name]), chosen)
-            measured = self._parallel(lambda node: _clock.measure_offset(node, lib), chosen)
+            measured = self._parallel(
+                lambda node: _clock.apply_offset(node, want[node.name], lib), chosen)
             return {"mode": "bump", "nodes": [n.name for n in chosen], "requested_s": want,
                     "offsets_s": measured}
+        self._parallel(lambda node: _clock.ensure_library(node, lib), chosen)
         a, b = (float(x) for x in v.get("offsets_s", self.options["strobe_offsets_s"]))
         period = float(v.get("period_ms", self.options["strobe_period_ms"])) / 1000.0
         duration = float(v.get("duration_s", self.options["strobe_duration_s"]))
         for n in chosen:
             self._stop_strobe(n.name)
+            if n.name in self._clock:  # the strobe owns the offset file from now on
+                self.journal.healed([self._clock.pop(n.name)[0]])
             s = _clock.Strobe(n, a, b, period, duration)
             jid = self.journal.record("strobe", n.name, path=_clock.offset_path(n),
                                       stop=s.stop_path, pidfile=s.pid_path)
@@ -445,10 +463,9 @@ class Nemesis:
         for n in list(self._strobes):
             flips[n] = self._stop_strobe(n)
         nodes = [self.by_name[n] for n in names]
-        self._parallel(_clock.clear_offset, nodes)
-        self.journal.healed([self._clock.pop(n)[0] for n in names if n in self._clock])
         lib = self.options["libfaketime"]
-        measured = self._parallel(lambda node: _clock.measure_offset(node, lib), nodes)
+        measured = self._parallel(lambda node: _clock.apply_offset(node, None, lib), nodes)
+        self.journal.healed([self._clock.pop(n)[0] for n in names if n in self._clock])
         res: dict[str, Any] = {"mode": "reset", "nodes": names, "offsets_s": measured}
         if flips:
             res["strobe_flips"] = flips
@@ -526,17 +543,16 @@ class Nemesis:
             daemons = t.daemons(node)
             for d in daemons:
                 node.signal(d, signal.SIGCONT, group=True)
+            ref = self.journal.data["nodes"].get(name, {})
+            pgids = sorted({d.pgid for d in daemons if d.pgid} | set(entry[2] if entry else []))
+            pids = sorted({d.pid for d in daemons} | set(entry[1] if entry else []))
+            try:
+                # Also the groups recorded at pause time, and again until no
+                # wrapper has re-stopped itself (see journal.continue_host_groups).
+                _signal_group(ref, pids, pgids, signal.SIGCONT)
+            except Unreachable:
+                pass
             if entry is not None:
-                # Also the groups recorded at pause time, in case the target
-                # no longer lists a daemon it started.
-                known = {d.pgid for d in daemons}
-                stray = [g for g in entry[2] if g not in known]
-                if stray:
-                    ref = self.journal.data["nodes"].get(name, {})
-                    try:
-                        _signal_group(ref, [], stray, signal.SIGCONT)
-                    except Unreachable:
-                        pass
                 self.journal.healed([entry[0]])
                 del self._paused[name]
             out[name] = [d.pid for d in daemons]

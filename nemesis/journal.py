@@ -113,8 +113,55 @@ class Journal:
 # -- healing from the record alone --------------------------------------------------------
 
 
+def stopped_in_groups(pgids: Iterable[int], pids: Iterable[int] = ()) -> list[int]:
+    """Host pids in state T (stopped) that belong to one of ``pgids`` or are in ``pids``."""
+    groups, wanted = {int(g) for g in pgids}, {int(p) for p in pids}
+    out = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if fields[0] == b"T" and (int(fields[2]) in groups or int(entry.name) in wanted):
+            out.append(int(entry.name))
+    return out
+
+
+# A wrapper such as su/runuser that waits for its child re-stops itself when
+# it is continued and finds the child was stopped (util-linux su-common.c
+# forwards job control that way), so one SIGCONT can leave the wrapper
+# frozen.  Continuing is therefore repeated until nothing in the group is
+# stopped, a bounded number of times.
+CONT_ROUNDS = 25
+CONT_GAP_S = 0.02
+
+
+def continue_host_groups(pgids: list[int], pids: list[int]) -> list[int]:
+    """SIGCONT groups and pids on the host until none is stopped; returns any still stopped."""
+    stopped: list[int] = []
+    for _ in range(CONT_ROUNDS):
+        for g in pgids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(g), signal.SIGCONT)
+        for p in set(pids) | set(stopped):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(p), signal.SIGCONT)
+        time.sleep(CONT_GAP_S)
+        stopped = stopped_in_groups(pgids, pids)
+        if not stopped:
+            break
+    return stopped
+
+
 def _signal_group(ref: Mapping[str, Any], pids: list[int], pgids: list[int], sig: int) -> None:
     if ref.get("host_pids"):
+        if sig == signal.SIGCONT:
+            continue_host_groups(pgids, pids)
+            return
         for g in pgids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(int(g), sig)
@@ -125,7 +172,13 @@ def _signal_group(ref: Mapping[str, Any], pids: list[int], pgids: list[int], sig
     name = signal.Signals(sig).name[3:]
     targets = [f"-{int(g)}" for g in pgids] + [str(int(p)) for p in pids]
     if targets:
-        run_on(ref, ["kill", f"-{name}", "--", *targets], timeout=20)
+        # Without the node's process table at hand, repeat SIGCONT a few
+        # times for the reason given above.
+        rounds = 3 if sig == signal.SIGCONT else 1
+        for i in range(rounds):
+            run_on(ref, ["kill", f"-{name}", "--", *targets], timeout=20)
+            if i + 1 < rounds:
+                time.sleep(0.05)
 
 
 def _remove_files(ref: Mapping[str, Any], paths: list[str]) -> None:

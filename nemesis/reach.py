@@ -25,6 +25,13 @@ def node_ref(node: Node) -> dict[str, Any]:
     if callable(custom):
         ref = dict(custom())
         ref.setdefault("name", node.name)
+        if ref.get("kind") == "ssh":
+            # Host-key settings, so a heal verifies the host as the provider did.
+            cfg = getattr(node, "cfg", None)
+            for key, attr in (("known_hosts", "known_hosts"),
+                              ("insecure_accept_host_keys", "insecure")):
+                if cfg is not None and hasattr(cfg, attr):
+                    ref.setdefault(key, getattr(cfg, attr))
         return ref
     base: dict[str, Any] = {"name": node.name, "ip": getattr(node, "ip", None),
                             "data_dir": getattr(node, "data_dir", None)}
@@ -72,11 +79,19 @@ def ref_argv(ref: Mapping[str, Any], argv: Sequence[str]) -> list[str]:
             raise Unreachable(f"container {ref['container']} no longer exists")
         return ["docker", "exec", str(ref["container"]), *argv]
     if kind == "ssh":
-        cmd = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-               "-o", "ConnectTimeout=5", "-p", str(ref.get("port") or 22)]
+        cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+               "-p", str(ref.get("port") or 22)]
+        if ref.get("insecure_accept_host_keys"):
+            cmd += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        else:
+            cmd += ["-o", "StrictHostKeyChecking=yes"]
+            if ref.get("known_hosts"):
+                cmd += ["-o", f"UserKnownHostsFile={ref['known_hosts']}"]
         if ref.get("key"):
             cmd += ["-i", str(ref["key"])]
-        return cmd + [f"{ref.get('user') or 'root'}@{ref['host']}", shlex.join(argv)]
+        if ref.get("sudo"):
+            argv = ["sudo", "-n", "--", *argv]
+        return cmd + ["-l", str(ref.get("user") or "root"), str(ref["host"]), shlex.join(argv)]
     if kind == "local":
         return argv
     raise Unreachable(f"node {ref.get('name')}: the journal does not say how to reach it "

@@ -24,10 +24,18 @@ def chain_svg(pattern: dict[str, Any], elem_id: str) -> Markup:
     chain = [c for c in (pattern.get("chain") or []) if c.get("from") in col_of and c.get("to") in col_of]
     n = max(len(ops), 1)
     width = 30 + n * (BOX_W + GAP)
-    up = sum(1 for c in chain if col_of[c["from"]] < col_of[c["to"]])
-    down = len(chain) - up
-    top = 40 + 14 * min(up, 6)
-    height = top + BOX_H + 40 + 14 * min(down, 6)
+    # Each arc's height grows with the distance it spans, plus a little per
+    # edge so parallel arcs separate; the canvas is sized to the tallest.
+    lifts = []
+    for k, c in enumerate(chain):
+        span = abs(col_of[c["to"]] - col_of[c["from"]])
+        lifts.append(14 + 10 * min(span, 6) + 5 * (k % 3))
+    up_max = max([lf for c, lf in zip(chain, lifts) if col_of[c["from"]] < col_of[c["to"]]],
+                 default=0)
+    down_max = max([lf for c, lf in zip(chain, lifts) if col_of[c["from"]] > col_of[c["to"]]],
+                   default=0)
+    top = 24 + 1.5 * up_max
+    height = top + BOX_H + 24 + 1.5 * down_max
     svg = Svg(width, height, cls="chart causal", label="causal chain", elem_id=elem_id)
     svg.raw('<defs><marker id="arrow-' + str(esc(elem_id)) + '" viewBox="0 0 10 10" refX="9" '
             'refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
@@ -44,22 +52,17 @@ def chain_svg(pattern: dict[str, Any], elem_id: str) -> Markup:
         if len(body) > 26:
             body = body[:25] + "…"
         svg.text(x + 6, top + 36, body, "boxtxt")
-    ups = downs = 0
-    for c in chain:
+    for c, lift in zip(chain, lifts):
         a, b = col_of[c["from"]], col_of[c["to"]]
         rel = str(c.get("rel", "?"))
         xa, xb = centers[a], centers[b]
         if a == b:
             continue
         if a < b:
-            ups += 1
-            lift = 18 + 14 * (ups % 6)
             y0 = top
             d = f"M{num(xa)} {y0} C{num(xa)} {y0 - lift * 2} {num(xb)} {y0 - lift * 2} {num(xb)} {y0}"
             ly = y0 - lift * 1.5 - 2
         else:
-            downs += 1
-            lift = 18 + 14 * (downs % 6)
             y0 = top + BOX_H
             d = f"M{num(xa)} {y0} C{num(xa)} {y0 + lift * 2} {num(xb)} {y0 + lift * 2} {num(xb)} {y0}"
             ly = y0 + lift * 1.5 + 10

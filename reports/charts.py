@@ -39,7 +39,7 @@ def sample(table: OpTable, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.sort(np.concatenate([bad, ok]))
 
 
-def _shade_faults(svg: Svg, fr: Frame, faults: Faults, *, labels: bool) -> None:
+def shade_faults(svg: Svg, fr: Frame, faults: Faults, *, labels: bool) -> None:
     lanes: list[float] = []  # right edge of the last label in each lane, to avoid overlaps
     for i, w in enumerate(faults.windows):
         x0 = fr.px(max(w.start, fr.x0))
@@ -61,7 +61,9 @@ def _shade_faults(svg: Svg, fr: Frame, faults: Faults, *, labels: bool) -> None:
         if fr.x0 <= e.at <= fr.x1:
             x = fr.px(e.at)
             svg.line(x, fr.t, x, fr.b, "event")
-            svg.text(x + 2, fr.b - 4, e.f, "faultlbl", title=f"{e.f} {e.detail}")
+            near_right = x > fr.r - 80
+            svg.text(x - 3 if near_right else x + 3, fr.b - 4, e.f, "faultlbl",
+                     anchor="end" if near_right else "start", title=f"{e.f} {e.detail}")
 
 
 def latency_chart(table: OpTable, faults: Faults) -> Markup | None:
@@ -70,11 +72,11 @@ def latency_chart(table: OpTable, faults: Faults) -> Markup | None:
     rows = sample(table)
     lat = table.latency_ms
     finite = lat[rows][np.isfinite(lat[rows])]
-    ymin = max(float(finite.min()) if len(finite) else 0.01, 1e-3)
-    ymax = max(float(finite.max()) if len(finite) else 1.0, ymin * 10)
+    ymin = max(float(finite.min()) if len(finite) else 0.01, 1e-3) / 1.5
+    ymax = max(float(finite.max()) if len(finite) else 1.0, ymin * 10) * 1.5
     svg = Svg(WIDTH, 360, label="latency over time", elem_id="latency")
     fr = Frame(svg, 60, 34, 20, 34, table.span, (ymin, ymax), ylog=True)
-    _shade_faults(svg, fr, faults, labels=True)
+    shade_faults(svg, fr, faults, labels=True)
     fr.axes(f"time ({table.axis.unit})", "latency (ms, log)")
     # info ops never completed (or nobody knows when): drawn at the top edge
     # from their invoke time, so they are visible rather than silently dropped.
@@ -86,7 +88,8 @@ def latency_chart(table: OpTable, faults: Faults) -> Markup | None:
     for code in (T_OK, T_INFO, T_FAIL):  # fail last: drawn on top
         for fcode in np.unique(fc[st == code]):
             sel = (st == code) & (fc == fcode)
-            d = "".join(marker(int(fcode), fr.px(x), fr.py(y)) for x, y in zip(xs[sel], ys[sel]))
+            px, py = fr.px_array(xs[sel]), fr.py_array(ys[sel])
+            d = "".join(marker(int(fcode), x, y) for x, y in zip(px.tolist(), py.tolist()))
             svg.path(d, f"pt {STATUS_CLASS[code]}" + (" cross" if int(fcode) % 5 == 4 else ""))
     items = [("ok", "ok"), ("fail", "fail"), ("info", "info")]
     legend(svg, fr.l + 8, 16, items)
@@ -119,7 +122,7 @@ def throughput_chart(table: OpTable, faults: Faults, bins: int = 200) -> Markup 
     ymax = max(float(max(s.max() for s in series.values())), 1.0) * 1.1
     svg = Svg(WIDTH, 260, label="throughput over time", elem_id="throughput")
     fr = Frame(svg, 60, 34, 20, 34, (lo, hi), (0, ymax))
-    _shade_faults(svg, fr, faults, labels=True)
+    shade_faults(svg, fr, faults, labels=True)
     unit = "ops/s" if table.axis.timed else f"ops per {math.ceil(width)} positions"
     fr.axes(f"time ({table.axis.unit})", f"throughput ({unit})")
     mids = (edges[:-1] + edges[1:]) / 2

@@ -4,7 +4,6 @@ checking, and the verdict table at the end."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -61,13 +60,16 @@ def _panel(stats: dict[str, Any]) -> Panel:
         Text(f"{float(stats.get('ops_per_s') or 0):8.1f} ops/s"),
         Text(f"ok {int(stats.get('ok') or 0)}", style="green"),
         Text(f"fail {int(stats.get('fail') or 0)}", style="red"),
-        Text(f"info {int(stats.get('info') or 0)}", style="yellow"))
+        Text(f"info {int(stats.get('info') or 0)}", style="yellow"),
+        Text(f"in flight {int(stats['outstanding'])}" if stats.get("outstanding") is not None
+             else ""))
     parts: list[Any] = [head]
     if limit:
         bar = Progress(BarColumn(bar_width=None), expand=True)
         bar.add_task("", total=float(limit), completed=min(elapsed, float(limit)))
         parts.append(bar)
-    faults = [str(f) for f in stats.get("active_faults") or []]
+    raw = stats.get("active_faults") or []
+    faults = [raw] if isinstance(raw, str) else [str(f) for f in raw]
     parts.append(Text("faults: ", style="bold").append(
         ", ".join(faults) if faults else "none", style="magenta" if faults else "dim"))
     nodes = stats.get("nodes") or {}
@@ -93,9 +95,9 @@ class LivePanel:
         self.stats_fn = stats_fn
         self.time_limit_s = time_limit_s
         self.console = console or Console()
+        self._lock = threading.Lock()  # before Live: it renders once on construction
         self._live = Live(get_renderable=self.render, console=self.console,
                           refresh_per_second=refresh_per_second, transient=False)
-        self._lock = threading.Lock()
 
     def render(self) -> Panel:
         with self._lock:

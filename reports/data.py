@@ -8,6 +8,7 @@ axis — the op's position in the history — so every chart still works.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 import numpy as np
 
 from checkers.history import T_FAIL, T_INFO, T_OK, History
@@ -83,15 +84,55 @@ def op_table(history: History) -> OpTable:
                    start=start, end=end, latency_ms=lat, span=(0.0, max(span_hi, 1e-9)))
 
 
+TYPE_NAMES = ("invoke", "ok", "fail", "info")
+
+
+@dataclass(slots=True)
+class OpLite:
+    """One history op read back from the columnar view.
+
+    The report never touches ``history.ops``: a loaded history builds its Op
+    objects lazily, and building 200,000 of them costs seconds.
+    """
+
+    index: int
+    time: int | None
+    process: Any
+    type: str
+    f: str
+    key: Any
+    value: Any
+
+
+def op_at(history: History, pos: int) -> OpLite:
+    col = history.columnar()
+    p = int(col.process[pos])
+    k = int(col.key[pos])
+    t = int(col.time[pos])
+    return OpLite(int(col.index[pos]), t if t >= 0 else None,
+                  p if p >= 0 else col.process_names.get(p, str(p)),
+                  TYPE_NAMES[int(col.type[pos])], col.f_names[int(col.f[pos])],
+                  col.keys[k] if k >= 0 else None, col.values[int(col.value[pos])])
+
+
+def nemesis_positions(history: History) -> np.ndarray:
+    col = history.columnar()
+    code = next((c for c, name in col.process_names.items() if name == "nemesis"), None)
+    if code is None:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(col.process == code)
+
+
 def position_of_index(history: History) -> dict[int, int]:
-    """Op ``index`` field → position in ``history.ops`` (indices may be sparse)."""
-    return {op.index: pos for pos, op in enumerate(history.ops)}
+    """Op ``index`` field → position in the history (indices may be sparse)."""
+    col = history.columnar()
+    return dict(zip(col.index.tolist(), range(len(col))))
 
 
 def op_time(history: History, axis: Axis, pos: int) -> float:
     """Plotted time of the op at ``pos``."""
     if axis.timed:
-        t = history.ops[pos].time
-        return float(axis.at(float(t))) if t is not None else float("nan")
+        t = int(history.columnar().time[pos])
+        return float(axis.at(float(t))) if t >= 0 else float("nan")
     return float(pos)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.history import History, NEMESIS
+from checkers.history import History
 
-from .data import Axis, op_time
+from .data import Axis, nemesis_positions, op_at, op_time
 from .fmt import short
 
 # healing f → the kind it closes; starting f → kind.  start-X/stop-X pairs
@@ -65,19 +65,54 @@ def _kind_of(f: str) -> tuple[str, str] | None:
     return None
 
 
+def _grudge(g: dict) -> str:
+    """node → nodes it drops traffic from, as ``n1✕n2,n3; n2✕n1``."""
+    return "; ".join(f"{short(k, 20)}✕{','.join(short(n, 20) for n in x)}"
+                     for k, x in g.items() if isinstance(x, (list, tuple)) and x)
+
+
+def _names(xs: Any) -> str:
+    return ",".join(short(x, 20) for x in xs) if isinstance(xs, (list, tuple)) else short(xs, 40)
+
+
 def describe_detail(v: Any) -> str:
-    """Make a nemesis value readable: grudges, node lists, clock offsets."""
+    """Make a nemesis value readable: grudges, node lists, clock offsets.
+
+    Knows the fields our nemesis records (topology, grudge, nodes, mode,
+    offsets_s, probability, delay_ms, healed); anything else is shown as
+    compact key=value text.
+    """
     if v is None:
         return ""
     if isinstance(v, dict):
+        parts: list[str] = []
+        if v.get("topology"):
+            parts.append(short(v["topology"], 30) + (" one-way" if v.get("one_way") else ""))
+        if v.get("mode"):
+            parts.append(short(v["mode"], 20))
+        p = v.get("probability")
+        if isinstance(p, (int, float)) and not isinstance(p, bool):
+            parts.append(f"{p:.0%}")
+        d = v.get("delay_ms")
+        if isinstance(d, (int, float)) and not isinstance(d, bool):
+            parts.append(f"+{d:g}ms")
+        if isinstance(v.get("grudge"), dict):
+            parts.append(_grudge(v["grudge"]))
+        off = v.get("offsets_s")
+        if isinstance(off, dict):
+            parts.append(", ".join(f"{short(n, 20)} {x:+g}s" if isinstance(x, (int, float))
+                                   else f"{short(n, 20)} {short(x, 20)}" for n, x in off.items()))
+        elif v.get("nodes") is not None:
+            parts.append(_names(v["nodes"]))
+        if v.get("healed") is not None:
+            parts.append(f"healed {short(v['healed'], 30)}")
+        if parts:
+            return short(" ".join(parts), 90)
         if v and all(isinstance(x, (list, tuple)) for x in v.values()):
-            # A grudge: node → nodes it drops traffic from.
-            parts = [f"{short(k, 20)}✕{','.join(short(n, 20) for n in x)}"
-                     for k, x in v.items() if x]
-            return short("; ".join(parts), 90)
+            return short(_grudge(v), 90)
         return short(", ".join(f"{short(k, 20)}={short(x, 30)}" for k, x in v.items()), 90)
     if isinstance(v, (list, tuple)):
-        return short(",".join(short(x, 20) for x in v), 90)
+        return short(_names(v), 90)
     return short(v, 90)
 
 
@@ -86,9 +121,8 @@ def fault_windows(history: History, axis: Axis, end_at: float) -> Faults:
     open_: dict[str, list[FaultWindow]] = {}
     pending: dict[str, Any] = {}
     last_t = 0.0
-    for pos, op in enumerate(history.ops):
-        if op.process != NEMESIS:
-            continue
+    for pos in nemesis_positions(history).tolist():
+        op = op_at(history, pos)
         if op.type == "invoke":
             pending[op.f] = op.value
             continue

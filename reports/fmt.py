@@ -45,18 +45,23 @@ def num(x: float) -> str:
 
 
 def opref_text(o: dict[str, Any] | None, limit: int = 60) -> str:
-    """``p3 cas [1,2] → ok`` — how an op is named throughout the report."""
+    """``p3 cas [x] [1,2] → ok``, ``p1 read [x] → 3`` — how an op is named throughout."""
     if not o:
         return "?"
-    value = short(o.get("value"), limit)
-    typ = o.get("type") or "info"
-    res = o.get("result")
-    tail = typ
-    if typ == "ok" and o.get("f") == "read" or (typ == "ok" and res is not None and res != o.get("value")):
-        tail = f"ok {short(res, limit)}"
     key = o.get("key")
-    k = f" [{short(key, 30)}]" if key is not None else ""
-    return f"p{o.get('process')} {o.get('f')}{k} {value} → {tail}"
+    text = f"p{o.get('process')} {o.get('f')}"
+    if key is not None:
+        text += f" [{short(key, 30)}]"
+    value, res, typ = o.get("value"), o.get("result"), o.get("type") or "info"
+    if value is not None:
+        text += f" {short(value, limit)}"
+    if typ != "ok":
+        return f"{text} → {typ}"
+    if value is None or "read" in str(o.get("f")):
+        return f"{text} → {short(res, limit)}"
+    if res is not None and res != value:
+        return f"{text} → ok {short(res, limit)}"
+    return f"{text} → ok"
 
 
 def duration(ns: float | None) -> str:

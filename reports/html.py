@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from checkers.history import History, load_history
+from checkers.history import History, HistoryError, load_history
 from checkers.result import CheckResult
 from harness.store import RunDir
 
@@ -19,11 +19,12 @@ _LOG_FILES_LISTED = 200
 def render_report(history: History | None, results: Sequence[CheckResult],
                   meta: dict[str, Any] | None = None, spec_text: str | None = None,
                   *, links: list[tuple[str, str]] | None = None,
-                  log_base: str | None = "logs") -> str:
+                  log_base: str | None = "logs", error: str | None = None) -> str:
     """The HTML of a run's report (``history`` may be None when it is unreadable)."""
     meta = dict(meta or {})
     title = f"splitbrain: {meta.get('name') or 'run'}"
-    part = build_part(meta.get("name") or "run", history, list(results), log_base=log_base)
+    part = build_part(meta.get("name") or "run", history, list(results), log_base=log_base,
+                      error=error)
     return render(title, [part], meta, spec_text, links or [])
 
 
@@ -60,7 +61,12 @@ def write_report(run_dir: Path | str) -> Path:
     run = RunDir(Path(run_dir))
     if not run.history.exists():
         raise ValueError(f"{run.path}: not a run directory (no history.jsonl in it)")
-    history = load_history(run.history)
+    error = None
+    try:
+        history: History | None = load_history(run.history)
+    except HistoryError as e:
+        # A torn or corrupt history must not hide the verdicts already reached.
+        history, error = None, f"could not read the history: {e}"
     results = read_results(run)
     meta = run.read_meta()
     if not meta and run.meta_path.exists():
@@ -69,7 +75,7 @@ def write_report(run_dir: Path | str) -> Path:
         except ValueError as e:
             raise ValueError(f"{run.meta_path}: not valid JSON ({e})") from None
     spec_text = run.spec.read_text(errors="replace") if run.spec.exists() else None
-    html = render_report(history, results, meta, spec_text, links=_links(run))
+    html = render_report(history, results, meta, spec_text, links=_links(run), error=error)
     tmp = run.report.with_name("report.html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(run.report)

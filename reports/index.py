@@ -36,6 +36,13 @@ def _faults(v: Any) -> str:
     return short(v, 80) if v else ""
 
 
+def _ops(v: Any) -> Any:
+    """run.json's ops: a count, or counts by kind ({"total": n, "ok": ...})."""
+    if isinstance(v, dict):
+        return v.get("total", sum(x for x in v.values() if isinstance(x, int)))
+    return v if isinstance(v, int) else (short(v, 20) if v is not None else "")
+
+
 def run_rows(root: Path) -> list[dict[str, Any]]:
     rows = []
     for i, run in enumerate(iter_runs(root)):
@@ -50,7 +57,7 @@ def run_rows(root: Path) -> list[dict[str, Any]]:
             "target": short(meta.get("target"), 60) if meta.get("target") else "",
             "faults": _faults(meta.get("faults")),
             "verdict": _verdict(run, meta),
-            "ops": meta.get("ops", ""),
+            "ops": _ops(meta.get("ops")),
             "href": report or (f"{rel}/history.jsonl" if run.history.exists() else f"{rel}/"),
             "dir": rel,
         })

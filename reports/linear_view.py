@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
 from checkers.history import History
 
-from .data import Axis
+from .data import Axis, op_at
 from .fmt import opref_text, short
 from .svg import Frame, Svg
 
-PREFIX_TAIL = 25     # prefix ops drawn before the failing op
+PREFIX_TAIL = 15     # prefix ops drawn before the failing op
 MAX_CONCURRENT = 30
+MAX_OTHERS = 40
 WIDTH = 1100
 
 
@@ -36,6 +38,37 @@ def _interval(o: dict[str, Any], axis: Axis,
     ci = o.get("complete_index")
     e = float(pos_of.get(ci, ci)) if ci is not None else None
     return s, e
+
+
+def _others(history: History, axis: Axis, key: Any, lo: float, hi: float,
+            skip: set) -> list[dict[str, Any]]:
+    col = history.columnar()
+    ops = col.operations()
+    kc = col.key_code(key) if key is not None else -1
+    if key is not None and kc < 0:
+        return []
+    sel = ops.key == kc
+    if axis.timed:
+        start = np.asarray(axis.at(ops.invoke_time.astype(np.float64)))
+        end = np.where(ops.complete >= 0, axis.at(ops.complete_time.astype(np.float64)), np.inf)
+    else:
+        start = ops.invoke.astype(np.float64)
+        end = np.where(ops.complete >= 0, ops.complete.astype(np.float64), np.inf)
+    rows = np.flatnonzero(sel & (start <= hi) & (end >= lo))[:MAX_OTHERS * 2]
+    out = []
+    for r in rows.tolist():
+        inv, comp = int(ops.invoke[r]), int(ops.complete[r])
+        a = op_at(history, inv)
+        if a.index in skip:
+            continue
+        c = op_at(history, comp) if comp >= 0 else None
+        out.append({"index": a.index, "complete_index": c.index if c else None,
+                    "process": a.process, "f": a.f, "key": a.key, "value": a.value,
+                    "result": c.value if c else None, "type": c.type if c else "info",
+                    "invoke_time": a.time, "complete_time": c.time if c else None})
+        if len(out) >= MAX_OTHERS:
+            break
+    return out
 
 
 def counterexample_svg(failure: dict[str, Any], history: History | None, axis: Axis,
@@ -66,11 +99,22 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
         s, e = _interval(o, axis, pos_of)
         spans.append((s, e))
     starts = [s for s, _ in spans]
-    ends = [e for _, e in spans if e is not None]
+    # The window ends where the failing op (and the prefix ops that completed
+    # ok) end: an info op may stay open for seconds and would squash the rest
+    # into a sliver, so longer bars are cut at the edge instead.
+    ends = [e for (kind, o, _), (_, e) in zip(entries, spans)
+            if e is not None and (kind == "failing-op" or o.get("type") == "ok")]
     lo = min(starts) if starts else 0.0
     hi = max(ends + starts) if starts else 1.0
     pad = (hi - lo) * 0.04 or 1.0
     lo, hi = lo - pad, hi + pad * 3
+
+    # Like Porcupine, also draw the key's other ops in the window (grey): they are
+    # what the failing op raced with, even when the checker did not list them.
+    if history is not None:
+        for o in _others(history, axis, op.get("key"), lo, hi, seen | {op.get("index")}):
+            entries.insert(len(entries) - 1, ("other", o, None))
+            spans.insert(len(spans) - 1, _interval(o, axis, pos_of))
 
     procs: list[Any] = []
     for _, o, _ in entries:
@@ -94,9 +138,10 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
     for (kind, o, order), (s, e) in zip(entries, spans):
         r = row_of[o.get("process")]
         y = fr.t + r * row_h + 6
-        x0 = fr.px(s)
-        x1 = fr.px(e) if e is not None else fr.r
-        cls = f"bar {kind}" + (" open" if e is None else "")
+        x0 = max(fr.px(s), fr.l)
+        x1 = min(fr.px(e), fr.r) if e is not None else fr.r
+        cut = e is None or e > hi
+        cls = f"bar {kind}" + (" open" if cut else "")
         name = opref_text(o)
         title = name + (f" — #{order} in the linearization" if order else "")
         if kind == "failing-op":
@@ -106,9 +151,16 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
         label = (f"#{order} " if order else ("✗ " if kind == "failing-op" else "")) + name
         # Text is clipped visually by its length; cut it to the bar width.
         room = max(int((x1 - x0) / 6.2), 6)
-        if len(label) > room:
-            label = label[: room - 1] + "…"
-        svg.text(x0 + 3, y + row_h / 2 + 1, label, "barlbl " + kind)
+        if kind == "failing-op" and len(label) > room:
+            # The op everyone looks for: never cut its name; put it beside a short bar.
+            if x1 + 8 + 6.5 * len(label) <= fr.r:
+                svg.text(x1 + 4, y + row_h / 2 + 1, label, "barlbl failing-out")
+            else:
+                svg.text(x0 - 4, y + row_h / 2 + 1, label, "barlbl failing-out", anchor="end")
+        else:
+            if len(label) > room:
+                label = label[: room - 1] + "…"
+            svg.text(x0 + 3, y + row_h / 2 + 1, label, "barlbl " + kind)
         if kind == "prefix":
             # Each op linearizes inside its interval, no earlier than its predecessor.
             point = max(s, last_point)
@@ -122,5 +174,8 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
             svg.raw(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="linpt"/>')
         x_end = lin_pts[-1][0]
         svg.line(x_end, fr.t - 4, x_end, fr.b, "prefix-end")
-        svg.text(x_end + 3, fr.t - 8, "end of the longest linearizable prefix", "tick")
+        right = x_end > fr.r - 240
+        svg.text(x_end - 3 if right else x_end + 3, fr.t - 8,
+                 "end of the longest linearizable prefix", "tick",
+                 anchor="end" if right else "start")
     return svg.render(), hidden

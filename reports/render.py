@@ -12,11 +12,11 @@ from typing import Any, Sequence
 
 import jinja2
 
-from checkers.history import History, NEMESIS
+from checkers.history import History
 from checkers.result import CheckResult, merge_verdicts, verdict_word
 
 from .charts import latency_chart, throughput_chart
-from .data import Axis, op_table, position_of_index
+from .data import Axis, nemesis_positions, op_table, position_of_index
 from .faults import fault_windows
 from .fmt import short
 from .sections import Context, section
@@ -34,7 +34,7 @@ def env() -> jinja2.Environment:
 
 
 def _t(v: float, axis: Axis) -> str:
-    return f"{v:.2f} s" if axis.timed else f"op #{int(v)}"
+    return f"{v:.3f} s" if axis.timed else f"op #{int(v)}"
 
 
 def build_part(title: str, history: History | None, results: Sequence[CheckResult],
@@ -46,14 +46,14 @@ def build_part(title: str, history: History | None, results: Sequence[CheckResul
         table = op_table(history)
         faults = fault_windows(history, table.axis, table.span[1])
         part.update(counts=table.counts(), n_ops=len(table),
-                    nemesis=sum(1 for o in history.ops if o.process == NEMESIS),
+                    nemesis=len(nemesis_positions(history)),
                     latency=latency_chart(table, faults),
                     throughput=throughput_chart(table, faults))
         part["windows"] = [{"kind": w.kind, "detail": w.detail, "start": _t(w.start, table.axis),
                             "end": "end of history (never healed)" if w.open_at_end
                             else _t(w.end, table.axis)} for w in faults.windows[:MAX_WINDOWS]]
         part["windows_more"] = max(0, len(faults.windows) - MAX_WINDOWS)
-        ctx = Context(history, table.axis, position_of_index(history), log_base)
+        ctx = Context(history, table.axis, position_of_index(history), log_base, faults)
     else:
         ctx = Context(None, Axis(False, 0.0), {}, log_base)
     part["sections"] = [section(r, ctx, first_section + i) for i, r in enumerate(results)]
@@ -75,8 +75,13 @@ def render(title: str, parts: list[dict[str, Any]], meta: dict[str, Any],
     for k in ("name", "target", "faults", "workload", "seed", "started", "finished", "ops", "dir"):
         if meta.get(k) not in (None, "", []):
             v = meta[k]
-            meta_rows.append((k, ", ".join(short(x, 60) for x in v) if isinstance(v, list)
-                              else short(v, 200)))
+            if isinstance(v, list):
+                text = ", ".join(short(x, 60) for x in v)
+            elif isinstance(v, dict):  # e.g. ops: {"total": .., "ok": ..}
+                text = ", ".join(f"{short(a, 30)} {short(b, 60)}" for a, b in v.items())
+            else:
+                text = short(v, 200)
+            meta_rows.append((k, text))
     return env().get_template("report.html.j2").render(
         title=title, parts=parts, meta=meta, meta_rows=meta_rows, spec_text=spec_text,
         links=links, overall=overall,

@@ -16,11 +16,12 @@ from checkers.history import History
 from checkers.result import CheckResult, verdict_word
 
 from .causal_view import chain_rows, chain_svg
+from .charts import shade_faults
 from .data import Axis
+from .faults import Faults
 from .fmt import opref_text, short
 from .linear_view import counterexample_svg
 from .svg import Frame, Svg, legend
-from .timeline import timeline_svg
 
 MAX_ROWS = 200          # any table is cut here, with a count of the rest
 MAX_DRAWN = 5           # counterexamples / chains drawn per checker
@@ -64,8 +65,9 @@ class Context:
     and the anomalies collected for per-process timelines."""
 
     def __init__(self, history: History | None, axis: Axis, pos_of: dict[int, int],
-                 log_base: str | None):
+                 log_base: str | None, faults: Faults | None = None):
         self.history = history
+        self.faults = faults
         self.axis = axis
         self.pos_of = pos_of
         self.log_base = log_base
@@ -87,7 +89,7 @@ class Context:
                 p = self.pos_of.get(o.get(k)) if o.get(k) is not None else None
                 if p is not None:
                     pos.append(p)
-        if pos:
+        if pos and not any(set(pos) == set(p) for _, p in self.anomalies):
             self.anomalies.append((title, pos))
 
 
@@ -165,10 +167,11 @@ def _causal(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
             "patterns": patterns, "more": more, "sessions": sessions}
 
 
-def _elements(xs: Any, n: int = MAX_ROWS) -> dict[str, Any]:
+def _elements(xs: Any, total: Any = None, n: int = MAX_ROWS) -> dict[str, Any]:
     xs = list(xs or [])
-    return {"count": len(xs), "shown": ", ".join(short(x, 40) for x in xs[:n]),
-            "more": max(0, len(xs) - n)}
+    count = total if isinstance(total, int) and total >= len(xs) else len(xs)
+    return {"count": count, "shown": ", ".join(short(x, 40) for x in xs[:n]),
+            "more": max(0, count - min(len(xs), n))}
 
 
 def _set(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
@@ -176,14 +179,25 @@ def _set(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
     if lost_ops:
         ctx.anomaly(f"set: lost element {short(lost_ops[0].get('value'), 40)}", [lost_ops[0]])
     return {"attempted": ev.get("attempted"), "acknowledged": ev.get("acknowledged"),
-            "lists": [(name, _elements(ev.get(name))) for name in
+            "lists": [(name, _elements(ev.get(name), (ev.get("counts") or {}).get(name)))
+                      for name in
                       ("lost", "unexpected", "stale", "never_read", "recovered") if name in ev],
             "lost_ops": [opref_text(o) for o in lost_ops], "lost_ops_more": more,
             "latency": {short(k, 10): v for k, v in (ev.get("stable_latency_ms") or {}).items()}}
 
 
-def _counter_chart(bounds: list, errors: list, axis: Axis) -> Markup | None:
-    rows = [b for b in bounds if isinstance(b, (list, tuple)) and len(b) >= 3]
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+def _counter_chart(bounds: list, errors: list, axis: Axis,
+                   faults: Faults | None) -> Markup | None:
+    # Only rows with numeric time and bounds are drawable; a read of something
+    # that is not a number (a misapplied checker) is left to the table.
+    rows = [b for b in bounds if isinstance(b, (list, tuple)) and len(b) >= 3
+            and all(_number(x) is not None for x in b[:3])]
     if not rows:
         return None
     if len(rows) > 2000:
@@ -191,11 +205,16 @@ def _counter_chart(bounds: list, errors: list, axis: Axis) -> Markup | None:
     t = np.array([float(axis.at(float(b[0]))) if axis.timed else float(b[0]) for b in rows])
     lower = np.array([float(b[1]) for b in rows])
     upper = np.array([float(b[2]) for b in rows])
-    reads = [(ti, float(b[3])) for ti, b in zip(t, rows) if len(b) > 3 and b[3] is not None]
+    reads = [(ti, _number(b[3])) for ti, b in zip(t, rows) if len(b) > 3 and _number(b[3]) is not None]
     ymin = min(lower.min(), min((v for _, v in reads), default=lower.min()))
     ymax = max(upper.max(), max((v for _, v in reads), default=upper.max()))
     svg = Svg(1100, 280, label="counter bounds over time", elem_id="counter-bounds")
-    fr = Frame(svg, 60, 34, 20, 34, (float(t.min()), float(t.max())), (ymin, ymax + 1))
+    xpad = (float(t.max()) - float(t.min())) * 0.03 or 1e-3
+    ypad = max((ymax - ymin) * 0.08, 1.0)
+    fr = Frame(svg, 60, 34, 20, 34, (float(t.min()) - xpad, float(t.max()) + xpad),
+               (ymin - ypad, ymax + ypad))
+    if faults is not None:
+        shade_faults(svg, fr, faults, labels=False)
     fr.axes(f"time ({axis.unit})", "counter value")
     band = [(fr.px(x), fr.py(y)) for x, y in zip(t, upper)] + \
         [(fr.px(x), fr.py(y)) for x, y in zip(t[::-1], lower[::-1])]
@@ -203,7 +222,7 @@ def _counter_chart(bounds: list, errors: list, axis: Axis) -> Markup | None:
             " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + '"/>')
     svg.polyline([(fr.px(x), fr.py(y)) for x, y in zip(t, upper)], "tp fail")
     svg.polyline([(fr.px(x), fr.py(y)) for x, y in zip(t, lower)], "tp info")
-    bad = {(round(float(e.get("read", 0)), 6)) for e in errors}
+    bad = {round(_number(e.get("read")), 6) for e in errors if _number(e.get("read")) is not None}
     d_ok, d_bad = [], []
     for x, v in reads:
         (d_bad if round(v, 6) in bad else d_ok).append(
@@ -221,7 +240,8 @@ def _counter(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
     return {"reads": ev.get("reads"),
             "errors": [{"op": opref_text(e.get("op")), "lower": e.get("lower"),
                         "upper": e.get("upper"), "read": short(e.get("read"), 30)} for e in errors],
-            "more": more, "chart": _counter_chart(ev.get("bounds") or [], errors, ctx.axis)}
+            "more": more, "chart": _counter_chart(ev.get("bounds") or [], errors, ctx.axis,
+                                                   ctx.faults)}
 
 
 def _stats(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:

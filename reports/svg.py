@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
+import numpy as np
 from markupsafe import Markup
 
 from .fmt import esc, num
@@ -112,6 +113,14 @@ class Frame:
         if self.ylog:
             y = math.log10(max(y, 1e-6))
         return self.b - (y - self.y0) / (self.y1 - self.y0) * (self.b - self.t)
+
+    def px_array(self, xs: "np.ndarray") -> "np.ndarray":
+        return self.l + (xs - self.x0) / (self.x1 - self.x0) * (self.r - self.l)
+
+    def py_array(self, ys: "np.ndarray") -> "np.ndarray":
+        if self.ylog:
+            ys = np.log10(np.maximum(ys, 1e-6))
+        return self.b - (ys - self.y0) / (self.y1 - self.y0) * (self.b - self.t)
 
     def axes(self, xlabel: str, ylabel: str, *, yticks: bool = True) -> None:
         s = self.svg

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from checkers.history import History, NEMESIS
 
+from .data import op_at
 from .fmt import short
 from .svg import Svg
 
@@ -27,16 +28,16 @@ COL_W = 150
 
 
 def _label(history: History, inv: int, comp: int) -> str:
-    a = history.ops[inv]
+    a = op_at(history, inv)
     text = f"{a.f} {short(a.value, 24)}" if a.value is not None else a.f
     if a.key is not None:
         text = f"[{short(a.key, 10)}] " + text
     if comp >= 0:
-        c = history.ops[comp]
-        if c.type == "ok" and c.value != a.value:
-            text += f" → {short(c.value, 24)}"
-        elif c.type != "ok":
+        c = op_at(history, comp)
+        if c.type != "ok":
             text += f" → {c.type}"
+        elif a.value is None or "read" in a.f or c.value != a.value:
+            text += f" → {short(c.value, 24)}"
     else:
         text += " → (no completion)"
     return text
@@ -72,8 +73,8 @@ def timeline_svg(history: History, anomaly_positions: Iterable[int], elem_id: st
         seen.add(inv)
         ops.append((inv, comp))
     procs: list = []
-    involved = [history.ops[p].process for p in marked]
-    for p in involved + [history.ops[i].process for i, _ in ops]:
+    involved = [op_at(history, p).process for p in marked]
+    for p in involved + [op_at(history, i).process for i, _ in ops]:
         if p not in procs:
             procs.append(p)
     procs = procs[:MAX_PROCESSES]
@@ -104,21 +105,23 @@ def timeline_svg(history: History, anomaly_positions: Iterable[int], elem_id: st
             svg.line(60, y, 60 + COL_W * len(procs), y, "gap")
             svg.text(56, y + 4, f"⋯ {int(positions[k] - positions[k - 1] - 1)} ops", "tick", anchor="end")
     for k in range(0, len(positions), 10):
-        svg.text(56, top + k * ROW + 11, f"{history.ops[int(positions[k])].index}", "tick", anchor="end")
+        svg.text(56, top + k * ROW + 11, f"{op_at(history, int(positions[k])).index}", "tick", anchor="end")
 
     for inv, comp in ops:
-        proc = history.ops[inv].process
+        proc = op_at(history, inv).process
         if proc not in col_of:
             continue
         x = 60 + col_of[proc] * COL_W
         y0 = y_of(inv, end=False)
         y1 = y_of(comp, end=True) if comp >= 0 else top + ROW * len(positions)
-        typ = history.ops[comp].type if comp >= 0 else "info"
-        if history.ops[inv].type != "invoke":
-            typ = history.ops[inv].type
+        typ = op_at(history, comp).type if comp >= 0 else "info"
+        if op_at(history, inv).type != "invoke":
+            typ = op_at(history, inv).type
+        if proc == NEMESIS:
+            typ = "nemesis"
         cls = f"tlop {typ}" + (" anomaly" if inv in marked_set or comp in marked_set else "")
         label = _label(history, inv, comp)
-        idx = history.ops[inv].index
+        idx = op_at(history, inv).index
         svg.rect(x + 3, y0 + 1, COL_W - 10, max(y1 - y0 - 2, ROW - 3), cls,
                  title=f"#{idx} p{proc} {label}", extra=f' data-index="{idx}"')
         room = int((COL_W - 14) / 6)

@@ -10,6 +10,8 @@ from .base import Client, LogPattern, OptionError, Target, TargetError
 # name -> "module:Class"; imported on first use so that listing names is cheap.
 _TARGETS: dict[str, str] = {
     "etcd": "targets.etcd.target:EtcdTarget",
+    "redis": "targets.redis.target:RedisTarget",
+    "zookeeper": "targets.zookeeper.target:ZookeeperTarget",
 }
 
 

@@ -27,7 +27,7 @@ class _RegisterOps:
         self.next_value = 1
         self.recent: dict[Any, list[int]] = {}
         self.emitted = 0
-        self.key_gen = 0
+        self._fixed_key = keys[0] if (len(keys) == 1 and not ops_per_key) else None
 
     def _key(self, rng: random.Random) -> Any:
         if self.ops_per_key:
@@ -40,7 +40,7 @@ class _RegisterOps:
         return self.keys[0] if len(self.keys) == 1 else rng.choice(self.keys)
 
     def __call__(self, rng: random.Random) -> dict:
-        key = self._key(rng)
+        key = self._fixed_key if self._fixed_key is not None else self._key(rng)
         self.emitted += 1
         u = rng.random()
         if u < self.read:

@@ -44,8 +44,10 @@ class Analysis:
 class _Graph:
     """One graph: so ∪ wr plus extra edges (cf or hb), with its clocks."""
 
-    def __init__(self, p: Prepared, rd_ptr, rd_idx, ex: np.ndarray, rel: str, vc: np.ndarray):
+    def __init__(self, p: Prepared, rd_ptr, rd_idx, ex: np.ndarray, rel: str, vc: np.ndarray,
+                 via=None):
         self.p, self.rd_ptr, self.rd_idx, self.rel, self.vc = p, rd_ptr, rd_idx, rel, vc
+        self.via_fn = via
         n = p.n
         ex = ex if ex.size else np.empty((0, 3), np.int64)
         self.ex = ex
@@ -58,6 +60,8 @@ class _Graph:
                          self.ex_ptr, self.ex_dst, self.vc)
 
     def _via(self, a: int, b: int) -> int:
+        if self.via_fn is not None:
+            return int(self.via_fn(a, b))
         for q in range(self.ex_ptr[a], self.ex_ptr[a + 1]):
             if self.ex_dst[q] == b:
                 return int(self.ex[self.ex_id[q], 2]) if self.ex.shape[1] > 2 else -1
@@ -161,12 +165,10 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
                     wl, wsp, wsc, wslo, wshi)
     out.cf_edges = int(cf.shape[0])
     vc2 = np.empty_like(vc)
-    cf3 = np.empty((cf.shape[0], 3), np.int64)
+    cf3 = np.full((cf.shape[0], 3), -1, np.int64)
     cf3[:, :2] = cf
-    cf3[:, 2] = -1
-    for q in range(cf.shape[0]):
-        cf3[q, 2] = _cf_witness(p, vc, rd_ptr, rd_idx, int(cf[q, 0]), int(cf[q, 1]))
-    cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", vc2)
+    cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", vc2,
+                 via=lambda a, b: _cf_witness(p, vc, rd_ptr, rd_idx, a, b))
     done, indeg = cfg.topo()
     if done < n:
         out.counts["CyclicCF"] = 1
@@ -196,11 +198,15 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
             if new.shape[0] == 0:
                 break
             ex = np.concatenate([ex, new])
+            if cur is co:
+                vc2[...] = vc
             cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc2)
-            done, indeg = cur.topo()
-            if done < n:
+            cyclic = g.propagate(n, S, p.chain, p.pos, rd_ptr, rd_idx, cur.ex_ptr, cur.ex_dst,
+                                 vc2, new[:, 0].copy(), new[:, 1].copy())
+            if cyclic:
                 out.counts["CyclicHB"] += 1
                 if out.counts["CyclicHB"] <= cap:
+                    done, indeg = cur.topo()
                     edges = cur.cycle(indeg)
                     out.patterns.append(Witness("CyclicHB", _nodes_of(edges), edges,
                                                 {"session": s}))

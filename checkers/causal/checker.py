@@ -13,15 +13,28 @@ from .explain import evidence, satisfied
 from .prepare import prepare
 
 LEVELS = ("CC", "CM", "CCv")
+DEFAULT_MEMORY_MIB = 8192.0
 
 
 def check_causal(history: History, level: str = "CCv", init: Any = None,
-                 time_limit: float | None = None, cap: int = 10, **_ignored: Any) -> CheckResult:
+                 time_limit: float | None = None, memory_limit: float | None = None,
+                 cap: int = 10, **_ignored: Any) -> CheckResult:
     """Judge ``history`` (register reads/writes per key) against ``level``."""
     if level not in LEVELS:
         raise ValueError(f"unknown causal level {level!r}: expected one of CC, CM, CCv")
     t0 = time.monotonic()
     p = prepare(history, init=init)
+    # Two n x S int32 clock arrays plus a reads x S prefix array (see the
+    # package docstring); refuse up front rather than die mid-way.
+    need_mib = 3 * p.n * max(p.nchain, 1) * 4 / 2**20
+    limit = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
+    if need_mib > limit:
+        return CheckResult(
+            checker="causal", valid="unknown", elapsed_s=time.monotonic() - t0,
+            summary=f"{level}: unknown — vector clocks for {p.n} ops x {p.nchain} sessions need "
+                    f"~{need_mib:.0f} MiB, over the {limit:.0f} MiB memory limit",
+            evidence={"level": level, "satisfies": {lv: "unknown" for lv in LEVELS},
+                      "patterns": [], "sessions": {}, "unknown_reason": "memory limit"})
     deadline = t0 + time_limit if time_limit else None
     a = analyse(p, cap=cap, deadline=deadline)
     ev = evidence(history, p, a, level)

@@ -291,3 +291,63 @@ def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
         j = parent[j]
         k -= 1
     return nodes, labels
+
+
+@njit(cache=True)
+def propagate(n, nchain, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc, new_src, new_dst):
+    """Update clocks ``vc`` in place after adding edges new_src -> new_dst.
+
+    Clocks only grow, so a worklist that pushes a node whenever its clock
+    grew reaches the least fixpoint — reachability — from the old (smaller)
+    one, touching only nodes whose clock changes.  The old graph was
+    acyclic, so a cycle must use a new edge a -> b, i.e. b reaches a.
+    Returns True when the graph now has a cycle.
+    """
+    inq = np.zeros(n, np.bool_)
+    stack = np.empty(n, np.int64)
+    top = 0
+    for k in range(new_src.shape[0]):
+        a, b = new_src[k], new_dst[k]
+        grew = False
+        for c in range(nchain):
+            if vc[a, c] > vc[b, c]:
+                vc[b, c] = vc[a, c]
+                grew = True
+        if grew and not inq[b]:
+            inq[b] = True
+            stack[top] = b
+            top += 1
+    while top > 0:
+        top -= 1
+        i = stack[top]
+        inq[i] = False
+        for kind in range(3):
+            if kind == 0:
+                lo, hi = 0, 0
+                if i + 1 < n and chain[i + 1] == chain[i]:
+                    lo, hi = 0, 1
+            elif kind == 1:
+                lo, hi = rd_ptr[i], rd_ptr[i + 1]
+            else:
+                lo, hi = ex_ptr[i], ex_ptr[i + 1]
+            for k in range(lo, hi):
+                if kind == 0:
+                    j = i + 1
+                elif kind == 1:
+                    j = rd_idx[k]
+                else:
+                    j = ex_dst[k]
+                grew = False
+                for c in range(nchain):
+                    if vc[i, c] > vc[j, c]:
+                        vc[j, c] = vc[i, c]
+                        grew = True
+                if grew and not inq[j]:
+                    inq[j] = True
+                    stack[top] = j
+                    top += 1
+    for k in range(new_src.shape[0]):
+        a, b = new_src[k], new_dst[k]
+        if pos[b] <= vc[a, chain[b]]:
+            return True
+    return False

@@ -134,9 +134,11 @@ class HistoryWriter:
         ``to_dict()`` form.  Lines are whole and in order, so a SIGKILL still
         tears at most the last line: the kernel writes a regular file's
         buffer front to back, and earlier batches are already in the file."""
-        parts = []
-        for op in ops:
-            parts.append(_dumps(op) if type(op) is dict else dumps_op(op))
+        if _orjson is not None:
+            dumps, opt = _orjson.dumps, _orjson.OPT_NON_STR_KEYS
+            parts = [dumps(op, option=opt) if type(op) is dict else dumps_op(op) for op in ops]
+        else:
+            parts = [_dumps(op) if type(op) is dict else dumps_op(op) for op in ops]
         if not parts:
             return
         parts.append(b"")

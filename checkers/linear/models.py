@@ -107,6 +107,9 @@ class Model:
     def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
         raise NotImplementedError
 
+    def encode_many(self, ctx: Ctx, groups: list[tuple[Any, np.ndarray]]) -> list[Partition]:
+        return [self.encode(ctx, rows, key) for key, rows in groups]
+
     def describe(self, raw: Any, ctx: Ctx) -> str:
         return show(ctx.vt.value(int(raw)))
 
@@ -127,6 +130,14 @@ class Register(Model):
         return ctx.vt.code(ctx.init)
 
     def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
+        return self.encode_many(ctx, [(key, rows)])[0]
+
+    def encode_many(self, ctx: Ctx, groups: list[tuple[Any, np.ndarray]]) -> list[Partition]:
+        # vectorised over the whole history at once, then sliced per key: with
+        # thousands of keys, per-key numpy calls would dominate the check
+        sizes = np.array([g[1].size for g in groups], np.int64)
+        rows = np.concatenate([g[1] for g in groups]) if groups else np.zeros(0, np.int64)
+        gid = np.repeat(np.arange(len(groups)), sizes)
         codes = _check_fs(ctx, rows, self)
         o = ctx.ops
         f = o.f[rows]
@@ -136,37 +147,46 @@ class Register(Model):
         is_cas = f == codes.get("cas", -2)
         keep = ((is_read & (st == T_OK)) | (is_write & (st != T_FAIL))
                 | (is_cas & ((st != T_FAIL) | ctx.cas_fail_observes)))
-        rows = rows[keep]
+        rows, gid = rows[keep], gid[keep]
         f, st = f[keep], st[keep]
         is_read, is_write, is_cas = is_read[keep], is_write[keep], is_cas[keep]
         kind = np.where(is_read, K.K_READ, K.K_WRITE).astype(np.int64)
         a = np.where(is_read, o.complete_value[rows], o.invoke_value[rows]).astype(np.int64)
         b = np.zeros(rows.size, np.int64)
         if is_cas.any():
-            cv = o.invoke_value[rows[is_cas]]
-            uniq, inverse = np.unique(cv, return_inverse=True)
+            cas_rows = rows[is_cas]
+            uniq, first, inverse = np.unique(o.invoke_value[cas_rows], return_index=True,
+                                             return_inverse=True)
             frm = np.empty(uniq.size, np.int64)
             to = np.empty(uniq.size, np.int64)
             for i, code in enumerate(uniq.tolist()):
                 v = ctx.col.values[code]
                 if not isinstance(v, (list, tuple)) or len(v) != 2:
-                    r = int(rows[is_cas][inverse.tolist().index(i)])
                     raise ModelError(f"cas value must be [from, to], got {show(v)} "
-                                     f"({ctx.op_where(r)})")
+                                     f"({ctx.op_where(int(cas_rows[first[i]]))})")
                 frm[i] = ctx.vt.code(v[0])
                 to[i] = ctx.vt.code(v[1])
             a[is_cas] = frm[inverse]
             b[is_cas] = to[inverse]
             kind[is_cas] = np.where(st[is_cas] == T_FAIL, K.K_CASFAIL, K.K_CAS)
-        must = (st == T_OK) | (st == T_FAIL)
+        must = ((st == T_OK) | (st == T_FAIL)).astype(np.int8)
+        c = np.zeros(rows.size, np.int64)
+        inv, ret = _positions(ctx, rows)
         init = self.init_code(ctx)
-        if init != 0 and not ((kind == K.K_WRITE) & (a == 0)).any() \
-                and not ((kind == K.K_CAS) & (b == 0)).any():
-            # Knossos' convention: when nil can never be the register's value, a read
-            # returning nil reports no observation (its value was not seen), not a nil
-            a[(kind == K.K_READ) & (a == 0)] = K.ANY
-        return _part(ctx, self.model_id, key, rows, kind, a, b, np.zeros_like(b), must,
-                     init_state=init)
+        bounds = np.r_[0, np.cumsum(np.bincount(gid, minlength=len(groups)))]
+        parts = []
+        for g, (key, _) in enumerate(groups):
+            lo, hi = int(bounds[g]), int(bounds[g + 1])
+            ka, kk = a[lo:hi], kind[lo:hi]
+            if init != 0 and not ((kk == K.K_WRITE) & (ka == 0)).any() \
+                    and not ((kk == K.K_CAS) & (b[lo:hi] == 0)).any():
+                # Knossos' convention: when nil can never be the register's value, a
+                # read returning nil reports no observation, not a nil
+                ka[(kk == K.K_READ) & (ka == 0)] = K.ANY
+            parts.append(Partition(model_id=self.model_id, key=key, rows=rows[lo:hi],
+                                   kind=kk, a=ka, b=b[lo:hi], c=c[lo:hi], must=must[lo:hi],
+                                   inv_pos=inv[lo:hi], ret_pos=ret[lo:hi], init_state=init))
+        return parts
 
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         f = ctx.f_name(row)

@@ -78,7 +78,8 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
     best_prefix = np.zeros(n + 1, np.int64)
     best_states = np.zeros(K.MAX_BEST_STATES, np.int64)
 
-    ecap = max(64, min(4 * n, 1 << 16))
+    # start small (at most ~16 MiB of bitsets) and double on demand, checking the budget
+    ecap = max(64, min(4 * n, 1 << 16, (16 * MIB) // (8 * W)))
     mtab = np.full(_pow2_at_least(4 * ecap), -1, np.int64)
     ment_hash = np.zeros(ecap, np.int64)
     ment_state = np.zeros(ecap, np.int64)
@@ -173,3 +174,14 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
         res.concurrent = [int(x) for x in pend if x != fop]
     res.elapsed_s = time.perf_counter() - t0
     return res
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernel with a two-op history, so that timing and
+    pool workers do not pay for it inside a check."""
+    from .encode import Partition
+    z = np.zeros(2, np.int64)
+    part = Partition(model_id=K.M_CAS, key=None, rows=np.arange(2), kind=np.array([1, 0]),
+                     a=np.array([1, 1]), b=z, c=z, must=np.ones(2, np.int8),
+                     inv_pos=np.array([0, 2]), ret_pos=np.array([1, 3]))
+    run_partition(part, deadline=None, memory_limit_mib=None)

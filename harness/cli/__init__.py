@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "harness.cli.cmd_history",
     "harness.cli.cmd_report",
     "harness.cli.cmd_nodes",
+    "harness.cli.cmd_run",
+    "harness.cli.cmd_matrix",
 ]
 
 

@@ -36,6 +36,9 @@ def _parse_options(args: argparse.Namespace) -> dict[str, Any]:
         opts["insecure_accept_host_keys"] = True
     if args.packages:
         opts["packages"] = [p for p in args.packages.split(",") if p]
+    if args.provider == "docker":
+        # An image build takes about a minute; say what is happening.
+        opts["log"] = lambda s: print(f"splitbrain: {s}", file=sys.stderr, flush=True)
     return opts
 
 
@@ -67,10 +70,10 @@ def cmd_down(args: argparse.Namespace) -> int:
     from harness.nodes.state import all_states
     root = store_root(args.store)
     states = all_states(root)
-    if not states:
+    test_id = args.test_id
+    if not states and test_id is None:
         print("no nodes recorded in", root / ".state" / "nodes")
         return 0
-    test_id = args.test_id
     if test_id is None:
         if len(states) > 1:
             ids = ", ".join(p.stem for p, _ in states)
@@ -98,7 +101,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def heal_faults(root) -> list[str]:
+def heal_faults(root, force: bool = False) -> list[str]:
     """Heal faults a crashed controller left, when the nemesis journal exists."""
     try:
         from nemesis.journal import heal_all
@@ -106,23 +109,26 @@ def heal_faults(root) -> list[str]:
         if getattr(e, "name", None) in ("nemesis.journal", "nemesis"):
             return []
         raise
+    import inspect
+    if "force" in inspect.signature(heal_all).parameters:
+        return list(heal_all(root, force=force))
     return list(heal_all(root))
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from harness.nodes import NodeError, reclaim_all
     root = store_root(args.store)
-    for line in heal_faults(root):
+    for line in heal_faults(root, args.force):
         print("healed", line)
     failures = 0
     try:
-        removed = reclaim_all(root)
+        removed = reclaim_all(root, force=args.force)
     except NodeError as e:
         print(f"splitbrain: error: {e}", file=sys.stderr)
         failures += 1
         removed = []
     for line in removed:
-        print("removed", line)
+        print(line if ": skipped," in line else f"removed {line}")
     if not removed and not failures:
         print("nothing to clean")
     return 2 if failures else 0
@@ -167,5 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_list)
 
     clean = sub.add_parser("clean", help="heal leftover faults and destroy every recorded node")
+    clean.add_argument("--force", action="store_true",
+                       help="also reclaim nodes of controllers that are still running")
     _store_arg(clean)
     clean.set_defaults(func=cmd_clean)

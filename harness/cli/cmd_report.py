@@ -10,6 +10,7 @@ import argparse
 import functools
 import http.server
 import sys
+import urllib.parse
 from pathlib import Path
 
 from checkers.history import HistoryError
@@ -50,6 +51,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def send_head(self):  # type: ignore[override]
+        # .state/ holds what the controller must reclaim (node and nemesis
+        # journals, possibly ssh details): never served, nor any dot path.
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if any(part.startswith(".") for part in path.split("/") if part):
+            self.send_error(404, "not served")
+            return None
+        return super().send_head()
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
 

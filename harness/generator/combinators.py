@@ -202,6 +202,7 @@ class TimeLimit(Gen):
         self.dt = int(dt_ns)
         self.gen = lift(gen)
         self._deadline: int | None = None
+        self._past: set = set()
 
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
@@ -211,16 +212,24 @@ class TimeLimit(Gen):
             self._deadline = ctx.time + self.dt
         if ctx.time >= self._deadline:
             return None
+        if self._past and ctx.thread in self._past:
+            ctx.wake(self._deadline)
+            return PENDING
         o = self.gen.op(ctx)
         if o is PENDING:
             ctx.wake(self._deadline)
         elif o is not None and o.get("time", 0) >= self._deadline:
-            self._deadline = ctx.time  # the child runs on past the limit: done
-            return None
+            # This thread's next op falls after the limit (a nemesis op due in
+            # 10 s of a 5 s test): drop it, and don't ask for this thread again
+            # — its stream may be endless.  Other threads carry on.
+            self._past.add(ctx.thread)
+            ctx.wake(self._deadline)
+            return PENDING
         return o
 
     def reset(self) -> None:
         self._deadline = None
+        self._past = set()
         super().reset()
 
 
@@ -412,11 +421,14 @@ class OnThreads(Gen):
         if ctx.thread not in self._scope_set:
             return PENDING
         outer = ctx.threads
-        ctx.threads = self._scope
-        try:
+        if outer is self._scope or outer == self._scope:
             o = self.gen.op(ctx)
-        finally:
-            ctx.threads = outer
+        else:
+            ctx.threads = self._scope
+            try:
+                o = self.gen.op(ctx)
+            finally:
+                ctx.threads = outer
         if o is None:
             self._done = True
         return o

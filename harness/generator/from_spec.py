@@ -83,8 +83,8 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
             return Once(dict(n))
         keys = [k for k in n if k in _COMBINATORS]
         if len(keys) != 1:
-            raise _err(source, p, f"expected exactly one combinator key (one of "
-                       f"{', '.join(sorted(_COMBINATORS))}), got {sorted(n) or 'nothing'}")
+            raise _err(source, p, f"{n!r} is not a generator; expected an op map with 'f' or "
+                       f"exactly one combinator key (one of {', '.join(sorted(_COMBINATORS))})")
         k = keys[0]
         params = {x: n[x] for x in n if x != k}
         arg = n[k]

@@ -4,6 +4,18 @@
 ``create(n)`` gives nodes, ``destroy()`` removes them.  ``reclaim_all`` is
 what ``splitbrain clean`` uses to destroy whatever crashed controllers left
 recorded under ``<store>/.state/nodes/``.
+
+Provider options (a dict; unknown keys are ignored):
+
+* netns: ``subnet`` (10.77.0.0/16; a free /24 is taken per test),
+  ``data_root`` (/tmp/splitbrain-nodes), ``forward_rule`` (True: one iptables
+  FORWARD ACCEPT for the test's bridge, removed at teardown).
+* docker: ``image`` (run as is) or ``packages`` (apt packages baked into a
+  built image), ``sys_time``, ``subnet`` (10.78.0.0/16), ``suite``,
+  ``mirror``, ``allow_pull`` (False), ``log`` (callable for build progress).
+* ssh: ``hosts``, ``user``, ``port``, ``key_file``, ``password``,
+  ``known_hosts``, ``insecure_accept_host_keys``, ``sudo``,
+  ``connect_timeout``, ``data_root``.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .base import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
-from .state import StateFile, all_states
+from .state import all_states, controller_alive
 
 __all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",
            "PROVIDERS", "get_provider", "new_test_id", "reclaim_all", "reclaim_state"]
@@ -59,10 +71,12 @@ def reclaim_state(store_root: Path, path: Path, state: Mapping[str, Any]) -> lis
         [f"{prov} {state.get('test_id')}: nothing left to remove"]
 
 
-def reclaim_all(store_root: Path | str, test_id: str | None = None) -> list[str]:
+def reclaim_all(store_root: Path | str, test_id: str | None = None, *,
+                force: bool = True) -> list[str]:
     """Reclaim every state file in the store (or only ``test_id``'s).
 
-    A state file whose resources cannot all be removed (engine down, host
+    Without ``force``, nodes of a controller that is still running are left
+    alone (and named in the result).  A state file whose resources cannot all be removed (engine down, host
     unreachable) is kept for a later attempt; NodeError then names every such
     failure after the others have been reclaimed.
     """
@@ -70,6 +84,10 @@ def reclaim_all(store_root: Path | str, test_id: str | None = None) -> list[str]
     failures: list[str] = []
     for path, st in all_states(Path(store_root)):
         if test_id is not None and path.stem != test_id:
+            continue
+        if not force and controller_alive(st):
+            out.append(f"{st.get('provider')} {path.stem}: skipped, its controller (pid "
+                       f"{st.get('controller_pid')}) is still running (use --force)")
             continue
         try:
             out.extend(reclaim_state(Path(store_root), path, st))

@@ -90,6 +90,11 @@ class DockerNode(ExecNode):
     def __repr__(self) -> str:
         return f"DockerNode({self.name}, {self.ip}, {self.container_name})"
 
+    def reach_ref(self) -> dict[str, Any]:
+        """How to reach this node without this object (nemesis journals store it)."""
+        return {"name": self.name, "ip": self.ip, "data_dir": self.data_dir, "kind": "docker",
+                "container": self.container_name, "host_pids": False, "host_files": False}
+
     @property
     def container(self):
         if self._container is None:
@@ -147,7 +152,12 @@ class DockerNode(ExecNode):
             stream, _ = self.container.get_archive(remote_path)
             raw = b"".join(stream)
         except docker.errors.NotFound:
-            raise NodeError(f"{self.name}: cannot read {remote_path}: no such file") from None
+            # The archive API cannot see pseudo-files such as /proc/*; cat can.
+            r = self.exec(["cat", "--", remote_path])
+            if r.exit_code == 0:
+                return r.stdout
+            raise NodeError(f"{self.name}: cannot read {remote_path}: "
+                            f"{r.stderr.decode(errors='replace').strip()}") from None
         except docker.errors.APIError as e:
             raise NodeError(f"{self.name}: cannot read {remote_path}: {e}") from None
         with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
@@ -227,14 +237,16 @@ class DockerProvider(Provider):
             self.state.update(subnet=str(net), network=self.network_name, containers=cnames,
                               nodes=[{"name": n, "container": c, "ip": ip}
                                      for n, c, ip in zip(names, cnames, ips)])
-        try:
             try:
+                # Under the lock, so the subnet is visibly taken before another controller looks.
                 client.networks.create(self.network_name, driver="bridge", labels=labels,
                                        ipam=docker.types.IPAMConfig(pool_configs=[
                                            docker.types.IPAMPool(subnet=str(net),
                                                                  gateway=str(hosts[0]))]))
             except docker.errors.APIError as e:
+                self.destroy()
                 raise NodeError(f"cannot create docker network {self.network_name}: {e}") from None
+        try:
             caps = ["NET_ADMIN"] + (["SYS_TIME"] if self.options.get("sys_time") else [])
             skeleton = _tar_dirs(["/sb", "/sb/data", "/sb/logs", "/sb/run"])
 

@@ -92,6 +92,11 @@ class NetnsNode(Node):
     def __repr__(self) -> str:
         return f"NetnsNode({self.name}, {self.ip}, ns={self.ns})"
 
+    def reach_ref(self) -> dict[str, Any]:
+        """How to reach this node without this object (nemesis journals store it)."""
+        return {"name": self.name, "ip": self.ip, "data_dir": self.data_dir, "kind": "netns",
+                "ns": self.ns, "host_pids": True, "host_files": True}
+
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
         e = _default_env()
         if env:
@@ -160,7 +165,7 @@ class NetnsNode(Node):
     def _reap(self) -> None:
         for pid, p in list(self._children.items()):
             if p.poll() is not None:
-                del self._children[pid]
+                self._children.pop(pid, None)  # another thread may have reaped it first
 
     def wait(self, daemon: Daemon, timeout: float) -> int | None:
         """Exit code once the daemon (our own child) exits within timeout, else None."""
@@ -254,9 +259,15 @@ class NetnsProvider(Provider):
             root = self.data_root / self.test_id
             self.state.update(subnet=str(net), bridge=self.bridge, host_ip=str(host_ip),
                               data_root=str(root), forward_rule=None, nodes=[])
+            try:
+                # Still under the lock: once the bridge has its address, the route
+                # marks the subnet as taken for every other controller.
+                _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+                _run(["ip", "addr", "add", f"{host_ip}/{net.prefixlen}", "dev", self.bridge])
+            except BaseException:
+                self.destroy()
+                raise
         try:
-            _run(["ip", "link", "add", self.bridge, "type", "bridge"])
-            _run(["ip", "addr", "add", f"{host_ip}/{net.prefixlen}", "dev", self.bridge])
             _run(["ip", "link", "set", self.bridge, "up"])
             self._allow_forwarding()
             for i in range(1, count + 1):

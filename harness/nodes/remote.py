@@ -62,8 +62,9 @@ class ExecNode(Node):
 
     def signal(self, daemon: Daemon, sig: int = _signal.SIGTERM, *, group: bool = True) -> None:
         target = f"-{daemon.pgid}" if group and daemon.pgid else str(daemon.pid)
+        # The shell's kill builtin: procps' kill(1) rejects "-s SIG -- -PGID".
         # A dead target makes kill exit 1; for a fault that is not an error.
-        self.exec(["kill", "-s", signal_name(sig), "--", target], timeout=15)
+        self.exec(["sh", "-c", 'kill -s "$1" -- "$2"', "sh", signal_name(sig), target], timeout=15)
 
     def process_state(self, pid: int) -> str:
         return self.exec(["sh", "-c", _STATE, "sh", str(pid)], timeout=15).text().strip()

@@ -101,6 +101,13 @@ class SshNode(ExecNode):
     def __repr__(self) -> str:
         return f"SshNode({self.name}, {self.cfg.user}@{self.host}:{self.port})"
 
+    def reach_ref(self) -> dict[str, Any]:
+        """How to reach this node without this object (nemesis journals store it)."""
+        return {"name": self.name, "ip": self.ip, "data_dir": self.data_dir, "kind": "ssh",
+                "host": self.host, "port": self.port, "user": self.cfg.user,
+                "key": self.cfg.key_file, "sudo": self.cfg.sudo, "host_pids": False,
+                "host_files": False}
+
     # -- connection -------------------------------------------------------------------------
     def _connect_once(self):
         import paramiko
@@ -308,7 +315,7 @@ class SshNode(ExecNode):
 
 # Kills every daemon group recorded by a pid file, then removes the test's directory.
 _CLEANUP = ('root=$1; for f in "$root"/run/*.pid; do [ -s "$f" ] || continue; '
-            'p=$(cat "$f"); kill -s KILL -- "-$p" 2>/dev/null; kill -s KILL "$p" 2>/dev/null; '
+            'p=$(cat "$f"); kill -s KILL -- "-$p" 2>/dev/null; kill -s KILL -- "$p" 2>/dev/null; '
             'done; rm -rf "$root"')
 
 

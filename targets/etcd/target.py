@@ -7,7 +7,7 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Node, NodeError
+from harness.nodes.base import Node
 
 from ..base import LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, READ_MODES, EtcdClient

@@ -1,28 +1,97 @@
-"""Fixtures for the nemesis tests: five real netns nodes with the test scripts copied in."""
+"""Fixtures for the nemesis tests: five real nodes (netns, and docker when an engine runs).
+
+Nothing is mocked.  The docker variant builds (once, cached by its package
+hash) a node image with python3 and libfaketime for the test scripts, and
+starts a Docker engine when none answers and ``dockerd`` is installed.
+"""
 
 from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
 
 import pytest
 
 from nemesis_support import HERE, netns_missing
 
+NODE_SCRIPTS = ("peer.py", "probe.py", "procs.py", "clockreader.py")
+DOCKER_PACKAGES = ["python3", "faketime", "libfaketime"]
 
-@pytest.fixture(scope="module")
-def netns_cluster(tmp_path_factory):
-    """Five real netns nodes for the module, each with the peer server script copied in."""
+PROVIDERS = [
+    pytest.param("netns", marks=pytest.mark.netns, id="netns"),
+    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow], id="docker"),
+]
+
+
+def _engine_up() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=10).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no engine"
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_image(tmp_path_factory):
+    """The node image tag, starting dockerd first if needed (stopped again at the end)."""
     why = netns_missing()
     if why:
         pytest.skip(why)
+    proc = None
+    if not _engine_up():
+        if shutil.which("dockerd") is None:
+            pytest.skip("no Docker engine and no dockerd to start (apt-get install docker.io)")
+        log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
+        with open(log, "wb") as lf:
+            proc = subprocess.Popen(["dockerd"], stdout=lf, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not _engine_up():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"dockerd did not come up within 60 s: {log.read_text()[-1500:]}")
+            time.sleep(0.25)
+    import docker
+    from harness.nodes.images import ensure_image
+    yield ensure_image(docker.from_env(timeout=600), DOCKER_PACKAGES, log=print)
+    if proc is not None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def make_provider(kind: str, store, request):
     from harness.nodes import get_provider
+    why = netns_missing()
+    if why:
+        pytest.skip(why)
+    if kind == "docker":
+        image = request.getfixturevalue("docker_image")
+        return get_provider("docker", store, options={"image": image})
+    return get_provider("netns", store)
+
+
+@pytest.fixture(scope="module", params=PROVIDERS)
+def cluster(request, tmp_path_factory):
+    """Five real nodes for the module, with the test scripts copied onto each."""
     store = tmp_path_factory.mktemp("store")
-    prov = get_provider("netns", store)
+    prov = make_provider(request.param, store, request)
     nodes = prov.create(5)
     try:
         for n in nodes:
-            for script in ("peer.py", "probe.py"):
+            for script in NODE_SCRIPTS:
                 n.put_file(f"{n.data_dir}/{script}", (HERE / script).read_bytes(), 0o644)
         yield store, nodes
     finally:
         prov.destroy()
 
 
+# The old name, used by the test modules.
+@pytest.fixture(scope="module")
+def netns_cluster(cluster):
+    return cluster

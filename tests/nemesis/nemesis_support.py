@@ -11,11 +11,26 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import pytest
 
 HERE = Path(__file__).parent
 PORT = 7411
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def py_for(node) -> str:
+    """The python3 to run test scripts with on ``node`` (the image's in a container)."""
+    return "python3" if getattr(node, "container_name", None) else PY
+
+
+def exists(node, path: str) -> bool:
+    return node.exec(["test", "-e", path]).ok
+
+
+def node_procs(node, marker: str) -> list[tuple[int, str, str]]:
+    """(pid, state, cmdline) of the node's processes whose cmdline contains ``marker``."""
+    r = node.exec([py_for(node), f"{node.data_dir}/procs.py", marker], timeout=20)
+    assert r.ok, r.stderr
+    return [tuple(p) for p in json.loads(r.text())]
 
 
 def netns_missing() -> str | None:
@@ -45,14 +60,19 @@ class PeerTarget:
         self.env_hook = env_hook
         self.udp = udp
         self._daemons: dict[str, list] = {}
+        self._starts = 0
 
     def argv(self, node) -> list[str]:
         udp_log = [f"{node.data_dir}/udp.log"] if self.udp else []
-        return [*self.wrapper, PY, f"{node.data_dir}/peer.py", str(PORT), node.data_dir, *udp_log]
+        return [*self.wrapper, py_for(node), f"{node.data_dir}/peer.py", str(PORT), node.data_dir, *udp_log]
 
     def start(self, node) -> None:
         env = dict(self.env_hook(node)) if self.env_hook else {}
-        d = node.start_daemon("peer", self.argv(node), env=env)
+        # A fresh log per start, so "ready" is this start's and not the last one's.
+        self._starts += 1
+        d = node.start_daemon("peer", self.argv(node), env=env,
+                              log_path=f"{node.data_dir}/peer-{id(self)}-{self._starts}.log",
+                              cwd=node.data_dir)
         self._daemons[node.name] = [d]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -101,7 +121,7 @@ def node_signal_quiet(node, d, sig) -> None:
 def probe(node, nodes, mode: str = "tcp", timeout: float = 0.5, token: str = "x") -> dict[str, Any]:
     """From ``node``, connect (or send) to every other node; {node name: result}."""
     others = [n for n in nodes if n.name != node.name]
-    r = node.exec([PY, f"{node.data_dir}/probe.py", mode, str(PORT), str(timeout), token,
+    r = node.exec([py_for(node), f"{node.data_dir}/probe.py", mode, str(PORT), str(timeout), token,
                    *[n.ip for n in others]], timeout=timeout + 15)
     assert r.ok, r.stderr
     by_ip = json.loads(r.text())
@@ -122,3 +142,91 @@ def all_processes() -> list[tuple[int, str, str]]:
         state = stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3].decode()
         out.append((int(p.name), state, cmd))
     return out
+
+
+class LocalNode:
+    """A real node that is the host itself, for tests that need no root.
+
+    It implements the node contract (``harness.nodes.base.Node``) with plain
+    subprocesses; ``local = True`` tells the journal to reach it directly.
+    """
+
+    local = True
+
+    def __init__(self, name: str, data_dir: Path):
+        from harness.nodes.base import Node
+        Node.register(type(self))
+        self.name = name
+        self.ip = "127.0.0.1"
+        self.data_dir = str(data_dir)
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self._logs: list[str] = []
+
+    def exec(self, argv, *, env=None, timeout=30.0, stdin=None, cwd=None):
+        import subprocess
+        from harness.nodes.base import ExecResult, NodeError
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env or {})}
+        try:
+            r = subprocess.run(list(argv), env=e, input=stdin, capture_output=True,
+                               timeout=timeout, cwd=cwd, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise NodeError(f"{self.name}: {argv} timed out") from None
+        return ExecResult(r.returncode, r.stdout, r.stderr)
+
+    def sh(self, script, *, env=None, timeout=30.0):
+        return self.exec(["sh", "-c", script], env=env, timeout=timeout)
+
+    def check(self, argv, **kw):
+        from harness.nodes.base import NodeError
+        r = self.exec(argv, **kw)
+        if r.exit_code != 0:
+            raise NodeError(f"{self.name}: {argv} exited {r.exit_code}: {r.stderr!r}")
+        return r
+
+    def start_daemon(self, name, argv, *, env=None, cwd=None, log_path=None):
+        import subprocess
+        from harness.nodes.base import Daemon
+        log = log_path or f"{self.data_dir}/{name}.log"
+        with open(log, "ab") as lf:
+            p = subprocess.Popen(list(argv), env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+                                 stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True, cwd=cwd or self.data_dir)
+        self._logs.append(log)
+        self._popen = getattr(self, "_popen", []) + [p]
+        return Daemon(node=self.name, name=name, argv=list(argv), pid=p.pid, pgid=p.pid,
+                      log_path=log, env=dict(env or {}))
+
+    def signal(self, daemon, sig=signal.SIGTERM, *, group=True):
+        try:
+            if group and daemon.pgid:
+                os.killpg(daemon.pgid, sig)
+            else:
+                os.kill(daemon.pid, sig)
+        except ProcessLookupError:
+            pass
+        for p in getattr(self, "_popen", []):
+            p.poll()
+
+    def is_running(self, daemon):
+        for p in getattr(self, "_popen", []):
+            p.poll()
+        st = proc_state(daemon.pid)
+        return st is not None and st not in ("Z", "X")
+
+    def put_file(self, remote_path, data, mode=0o644):
+        Path(remote_path).write_bytes(data)
+        os.chmod(remote_path, mode)
+
+    def get_file(self, remote_path):
+        return Path(remote_path).read_bytes()
+
+    def log_files(self):
+        return list(self._logs)
+
+
+def proc_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3].decode()

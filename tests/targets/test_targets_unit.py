@@ -1,6 +1,5 @@
 """Fast checks of the target interface: lookup, options, fault refusals, log patterns."""
 
-import re
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Acceptance: partitions and packet loss on five real netns nodes, checked with real packets."""
+"""Acceptance: partitions and packet loss on five real nodes, checked with real packets."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from nemesis import iptables as ipt
 from nemesis.grudge import can_reach
 
 from nemesis_support import PeerTarget, probe
-
-pytestmark = [pytest.mark.netns]
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +172,30 @@ def test_partition_rules_stay_out_of_other_chains(peers, tmp_path):
         assert n1.check(["iptables", "-w", "-S"]).text() == before
     finally:
         n1.check(["iptables", "-w", "-D", "INPUT", "-p", "tcp", "--dport", "9", "-j", "ACCEPT"])
+
+
+def test_latency_applied_or_refused_clearly(peers, tmp_path):
+    from nemesis import UnsupportedFault, validate_nemesis_spec
+    from nemesis.latency import host_netem
+    store, nodes, target = peers
+    ok, why = host_netem()
+    nem = Nemesis(nodes, target, tmp_path / "journal.json", {})
+    try:
+        if ok is False:
+            with pytest.raises(UnsupportedFault, match="not supported on this kernel"):
+                nem.apply("start-latency", {"delay_ms": 50, "nodes": ["n1"]})
+            assert nem.active() == [] and nem.journal.active() == []
+            errs = validate_nemesis_spec({"faults": ["latency"]}, None)
+            assert len(errs) == 1 and "not supported on this kernel" in errs[0]
+        else:
+            def connect_time() -> float:
+                t = time.monotonic()
+                assert probe(nodes[1], nodes[:2])["n1"] == "ok"
+                return time.monotonic() - t
+            base = min(connect_time() for _ in range(3))
+            nem.apply("start-latency", {"delay_ms": 300, "nodes": ["n1"]})
+            assert min(connect_time() for _ in range(3)) - base > 0.2
+            nem.apply("stop-latency", None)
+            assert min(connect_time() for _ in range(3)) - base < 0.15
+    finally:
+        nem.heal_all()

@@ -186,3 +186,27 @@ def stats_results() -> list[CheckResult]:
                                  {"node": "../..", "file": "x", "line": 1, "pattern": "p",
                                   "text": "t"}]}),
     ]
+
+
+def set_history() -> History:
+    """adds 1..6 acknowledged; the final reads miss 3 (lost) and show 99 (never added)."""
+    b = Builder()
+    for v in range(1, 7):
+        b.add(v % 3, "invoke", "add", v, key="s"); b.add(v % 3, "ok", "add", v, key="s")
+    b.nemesis("start-partition", {"n1": ["n2"], "n2": ["n1"]})
+    b.add(0, "invoke", "read", None, key="s"); b.add(0, "ok", "read", [1, 2, 3, 4, 5, 6], key="s")
+    b.nemesis("stop-partition", "healed")
+    for p in range(3):
+        b.add(p, "invoke", "read", None, key="s")
+        b.add(p, "ok", "read", [1, 2, 4, 5, 6, 99], key="s")
+    return b.history()
+
+
+def counter_history() -> History:
+    """Five acknowledged +1s, then a read of 9 — above any possible value."""
+    b = Builder()
+    for i in range(5):
+        b.add(i % 2, "invoke", "add", 1, key="c"); b.add(i % 2, "ok", "add", 1, key="c")
+    b.add(2, "invoke", "read", None, key="c"); b.add(2, "ok", "read", 5, key="c")
+    b.add(2, "invoke", "read", None, key="c"); b.add(2, "ok", "read", 9, key="c")
+    return b.history()

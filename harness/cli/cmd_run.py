@@ -1,0 +1,172 @@
+"""``run`` (a spec file or the quick form) and ``analyze`` (re-check a stored run)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from harness.store import resolve_run, store_root
+
+from .errors import UserError
+
+QUICK_FLAGS = ("target", "nodes", "provider", "workload", "nemesis", "time_limit",
+               "concurrency", "rate", "read_mode", "nemesis_interval", "name", "target_option")
+
+
+def _plan_from_args(args: argparse.Namespace) -> Any:
+    from harness import spec as spec_mod
+    if args.spec:
+        given = [f"--{f.replace('_', '-')}" for f in QUICK_FLAGS if getattr(args, f) is not None]
+        if given:
+            raise UserError(f"give either SPEC.yaml or the quick flags, not both ({', '.join(given)})")
+        spec = spec_mod.load_spec(args.spec)       # UserError naming file, line and field
+        if args.seed is not None:
+            spec.seed = args.seed
+    else:
+        if not args.target or not args.workload:
+            raise UserError("say what to run: SPEC.yaml, or at least --target and --workload "
+                            "(e.g. splitbrain run --target etcd --nodes 3 --workload register "
+                            "--nemesis partition,kill --time-limit 60)")
+        spec = spec_mod.spec_from_quick_args(
+            args.target, args.nodes if args.nodes is not None else 3, args.provider or "netns",
+            args.workload, args.nemesis, args.time_limit if args.time_limit is not None else 60,
+            concurrency=args.concurrency, rate=args.rate, seed=args.seed,
+            read_mode=args.read_mode, name=args.name, op_timeout=args.op_timeout,
+            nemesis_interval=args.nemesis_interval,
+            target_options=_target_options(args.target_option))
+    plan = plan_from_spec(spec, args)
+    if args.health_timeout is not None:
+        plan.health_timeout_s = args.health_timeout
+        plan.spec_dict["health_timeout"] = args.health_timeout
+    if args.op_timeout is not None:
+        plan.op_timeout_s = args.op_timeout
+    return plan
+
+
+def _scalar(text: str) -> Any:
+    """A flag value as YAML reads it (numbers, true/false), else the string."""
+    import yaml
+    try:
+        v = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return v if isinstance(v, (int, float, bool, str)) else text
+
+
+def _target_options(pairs: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in pairs or []:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            raise UserError(f"--target-option {kv!r}: expected KEY=VALUE")
+        out[k] = _scalar(v)
+    return out
+
+
+def plan_from_spec(spec: Any, args: argparse.Namespace | None = None) -> Any:
+    """Adapter from ``harness.spec.Spec`` to the lifecycle's Plan."""
+    from harness.run import ALWAYS_ON, Plan
+    nem = spec.nemesis
+    checkers = [c for c in spec.all_checkers()]
+    names = {n for n, _ in checkers}
+    checkers += [(n, {}) for n in ALWAYS_ON if n not in names]
+    plan = Plan(
+        name=spec.name, seed=spec.seed,
+        target_name=spec.target, target_options=dict(spec.target_options or {}),
+        provider=spec.nodes.provider, node_count=spec.nodes.count,
+        provider_options=spec.nodes.provider_options(),
+        workload_name=spec.workload, workload_options=dict(spec.workload_options or {}),
+        concurrency=spec.concurrency, rate=spec.rate, time_limit_s=spec.time_limit_s,
+        op_timeout_s=spec.op_timeout_s,
+        nemesis=dict(nem.options) if nem is not None and nem.steps is None else None,
+        nemesis_steps=list(nem.steps) if nem is not None and nem.steps is not None else None,
+        checkers=checkers,
+        health_timeout_s=spec.health_timeout_s, recovery_timeout_s=spec.recovery_timeout_s,
+        final_time_limit_s=spec.final_time_limit_s,
+        spec_dict=spec.to_dict(), generator=spec.generator)
+    plan.store = spec.store  # type: ignore[attr-defined]
+    return plan
+
+
+def _store(args: argparse.Namespace, spec_store: Any = None) -> Path:
+    return store_root(args.store or spec_store)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run import RunAbort, execute
+    plan = _plan_from_args(args)
+    root = _store(args, getattr(plan, "store", None))
+    try:
+        out = execute(plan, root, live=not args.no_live, junit=args.junit)
+    except RunAbort as e:
+        raise UserError(str(e)) from None
+    return out.exit_code
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from harness.run import RunAbort, analyze
+    try:
+        run = resolve_run(args.run_dir, _store(args))
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    checkers = None
+    if args.checker:
+        checkers = [(c, {}) for c in args.checker]
+    extra: dict[str, Any] = {}
+    if args.model:
+        extra["model"] = args.model
+    if args.time_limit_check is not None:
+        extra["time_limit"] = args.time_limit_check
+    try:
+        out = analyze(run, checkers=checkers, extra=extra, junit=args.junit)
+    except RunAbort as e:
+        raise UserError(str(e)) from None
+    return out.exit_code
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run a test: a spec file, or the quick form",
+        description="Provision nodes, start the target, run the workload under the nemesis, "
+                    "heal, check, report. Exit 0 valid, 1 invalid, 2 unknown or error; the run "
+                    "directory is printed last.")
+    p.add_argument("spec", nargs="?", metavar="SPEC.yaml")
+    p.add_argument("--target", help="database under test (e.g. etcd)")
+    p.add_argument("--nodes", type=int, help="number of nodes (default 3)")
+    p.add_argument("--provider", choices=("netns", "docker", "ssh"), help="node provider "
+                   "(default netns)")
+    p.add_argument("--workload", help="register, multi-register, set, counter, causal-register")
+    p.add_argument("--nemesis", help="comma-separated faults, e.g. partition,kill")
+    p.add_argument("--nemesis-interval", help="time between fault changes (default 10s)")
+    p.add_argument("--time-limit", type=float, help="seconds of main phase (default 60)")
+    p.add_argument("--concurrency", type=int, help="client workers (default 10)")
+    p.add_argument("--rate", type=float, help="total client ops/s (default unlimited)")
+    p.add_argument("--read-mode", choices=("linearizable", "serializable"),
+                   help="target read mode (etcd)")
+    p.add_argument("--seed", type=int, help="seed for every random choice (recorded)")
+    p.add_argument("--op-timeout", type=float, metavar="SECONDS",
+                   help="client op timeout; a hung op completes as info after it")
+    p.add_argument("--health-timeout", type=float, metavar="SECONDS",
+                   help="how long to wait for the target to become healthy (default 30)")
+    p.add_argument("--target-option", action="append", metavar="KEY=VALUE",
+                   help="a target option (repeatable), e.g. read_mode=serializable")
+    p.add_argument("--name", help="test name (default TARGET-WORKLOAD)")
+    p.add_argument("--store", help="store directory (default ./store or $SPLITBRAIN_STORE)")
+    p.add_argument("--no-live", action="store_true", help="no live console panel")
+    p.add_argument("--junit", metavar="FILE.xml", help="also write the verdicts as JUnit XML")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "analyze", help="re-run the checkers on a stored run",
+        description="Re-check a stored run (after a checker improves, or with another model); "
+                    "rewrites results.json and report.html. Exit 0/1/2 as for run.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, or 'latest'")
+    p.add_argument("--checker", action="append", help="checker to run instead of the spec's "
+                   "(repeatable)")
+    p.add_argument("--model", help="model for the linearizability checker")
+    p.add_argument("--time-limit", dest="time_limit_check", type=float, metavar="SECONDS",
+                   help="per-check time budget")
+    p.add_argument("--store", help="store directory")
+    p.add_argument("--junit", metavar="FILE.xml", help="also write the verdicts as JUnit XML")
+    p.set_defaults(func=cmd_analyze)

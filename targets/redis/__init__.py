@@ -1,0 +1,1 @@
+"""Redis with Sentinel failover (Debian's redis-server and redis-sentinel)."""

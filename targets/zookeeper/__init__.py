@@ -1,0 +1,1 @@
+"""ZooKeeper ensemble (Debian's zookeeperd), kazoo client."""
