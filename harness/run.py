@@ -173,7 +173,7 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
         results.append(CheckResult("history", UNKNOWN,
                                    f"history is not well formed: {breaches[0].message}",
                                    evidence={"breaches": [b.message for b in breaches]}))
-    for name, opts in plan_checkers:
+    for pos, (name, opts) in enumerate(plan_checkers):
         o = dict(opts)
         o.update(extra or {})
         if name == "log-patterns":
@@ -184,6 +184,11 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
             res = registry.run(name, history, **o)
         except registry.UnknownChecker as e:
             res = CheckResult(name, UNKNOWN, str(e))
+        except KeyboardInterrupt:
+            _log("checking interrupted; the remaining checkers are unknown")
+            results += [CheckResult(n, UNKNOWN, "checking interrupted (Ctrl-C)")
+                        for n, _ in plan_checkers[pos:]]
+            return results
         except Exception as e:  # noqa: BLE001 - unknown, with the error, never valid
             res = CheckResult(name, UNKNOWN, f"checker raised {type(e).__name__}: {e}",
                               evidence={"traceback": traceback.format_exc()[-4000:]})
@@ -450,39 +455,39 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
             if not run.history.exists():
                 run.history.touch()
 
-        phase("check")
-        ops = _count_ops(run)
-        run.write_meta(ops=ops, summary=summary, notes=notes, errors=errors,
-                       interrupted=interrupted_at)
-        checks = checker_plan(plan.workload_name, plan.workload_options, plan.checkers)
-        patterns = [{"name": p.name, "regex": p.regex, "description": p.description}
-                    for p in target.log_patterns]
-        results = run_checkers(run, checks, patterns, _checker_extras(plan))
-        if errors:
-            results.insert(0, CheckResult("run", UNKNOWN, errors[0],
-                                          evidence={"errors": errors, "notes": notes}))
-        elif interrupted_at:
-            results.insert(0, CheckResult("run", UNKNOWN,
-                                          f"interrupted (Ctrl-C) during the {interrupted_at}; "
-                                          "judged what was recorded",
-                                          evidence={"notes": notes}))
-        phase("done")
-        verdict = finish(run, results, junit=junit)
-        for e in errors:
-            _log(f"error: {e}")
-        print(run.path, flush=True)
-        return Outcome(run, verdict, results, errors[0] if errors else None, run.read_meta())
+    # Nothing is left to undo: from here a Ctrl-C interrupts the checking itself
+    # (run_checkers marks the rest unknown) and the verdict is still written.
+    phase("check")
+    ops = _count_ops(run)
+    run.write_meta(ops=ops, summary=summary, notes=notes, errors=errors,
+                   interrupted=interrupted_at)
+    checks = checker_plan(plan.workload_name, plan.workload_options, plan.checkers)
+    patterns = [{"name": p.name, "regex": p.regex, "description": p.description}
+                for p in target.log_patterns]
+    results = run_checkers(run, checks, patterns, _checker_extras(plan))
+    if errors:
+        results.insert(0, CheckResult("run", UNKNOWN, errors[0],
+                                      evidence={"errors": errors, "notes": notes}))
+    elif interrupted_at:
+        results.insert(0, CheckResult("run", UNKNOWN,
+                                      f"interrupted (Ctrl-C) during the {interrupted_at}; "
+                                      "judged what was recorded",
+                                      evidence={"notes": notes}))
+    phase("done")
+    verdict = finish(run, results, junit=junit)
+    for e in errors:
+        _log(f"error: {e}")
+    print(run.path, flush=True)
+    return Outcome(run, verdict, results, errors[0] if errors else None, run.read_meta())
 
 
 def _quiesce(runner: Any, within: float = 30.0) -> None:
-    """Wait for the runner's threads to finish: a nemesis thread still applying a fault
-    after heal_all would leave that fault behind.  The Runner has no public join, so
-    this reads its thread table (bounded wait; a worker stuck in a client call past
-    its timeout is a daemon thread and is abandoned)."""
-    threads = list(getattr(runner, "_threads", {}).values())
-    deadline = time.monotonic() + within
-    for th in threads:
-        th.join(max(0.0, deadline - time.monotonic()))
+    """Wait (bounded) for every runner thread, so that no nemesis thread is still
+    applying a fault after heal_all — it would leave that fault behind."""
+    alive = runner.join(within)
+    if alive:
+        print(f"splitbrain: warning: threads still running after {within:.0f} s: "
+              f"{', '.join(alive)}", file=sys.stderr)
 
 
 def _checker_extras(plan: Plan) -> dict[str, Any]:

@@ -23,7 +23,7 @@ packages=(
   openssh-client
 )
 if [ $want_tests = 1 ]; then
-  packages+=(openssh-server docker.io debootstrap chromium)
+  packages+=(openssh-server docker.io debootstrap chromium netcat-openbsd sudo)
 fi
 
 missing=()

@@ -18,14 +18,19 @@ vector clock per op: ``vc[i, c]`` = the latest position in session c that
 reaches op i.  That is an ``n × S`` int32 array (S sessions): linear in n
 for a fixed number of sessions — 1M ops × 50 sessions = 200 MB — and exact
 (u reaches i iff pos[u] <= vc[i, chain[u]]).  At most two such arrays live
-at once (co, and the graph being saturated for CCv or CM) plus one
-``reads × S`` prefix array for the session guarantees.  Clocks come from
-one Kahn topological pass (which also finds cycles), O((n + E)·S).  cf
-edges are kept to one per (write read, session): the latest write of that
-session known to some reader — earlier ones reach it by so — so there are
-at most (#writes read)·S of them.  hb_o is saturated per session (it is
-monotone along the session, so o = the session's last op covers all o) by
-rounds of "add forced edges, recompute clocks" until nothing changes.
+at once (co, and co ∪ cf while CCv is judged) plus one ``reads × S`` prefix
+array for the session guarantees.  Clocks come from one Kahn topological
+pass (which also finds cycles), O((n + E)·S).  cf edges are kept to one
+per (write read, session): the latest write of that session known to some
+reader — earlier ones reach it by so — so there are at most
+(#writes read)·S of them.  hb_o is saturated per session (it is monotone
+along the session, so o = the session's last op covers all o) by rounds of
+"add forced edges, grow the clocks incrementally" until nothing changes;
+the clocks are grown in place with an undo log, so a session costs what
+its edges change, not a copy of the n × S array (which matters when
+Jepsen's crash convention makes hundreds of short sessions).  Sessions
+are client processes, so S grows with crashed processes; the checker
+estimates its memory up front and answers "unknown" over the limit.
 
 Modules: prepare (history -> node arrays), graph (clocks, cycles, paths),
 kernels (patterns, cf/hb edges, session guarantees), analysis (driver),

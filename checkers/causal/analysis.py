@@ -28,6 +28,9 @@ class Witness:
     nodes: list[int]                       # ops involved, in a readable order
     edges: list[tuple[int, int, str, int]]  # (from, to, rel, via node or -1)
     facts: dict = field(default_factory=dict)
+    # For each cf/hb edge (from, to): the edges showing why — a path from
+    # `from` to the via read (so/wr for cf; so/wr/hb for hb) and to -wr-> via.
+    why: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -48,24 +51,44 @@ class _Graph:
                  via=None):
         self.p, self.rd_ptr, self.rd_idx, self.rel, self.vc = p, rd_ptr, rd_idx, rel, vc
         self.via_fn = via
-        n = p.n
-        ex = ex if ex.size else np.empty((0, 3), np.int64)
-        self.ex = ex
-        self.ex_ptr, self.ex_dst, self.ex_id = g.edges_csr(n, ex[:, 0].copy(), ex[:, 1].copy())
-        self.exr_ptr, self.exr_src, _ = g.edges_csr(n, ex[:, 1].copy(), ex[:, 0].copy())
+        self.why_graph: _Graph | None = None   # where to find the path behind an extra edge
+        self.why: dict[tuple[int, int], list] = {}
+        self._explaining = False
+        ex = ex if ex.size else np.empty((0, 4), np.int64)
+        self.ex = ex                      # rows (from, to, via, round)
+        # Sorted by source (and by target), searched per node: no n-sized
+        # arrays per hb round.
+        self.ex_id = np.argsort(ex[:, 0], kind="stable")
+        self.ex_key = ex[self.ex_id, 0].copy()
+        self.ex_dst = ex[self.ex_id, 1].copy()
+        self.ex_round = ex[self.ex_id, 3].copy()
+        rorder = np.argsort(ex[:, 1], kind="stable")
+        self.exr_key = ex[rorder, 1].copy()
+        self.exr_src = ex[rorder, 0].copy()
 
     def topo(self) -> tuple[int, np.ndarray]:
         p = self.p
         return g.topo_vc(p.n, p.nchain, p.chain, p.pos, p.src, self.rd_ptr, self.rd_idx,
-                         self.ex_ptr, self.ex_dst, self.vc)
+                         self.ex_key, self.ex_dst, self.vc)
+
+    def leftover(self) -> np.ndarray:
+        p = self.p
+        return g.leftover(p.n, p.chain, p.pos, p.src, self.rd_ptr, self.rd_idx, self.ex_key,
+                          self.ex_dst)
+
+    def _row(self, a: int, b: int) -> int:
+        lo = int(np.searchsorted(self.ex_key, a, "left"))
+        hi = int(np.searchsorted(self.ex_key, a, "right"))
+        for q in range(lo, hi):
+            if self.ex_dst[q] == b:
+                return int(self.ex_id[q])
+        return -1
 
     def _via(self, a: int, b: int) -> int:
         if self.via_fn is not None:
             return int(self.via_fn(a, b))
-        for q in range(self.ex_ptr[a], self.ex_ptr[a + 1]):
-            if self.ex_dst[q] == b:
-                return int(self.ex[self.ex_id[q], 2]) if self.ex.shape[1] > 2 else -1
-        return -1
+        q = self._row(a, b)
+        return int(self.ex[q, 2]) if q >= 0 else -1
 
     def _edges(self, nodes: np.ndarray, labels: np.ndarray) -> list[tuple[int, int, str, int]]:
         """Labelled edges, with consecutive so steps merged (so is transitive)."""
@@ -75,15 +98,38 @@ class _Graph:
             if lab == g.EDGE_SO and out and out[-1][2] == "so" and out[-1][1] == a:
                 out[-1] = (out[-1][0], b, "so", -1)
             elif lab == g.EDGE_EX:
-                out.append((a, b, self.rel, self._via(a, b)))
+                via = self._via(a, b)
+                out.append((a, b, self.rel, via))
+                self._explain_edge(a, b, via)
             else:
                 out.append((a, b, LABEL[lab], -1))
         return out
 
-    def path(self, a: int, b: int) -> list[tuple[int, int, str, int]]:
+    def _explain_edge(self, a: int, b: int, via: int) -> None:
+        wg = self.why_graph
+        if wg is None or via < 0 or (a, b) in self.why or self._explaining:
+            return
+        # An edge added in round R was forced by a path using only edges of
+        # earlier rounds: search there, or the edge would explain itself.
+        q = self._row(a, b)
+        before = int(self.ex[q, 3]) if q >= 0 else None
+        wg._explaining = True   # one level deep: nested hb edges keep only their via
+        try:
+            self.why[(a, b)] = wg.path(a, via, before) + [(b, via, "wr", -1)]
+        finally:
+            wg._explaining = False
+
+    def witness(self, name: str, edges: list, facts: dict | None = None) -> "Witness":
+        why = {(e[0], e[1]): self.why[(e[0], e[1])] for e in edges if (e[0], e[1]) in self.why}
+        extra = [v for w in why.values() for e in w for v in (e[0], e[1])]
+        return Witness(name, _nodes_of(edges, *extra), edges, facts or {}, why)
+
+    def path(self, a: int, b: int, before_round: int | None = None) -> list[tuple[int, int, str, int]]:
         p = self.p
+        allow = (np.ones(len(self.ex_dst), np.bool_) if before_round is None
+                 else self.ex_round < before_round)
         nodes, labels = g.find_path(a, b, p.n, p.chain, p.pos, self.rd_ptr, self.rd_idx,
-                                    self.ex_ptr, self.ex_dst, self.vc)
+                                    self.ex_key, self.ex_dst, allow, self.vc)
         if len(nodes) == 0:
             raise AssertionError(f"no path {a} -> {b} although the clocks say so")
         return self._edges(nodes, labels)
@@ -91,7 +137,7 @@ class _Graph:
     def cycle(self, indeg: np.ndarray) -> list[tuple[int, int, str, int]]:
         p = self.p
         nodes, labels = g.find_cycle(p.n, p.chain, p.pos, p.src, self.rd_ptr, self.rd_idx,
-                                     self.ex_ptr, self.ex_dst, self.exr_ptr, self.exr_src, indeg)
+                                     self.ex_key, self.ex_dst, self.exr_key, self.exr_src, indeg)
         if len(nodes) == 0:
             raise AssertionError("topological sort stalled but no cycle was found")
         edges = self._edges(nodes, labels)
@@ -128,7 +174,7 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
     out = Analysis(counts={name: 0 for name in LEVELS_OF})
     rd_ptr, rd_idx = g.readers_csr(n, p.src)
     vc = np.empty((n, max(S, 1)), np.int32)
-    co = _Graph(p, rd_ptr, rd_idx, np.empty((0, 3), np.int64), "co", vc)
+    co = _Graph(p, rd_ptr, rd_idx, np.empty((0, 4), np.int64), "co", vc)
     done, indeg = co.topo()
     if done < n:
         out.counts["CyclicCO"] = 1
@@ -164,24 +210,28 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
     cf = k.cf_edges(n, S, p.start, p.chain, p.pos, p.kind, p.key, vc, rd_ptr, rd_idx,
                     wl, wsp, wsc, wslo, wshi)
     out.cf_edges = int(cf.shape[0])
-    vc2 = np.empty_like(vc)
-    cf3 = np.full((cf.shape[0], 3), -1, np.int64)
+    vc2 = np.empty_like(vc)  # the co ∪ cf clocks (freed right after)
+    cf3 = np.full((cf.shape[0], 4), -1, np.int64)
     cf3[:, :2] = cf
     cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", vc2,
                  via=lambda a, b: _cf_witness(p, vc, rd_ptr, rd_idx, a, b))
     done, indeg = cfg.topo()
     if done < n:
         out.counts["CyclicCF"] = 1
+        cfg.why_graph = co
         edges = cfg.cycle(indeg)
-        out.patterns.append(Witness("CyclicCF", _nodes_of(edges), edges))
+        out.patterns.append(cfg.witness("CyclicCF", edges))
+    del cfg, vc2   # the hb rounds below work on vc in place and undo their changes
 
     # CM: saturate HB_o for o = the last op of every session.
+    stamp = np.zeros(n, np.int64)   # stamp[i] == s + 1: row i saved for session s
     for s in range(S):
         if deadline is not None and time.monotonic() > deadline:
             out.cm_unknown = f"time limit reached after {s} of {S} sessions"
             break
-        ex = np.empty((0, 3), np.int64)
+        ex = np.empty((0, 4), np.int64)
         cur = co
+        log_idx, log_rows, nlog = np.empty(0, np.int64), np.empty((0, vc.shape[1]), vc.dtype), 0
         for _round in range(max_hb_rounds):
             out.hb_rounds += 1
             hit, new = k.hb_new_edges(s, p.start, p.chain, p.pos, p.key, p.kind, p.src, cur.vc,
@@ -191,31 +241,32 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
                 if out.counts["WriteHBInitRead"] <= cap:
                     r, w = int(hit[0]), int(hit[1])
                     edges = cur.path(w, r)
-                    out.patterns.append(Witness("WriteHBInitRead", _nodes_of(edges), edges,
-                                                {"read": r, "write": w, "session": s}))
+                    out.patterns.append(cur.witness("WriteHBInitRead", edges,
+                                                    {"read": r, "write": w, "session": s}))
                 break
             new = _dedupe(new, n)
             if new.shape[0] == 0:
                 break
+            new = np.concatenate([new, np.full((new.shape[0], 1), _round, np.int64)], axis=1)
             ex = np.concatenate([ex, new])
-            if cur is co:
-                vc2[...] = vc
-            cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc2)
-            cyclic = g.propagate(n, S, p.chain, p.pos, rd_ptr, rd_idx, cur.ex_ptr, cur.ex_dst,
-                                 vc2, new[:, 0].copy(), new[:, 1].copy())
+            cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc)
+            cur.why_graph = cur
+            cyclic, log_idx, log_rows, nlog = g.propagate(
+                n, p.chain, p.pos, rd_ptr, rd_idx, cur.ex_key, cur.ex_dst, vc,
+                new[:, 0].copy(), new[:, 1].copy(), stamp, s + 1, log_idx, log_rows, nlog)
             if cyclic:
                 out.counts["CyclicHB"] += 1
                 if out.counts["CyclicHB"] <= cap:
-                    done, indeg = cur.topo()
-                    edges = cur.cycle(indeg)
-                    out.patterns.append(Witness("CyclicHB", _nodes_of(edges), edges,
-                                                {"session": s}))
+                    edges = cur.cycle(cur.leftover())  # keeps the clocks: why-paths need them
+                    out.patterns.append(cur.witness("CyclicHB", edges, {"session": s}))
                 break
             if deadline is not None and time.monotonic() > deadline:
                 out.cm_unknown = f"time limit reached while saturating session {s}"
                 break
         else:
             out.cm_unknown = f"HB saturation of session {s} did not settle in {max_hb_rounds} rounds"
+        g.undo(vc, log_idx, log_rows, nlog)   # back to the co clocks for the next session
+        del log_idx, log_rows
         if out.cm_unknown:
             break
 

@@ -44,14 +44,20 @@ class Namer:
         return f"read {inv.index} ({inv.key!r} -> {comp.value!r}, process {inv.process})"
 
 
-def _chain(nm: Namer, w: Witness) -> list[dict[str, Any]]:
+def _edge_list(nm: Namer, edges, why: dict | None) -> list[dict[str, Any]]:
     out = []
-    for a, b, rel, via in w.edges:
+    for a, b, rel, via in edges:
         e: dict[str, Any] = {"from": nm.index(a), "to": nm.index(b), "rel": rel}
         if via >= 0:
             e["via"] = nm.index(via)
+        if why and (a, b) in why:
+            e["why"] = _edge_list(nm, why[(a, b)], None)
         out.append(e)
     return out
+
+
+def _chain(nm: Namer, w: Witness) -> list[dict[str, Any]]:
+    return _edge_list(nm, w.edges, w.why)
 
 
 def _path_text(nm: Namer, w: Witness) -> str:

@@ -6,7 +6,8 @@ order ``so`` needs no edge list: node ``i`` is followed in its session by
 ``i + 1`` when ``pos[i + 1] == pos[i] + 1``.  Read-from ``wr`` edges come
 from ``src`` (the write a read returned, ``-1`` init, ``-2`` none) and its
 reverse CSR ``rd_ptr/rd_idx``; extra edges (``cf`` or ``hb``, write to
-write) come as a CSR ``ex_ptr/ex_dst``.
+write) come sorted by source as ``ex_key/ex_dst`` (and by target as
+``exr_key/exr_src``).
 
 A *vector clock* ``vc[i, c]`` is the largest position in session ``c`` of
 a node that reaches ``i`` (``i`` itself included), ``-1`` when none.
@@ -43,27 +44,74 @@ def readers_csr(n, src):
 
 
 @njit(cache=True)
-def edges_csr(n, esrc, edst):
-    """CSR by source of an edge list (used for cf/hb edges)."""
-    m = esrc.shape[0]
-    ptr = np.zeros(n + 1, np.int64)
-    for k in range(m):
-        ptr[esrc[k] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
-    dst = np.empty(m, np.int64)
-    eid = np.empty(m, np.int64)
-    fill = ptr[:n].copy()
-    for k in range(m):
-        s = esrc[k]
-        dst[fill[s]] = edst[k]
-        eid[fill[s]] = k
-        fill[s] += 1
-    return ptr, dst, eid
+def _lo(keys, i):
+    """First position of ``i`` in the sorted ``keys`` (extra edges sorted by
+    endpoint: a binary search instead of an n-sized CSR per hb round)."""
+    a, b = 0, keys.shape[0]
+    while a < b:
+        m = (a + b) // 2
+        if keys[m] < i:
+            a = m + 1
+        else:
+            b = m
+    return a
 
 
 @njit(cache=True)
-def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
+def _hi(keys, i):
+    a, b = 0, keys.shape[0]
+    while a < b:
+        m = (a + b) // 2
+        if keys[m] <= i:
+            a = m + 1
+        else:
+            b = m
+    return a
+
+
+@njit(cache=True)
+def leftover(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst):
+    """Kahn's algorithm without clocks: the indegree left per node (> 0 on
+    or after a cycle), leaving any clocks of the graph intact."""
+    indeg = np.zeros(n, np.int64)
+    for i in range(n):
+        if pos[i] > 0:
+            indeg[i] += 1
+        if src[i] >= 0:
+            indeg[i] += 1
+    for k in range(ex_dst.shape[0]):
+        indeg[ex_dst[k]] += 1
+    stack = np.empty(n, np.int64)
+    top = 0
+    for i in range(n):
+        if indeg[i] == 0:
+            stack[top] = i
+            top += 1
+    while top > 0:
+        top -= 1
+        i = stack[top]
+        if i + 1 < n and chain[i + 1] == chain[i]:
+            indeg[i + 1] -= 1
+            if indeg[i + 1] == 0:
+                stack[top] = i + 1
+                top += 1
+        for k in range(rd_ptr[i], rd_ptr[i + 1]):
+            j = rd_idx[k]
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                stack[top] = j
+                top += 1
+        for k in range(_lo(ex_key, i), _hi(ex_key, i)):
+            j = ex_dst[k]
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                stack[top] = j
+                top += 1
+    return indeg
+
+
+@njit(cache=True)
+def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc):
     """Kahn's algorithm over so ∪ wr ∪ extra, filling ``vc`` (n x S, int32).
 
     Returns (processed count, indegree left): when the count is below n the
@@ -111,7 +159,7 @@ def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
             if indeg[j] == 0:
                 stack[top] = j
                 top += 1
-        for k in range(ex_ptr[i], ex_ptr[i + 1]):
+        for k in range(_lo(ex_key, i), _hi(ex_key, i)):
             j = ex_dst[k]
             for c in range(nchain):
                 if vc[i, c] > vc[j, c]:
@@ -124,7 +172,7 @@ def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
 
 
 @njit(cache=True)
-def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, exr_ptr, exr_src, indeg):
+def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, exr_key, exr_src, indeg):
     """A shortest cycle through some node left over by :func:`topo_vc`.
 
     Every leftover node has a leftover predecessor, so walking backwards
@@ -149,7 +197,7 @@ def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, exr_ptr, exr_
         elif src[v] >= 0 and left[src[v]]:
             nxt = src[v]
         else:
-            for k in range(exr_ptr[v], exr_ptr[v + 1]):
+            for k in range(_lo(exr_key, v), _hi(exr_key, v)):
                 if left[exr_src[k]]:
                     nxt = exr_src[k]
                     break
@@ -179,7 +227,7 @@ def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, exr_ptr, exr_
             elif kind == 1:
                 lo, hi = rd_ptr[i], rd_ptr[i + 1]
             else:
-                lo, hi = ex_ptr[i], ex_ptr[i + 1]
+                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
             for k in range(lo, hi):
                 if kind == 0:
                     j = i + 1
@@ -225,9 +273,10 @@ def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_ptr, ex_dst, exr_ptr, exr_
 
 
 @njit(cache=True)
-def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
-    """A shortest path a -> b over so ∪ wr ∪ extra, exploring only nodes
-    that reach ``b`` (read off ``vc``, the clocks of the same graph)."""
+def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_allow, vc):
+    """A shortest path a -> b over so ∪ wr ∪ the extra edges allowed by
+    ``ex_allow``, exploring only nodes that reach ``b`` according to ``vc``
+    (clocks of a graph containing this one, so the pruning is safe)."""
     if a == b:
         nodes = np.empty(1, np.int64)
         nodes[0] = a
@@ -252,13 +301,15 @@ def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
             elif kind == 1:
                 lo, hi = rd_ptr[i], rd_ptr[i + 1]
             else:
-                lo, hi = ex_ptr[i], ex_ptr[i + 1]
+                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
             for k in range(lo, hi):
                 if kind == 0:
                     j = i + 1
                 elif kind == 1:
                     j = rd_idx[k]
                 else:
+                    if not ex_allow[k]:
+                        continue
                     j = ex_dst[k]
                 if visited[j] or pos[j] > vc[b, chain[j]]:
                     continue
@@ -294,25 +345,67 @@ def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc):
 
 
 @njit(cache=True)
-def propagate(n, nchain, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc, new_src, new_dst):
+def _save_row(vc, j, stamp, sid, log_idx, log_rows, nlog):
+    """Save clock row j the first time this session changes it."""
+    if stamp[j] == sid:
+        return log_idx, log_rows, nlog
+    if nlog >= log_idx.shape[0]:
+        cap = min(vc.shape[0], max(2 * log_idx.shape[0], 1024))
+        bi = np.empty(cap, np.int64)
+        br = np.empty((cap, vc.shape[1]), vc.dtype)
+        bi[:nlog] = log_idx[:nlog]
+        br[:nlog] = log_rows[:nlog]
+        log_idx, log_rows = bi, br
+    log_idx[nlog] = j
+    log_rows[nlog, :] = vc[j, :]
+    stamp[j] = sid
+    return log_idx, log_rows, nlog + 1
+
+
+@njit(cache=True)
+def undo(vc, log_idx, log_rows, nlog):
+    """Restore the clock rows saved by :func:`propagate`."""
+    for q in range(nlog):
+        vc[log_idx[q], :] = log_rows[q, :]
+
+
+@njit(cache=True)
+def _merge(vc, i, j, stamp, sid, log_idx, log_rows, nlog):
+    """vc[j] = max(vc[j], vc[i]), saving row j first; returns whether it grew."""
+    grew = False
+    for c in range(vc.shape[1]):
+        if vc[i, c] > vc[j, c]:
+            grew = True
+            break
+    if grew:
+        log_idx, log_rows, nlog = _save_row(vc, j, stamp, sid, log_idx, log_rows, nlog)
+        for c in range(vc.shape[1]):
+            if vc[i, c] > vc[j, c]:
+                vc[j, c] = vc[i, c]
+    return grew, log_idx, log_rows, nlog
+
+
+@njit(cache=True)
+def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, vc, new_src, new_dst,
+              stamp, sid, log_idx, log_rows, nlog):
     """Update clocks ``vc`` in place after adding edges new_src -> new_dst.
+
+    Each row is saved (once per session ``sid``, tracked in ``stamp``) before
+    it first changes, so :func:`undo` restores the co clocks in time and
+    space proportional to what changed — never more than one copy of vc.
 
     Clocks only grow, so a worklist that pushes a node whenever its clock
     grew reaches the least fixpoint — reachability — from the old (smaller)
     one, touching only nodes whose clock changes.  The old graph was
     acyclic, so a cycle must use a new edge a -> b, i.e. b reaches a.
-    Returns True when the graph now has a cycle.
+    Returns (cyclic, log_idx, log_rows, nlog).
     """
     inq = np.zeros(n, np.bool_)
     stack = np.empty(n, np.int64)
     top = 0
     for k in range(new_src.shape[0]):
         a, b = new_src[k], new_dst[k]
-        grew = False
-        for c in range(nchain):
-            if vc[a, c] > vc[b, c]:
-                vc[b, c] = vc[a, c]
-                grew = True
+        grew, log_idx, log_rows, nlog = _merge(vc, a, b, stamp, sid, log_idx, log_rows, nlog)
         if grew and not inq[b]:
             inq[b] = True
             stack[top] = b
@@ -329,7 +422,7 @@ def propagate(n, nchain, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc, new_src
             elif kind == 1:
                 lo, hi = rd_ptr[i], rd_ptr[i + 1]
             else:
-                lo, hi = ex_ptr[i], ex_ptr[i + 1]
+                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
             for k in range(lo, hi):
                 if kind == 0:
                     j = i + 1
@@ -337,17 +430,15 @@ def propagate(n, nchain, chain, pos, rd_ptr, rd_idx, ex_ptr, ex_dst, vc, new_src
                     j = rd_idx[k]
                 else:
                     j = ex_dst[k]
-                grew = False
-                for c in range(nchain):
-                    if vc[i, c] > vc[j, c]:
-                        vc[j, c] = vc[i, c]
-                        grew = True
+                grew, log_idx, log_rows, nlog = _merge(vc, i, j, stamp, sid, log_idx, log_rows,
+                                                       nlog)
                 if grew and not inq[j]:
                     inq[j] = True
                     stack[top] = j
                     top += 1
+    cyclic = False
     for k in range(new_src.shape[0]):
         a, b = new_src[k], new_dst[k]
         if pos[b] <= vc[a, chain[b]]:
-            return True
-    return False
+            cyclic = True
+    return cyclic, log_idx, log_rows, nlog

@@ -317,7 +317,6 @@ class AppendKV(Model):
     def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
         _check_fs(ctx, rows, self)
         out_rows, kind, a, b, must = [], [], [], [], []
-        self._seen: dict[int, str] = getattr(self, "_seen", {})
         for r in rows.tolist():
             st = int(ctx.ops.status[r])
             if st == T_FAIL:
@@ -413,7 +412,6 @@ class SetModel(Model):
             aux.extend(members)
             for i in members:
                 b[i], c[i] = lo, len(aux)
-        self._elems = vals
         return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, b, c, must,
                      init_state=init_fp, aux=np.array(aux + [0], np.int64))
 

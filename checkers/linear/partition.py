@@ -10,17 +10,23 @@ import selectors
 import subprocess
 import sys
 import time
+from collections import deque
 
 import numpy as np
 
 from .encode import Partition
-from .search import PartResult, run_partition
+from .search import PartResult, run_partition, warm_up
 from .ipc import recv, send
 
 # Keys are checked in-process first; a pool of workers (each a fresh interpreter
 # that loads the numba cache, ~0.5-1.5 s to start) takes over only the keys still
 # left after this long, so easy histories never pay for the pool.
 POOL_AFTER_S = 1.0
+# ... and only when the keys left look like more than this much work
+POOL_MIN_REMAINING_S = 4.0
+# Whether this process works on batches while the pool runs (tests turn it off to
+# make the workers do everything).
+POOL_PARENT_WORKS = True
 
 # peak RSS (MiB) of each worker of the last pool run, for benchmarks
 last_pool_peaks_mib: list[float] = []
@@ -58,13 +64,22 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
     w = workers if workers is not None else (os.cpu_count() or 1)
     w = max(1, min(w, len(parts)))
     results: list[PartResult | None] = [None] * len(parts)
+    if w > 1:
+        warm_up()  # so that the first key's time is search time, not cache loading
     t0 = time.monotonic()
     i = 0
+    done = 0
     while i < len(parts) and (w == 1 or time.monotonic() - t0 < POOL_AFTER_S):
         results[i] = run_partition(parts[i], deadline=deadline, memory_limit_mib=memory_limit_mib)
+        done += len(parts[i])
         i += 1
     if i < len(parts):
-        _run_pool(parts, i, results, min(w, len(parts) - i), deadline, memory_limit_mib)
+        # estimated time left at the rate so far: starting workers costs each ~1-2 s of
+        # CPU, which on a small machine the checker itself would otherwise have
+        left = sum(len(p) for p in parts[i:])
+        rate = done / max(time.monotonic() - t0, 1e-6)
+        if done == 0 or left / rate > POOL_MIN_REMAINING_S:
+            _run_pool(parts, i, results, min(w, len(parts) - i), deadline, memory_limit_mib)
     for j in range(i, len(parts)):  # whatever a failed pool left undone
         if results[j] is None:
             results[j] = run_partition(parts[j], deadline=deadline,
@@ -74,43 +89,62 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
 
 def _run_pool(parts: list[Partition], first: int, results: list, w: int,
               deadline: float | None, mem: float | None) -> None:
-    batches = [[first + j for j in b] for b in _batches(parts[first:], w * 4)]
+    """Share parts[first:] between ``w`` worker processes and this one.  Workers
+    say when they are ready (they start slowly); until then, and whenever all
+    are busy, this process checks batches itself, so the pool never makes a
+    check slower than doing it alone (beyond the cost of starting workers)."""
+    batches = deque([first + j for j in b] for b in _batches(parts[first:], w * 8))
     env = dict(os.environ)
     pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join([pkg_root] + [p for p in [env.get("PYTHONPATH")] if p])
     procs = [subprocess.Popen([sys.executable, "-m", "checkers.linear.worker"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-             for _ in range(min(w, len(batches)))]
+             for _ in range(w)]
     sel = selectors.DefaultSelector()
+    for pr in procs:
+        sel.register(pr.stdout, selectors.EVENT_READ, pr)
     peaks = {pr.pid: 0 for pr in procs}
-    todo = list(range(len(batches)))
-    busy = 0
+    idle: list[subprocess.Popen] = []
+    inflight: dict[int, list[int]] = {}
+
+    def store(b: list[int], res: list[PartResult]) -> None:
+        for i, r in zip(b, res):
+            results[i] = r
+
     try:
-        for pr in procs:
-            if todo:
-                b = todo.pop(0)
-                send(pr.stdin, (b, [parts[i] for i in batches[b]], deadline, mem))
-                sel.register(pr.stdout, selectors.EVENT_READ, pr)
-                busy += 1
-        while busy:
-            for sk, _ in sel.select():
+        while batches or inflight:
+            wait = None if not batches or not POOL_PARENT_WORKS else 0
+            for sk, _ in sel.select(timeout=wait):
                 pr = sk.data
-                msg = recv(pr.stdout)
-                if msg is None:
-                    raise EOFError(f"pool worker {pr.pid} exited")
-                b, res, peak = msg
-                peaks[pr.pid] = max(peaks[pr.pid], peak)
-                for i, r in zip(batches[b], res):
-                    results[i] = r
-                busy -= 1
-                if todo:
-                    b = todo.pop(0)
-                    send(pr.stdin, (b, [parts[i] for i in batches[b]], deadline, mem))
-                    busy += 1
-    except (OSError, EOFError) as e:
-        # a lost worker costs time, not correctness: the caller redoes what is missing
-        print(f"splitbrain: warning: linearizability pool failed ({e}); continuing "
-              f"in-process", file=sys.stderr)
+                try:
+                    msg = recv(pr.stdout)
+                except (OSError, EOFError):
+                    msg = None
+                if msg is None:  # a lost worker costs time, not correctness
+                    sel.unregister(pr.stdout)
+                    lost = inflight.pop(pr.pid, None)
+                    if lost is not None:
+                        batches.appendleft(lost)
+                    continue
+                if msg != "ready":
+                    _, res, peak = msg
+                    store(inflight.pop(pr.pid), res)
+                    peaks[pr.pid] = max(peaks[pr.pid], peak)
+                idle.append(pr)
+            while idle and batches:
+                pr = idle.pop()
+                b = batches.popleft()
+                try:
+                    send(pr.stdin, (0, [parts[i] for i in b], deadline, mem))
+                    inflight[pr.pid] = b
+                except OSError:
+                    batches.appendleft(b)
+            if batches and POOL_PARENT_WORKS:
+                b = batches.pop()
+                store(b, [run_partition(parts[i], deadline=deadline, memory_limit_mib=mem)
+                          for i in b])
+            elif inflight and not sel.get_map():
+                break  # every worker is gone; the caller redoes what is missing
     finally:
         last_pool_peaks_mib[:] = [v / 1024.0 for v in peaks.values()]
         sel.close()
@@ -119,6 +153,8 @@ def _run_pool(parts: list[Partition], first: int, results: list, w: int,
                 pr.stdin.close()
             except OSError:
                 pass
+            if pr.pid not in inflight and pr not in idle:
+                pr.kill()  # still starting up: not needed any more
         for pr in procs:
             try:
                 pr.wait(timeout=10)

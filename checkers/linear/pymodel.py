@@ -137,7 +137,11 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
         if nxt[e] >= 0:
             prv[nxt[e]] = e
 
-    state = m.init(ctx.init)
+    try:
+        state = m.init(ctx.init)
+    except Exception as e:
+        raise ModelError(f"model {m.name!r} cannot start from init {ctx.init!r}: "
+                         f"{type(e).__name__}: {e}") from None
     remain = sum(must)
     linearized = 0
     stack: list[tuple[int, Hashable]] = []
@@ -157,7 +161,11 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
             break
         o = ev_op[entry]
         if ev_call[entry]:
-            legal, ns = m.step(state, views[o])
+            try:
+                legal, ns = m.step(state, views[o])
+            except Exception as e:  # a user's code: report it as one line naming the op
+                raise ModelError(f"model {m.name!r} failed on op index {views[o].index} "
+                                 f"({views[o].f}): {type(e).__name__}: {e}") from None
             if legal:
                 lin2 = linearized | (1 << o)
                 if (lin2, ns) not in memo:

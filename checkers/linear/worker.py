@@ -19,6 +19,7 @@ def main() -> int:
     from .search import run_partition, warm_up
     warm_up()
     inp, out = sys.stdin.buffer, sys.stdout.buffer
+    send(out, "ready")
     while True:
         msg = recv(inp)
         if msg is None:

@@ -12,6 +12,7 @@ A matrix file (docs/targets.md, "Matrix")::
       - etcd
       - {name: zookeeper, reads: sync, with: {health_timeout: 60s}}
       - {name: redis, expect: [valid, invalid]}   # verdicts this target may end with
+      - {name: zookeeper, reads: plain, label: zk-plain}   # label: the name in the table
     nemeses:                    # each a spec `nemesis` value, or none; `label:` names it
       - {faults: [partition], interval: 5s}
       - {faults: [clock], label: clock}
@@ -60,6 +61,7 @@ class Cell:
     nemesis_value: Any           # what goes into the spec's `nemesis` field
     refused: str | None = None   # the target's reason, when it cannot take a fault
     expect: tuple[str, ...] = ("valid",)
+    target_name: str = ""        # the target itself (``target`` may be a label)
     spec: Any = None
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -148,12 +150,16 @@ def load_matrix(path: str | Path) -> tuple[str, list[Cell], Any]:
     for i, t in enumerate(tlist):
         overrides: dict[str, Any] = {}
         t_expect = None
+        t_label = None
         if isinstance(t, str):
             tname, tval, topts = t, t, {}
         elif isinstance(t, dict) and isinstance(t.get("name"), str):
             t = dict(t)
             overrides = t.pop("with", None) or {}
             t_expect = _expect(t.pop("expect", None), f"{p}: targets[{i}].expect")
+            t_label = t.pop("label", None)
+            if t_label is not None and (not isinstance(t_label, str) or not t_label):
+                raise UserError(f"{p}: targets[{i}].label: expected a string, got {t_label!r}")
             if not isinstance(overrides, dict):
                 raise UserError(f"{p}: targets[{i}].with: expected a mapping of spec fields")
             for k in ("target", "nemesis", "name"):
@@ -179,8 +185,8 @@ def load_matrix(path: str | Path) -> tuple[str, list[Cell], Any]:
                 if label is not None and not isinstance(label, str):
                     raise UserError(f"{p}: nemeses[{j}].label: expected a string, got {label!r}")
             label = label or _label(nval)
-            cell = Cell(len(cells), tname, tval, overrides, label, nval,
-                        expect=t_expect or n_expect or ("valid",))
+            cell = Cell(len(cells), t_label or tname, tval, overrides, label, nval,
+                        expect=t_expect or n_expect or ("valid",), target_name=tname)
             for f in _faults(nval):
                 ok, why = target.supports(f)
                 if not ok:
@@ -285,7 +291,7 @@ def cmd_test_all(args: argparse.Namespace) -> int:
     from harness.store import store_root
     name, cells, spec_store = load_matrix(args.matrix)
     if args.target:
-        cells = [c for c in cells if c.target in args.target]
+        cells = [c for c in cells if c.target in args.target or c.target_name in args.target]
         if not cells:
             raise UserError(f"{args.matrix}: no cell has target {', '.join(args.target)}")
     if args.list:

@@ -313,10 +313,11 @@ class SshNode(ExecNode):
             raise NodeError(f"{self.name}: cannot read {remote_path}: {e}") from None
 
 
-# Kills every daemon group recorded by a pid file, then removes the test's directory.
+# Kills every daemon group recorded by a pid file, then removes the node's directory
+# and the test's directory once the last node has gone from it.
 _CLEANUP = ('root=$1; for f in "$root"/run/*.pid; do [ -s "$f" ] || continue; '
             'p=$(cat "$f"); kill -s KILL -- "-$p" 2>/dev/null; kill -s KILL -- "$p" 2>/dev/null; '
-            'done; rm -rf "$root"')
+            'done; rm -rf "$root"; rmdir "${root%/*}" 2>/dev/null; exit 0')
 
 
 class SshProvider(Provider):

@@ -36,7 +36,10 @@ from kazoo.retry import KazooRetry
 OK, FAIL, INFO = "ok", "fail", "info"
 READS = ("sync", "plain")
 
+# Kazoo warns on every dropped connection; under a partition that is dozens of lines
+# a second on the console, and the history already records each op's error.
 _LOG = logging.getLogger("splitbrain.kazoo")
+_LOG.setLevel(logging.ERROR)
 
 
 class NotSent(Exception):

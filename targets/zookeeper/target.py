@@ -29,13 +29,17 @@ class ZookeeperTarget(Target):
     # Clock faults are supported: libfaketime interposes the libc clock calls the JVM
     # makes (System.currentTimeMillis / nanoTime go through clock_gettime in libc).
     refused_faults: Mapping[str, str] = {}
+    # Not patterns, though ERROR-level: "Unexpected exception in LearnerHandler" (a leader
+    # losing a follower to a partition) and "Severe unrecoverable error, from thread :
+    # SyncThread" — in 3.8.0 a follower whose leader connection closes mid-flush hits a
+    # NullPointerException in SendAckRequestProcessor.flush; the server shuts its request
+    # pipeline down and rejoins (seen in runs here), so it is an availability blip, not
+    # lost data.  Both are left to the report's log view.
     log_patterns = (
         LogPattern("jvm-oom", r"java\.lang\.OutOfMemoryError", "the JVM ran out of memory"),
-        LogPattern("zk-unrecoverable", r"Severe unrecoverable error|exiting abnormally",
-                   "ZooKeeper hit an unrecoverable error and exited"),
-        LogPattern("zk-load-failure", r"Unable to load database on disk|"
-                   r"Unexpected exception causing shutdown",
-                   "ZooKeeper could not load its data or shut down on an exception"),
+        LogPattern("zk-exit", r"exiting abnormally", "the ZooKeeper process exited on an error"),
+        LogPattern("zk-load-failure", r"Unable to load database on disk",
+                   "ZooKeeper could not load its data directory"),
         LogPattern("zk-digest-mismatch", r"Digests are not matching",
                    "a member's data tree diverged from the leader's"),
         LogPattern("jvm-crash", r"A fatal error has been detected by the Java Runtime",
@@ -102,6 +106,9 @@ class ZookeeperTarget(Target):
         if node.exec(["sh", "-c", probe], timeout=10).ok:
             return
         if self.options["install"]:
+            # openjdk's postinst links its man pages with update-alternatives and fails on
+            # slim images that dropped /usr/share/man/man1.
+            node.check(["mkdir", "-p", "/usr/share/man/man1"], timeout=10)
             node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
                        timeout=900, env={"DEBIAN_FRONTEND": "noninteractive"})
             return

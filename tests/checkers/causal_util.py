@@ -17,12 +17,23 @@ def hist(*steps) -> History:
     return History(ops=ops)
 
 
+def _is_path(edges: list[dict], a: int, b: int) -> bool:
+    """The edges (minus the closing wr into b) chain a to b."""
+    cur = a
+    for e in edges:
+        if e["from"] != cur:
+            return False
+        cur = e["to"]
+    return cur == b
+
+
 def verify_chain(h: History, item: dict) -> None:
     """Check every labelled edge of a pattern/violation against the history,
-    the way a person would by hand."""
+    the way a person would by hand (cf/hb edges down to their "why")."""
     by_index = {o.index: o for o in h.ops}
     refs = {r["index"]: r for r in item["ops"]}
-    for e in item["chain"]:
+
+    def check(e: dict) -> None:
         a, b = refs[e["from"]], refs[e["to"]]
         ia, ib = by_index[e["from"]], by_index[e["to"]]
         if e["rel"] == "so":
@@ -32,7 +43,20 @@ def verify_chain(h: History, item: dict) -> None:
             assert a["key"] == b["key"] and b["result"] == a["value"], e
         elif e["rel"] in ("cf", "hb"):
             assert a["f"] == "write" and b["f"] == "write" and a["key"] == b["key"], e
+            assert a["index"] != b["index"], e
             via = refs[e["via"]]
             assert via["f"] == "read" and via["key"] == b["key"] and via["result"] == b["value"], e
+            why = e.get("why")
+            if why is not None:
+                *path, last = why
+                assert last == {"from": e["to"], "to": e["via"], "rel": "wr"}, e
+                assert _is_path(path, e["from"], e["via"]), e
+                allowed = {"so", "wr"} if e["rel"] == "cf" else {"so", "wr", "hb"}
+                for x in path:
+                    assert x["rel"] in allowed, e
+                    check(x)
         else:
             raise AssertionError(f"unexpected relation {e['rel']!r}")
+
+    for e in item["chain"]:
+        check(e)

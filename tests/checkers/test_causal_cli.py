@@ -89,3 +89,21 @@ def test_memory_limit_gives_unknown_not_a_verdict():
     h = hist((0, "w", "x", 1), (1, "r", "x", 1), (2, "r", "x", None))
     res = check_causal(h, memory_limit=1e-9)
     assert res.valid == "unknown" and "memory limit" in res.summary
+
+
+def test_time_limit_gives_unknown_for_cm_not_valid():
+    h = hist((0, "w", "x", 1), (1, "r", "x", 1), (1, "w", "x", 2), (2, "r", "x", 2))
+    res = check_causal(h, level="CM", time_limit=1e-9)
+    assert res.valid == "unknown"
+    assert res.evidence["satisfies"]["CM"] == "unknown"
+    assert res.evidence["satisfies"]["CC"] is True   # CC needs no saturation
+    assert "unknown_reason" in res.evidence
+
+
+def test_many_short_sessions():
+    # Jepsen retires a process after every info op: many short sessions.
+    from checkers.causal.simulate import simulate
+    h = simulate(3000, sessions=10, keys=20, replicas=3, mean_lag=30, info_rate=0.1, seed=4)
+    res = check_causal(h)
+    assert res.evidence["stats"]["sessions"] > 100
+    assert res.valid is True

@@ -25,7 +25,7 @@ def test_cells_are_targets_times_nemeses_and_clock_is_refused_for_redis_and_etcd
 targets:
   - etcd
   - {name: redis, down_after_ms: 1500, expect: [valid, invalid]}
-  - {name: zookeeper, reads: plain, with: {health_timeout: 90s}}
+  - {name: zookeeper, reads: plain, with: {health_timeout: 90s}, label: zk-plain}
 nemeses:
   - {faults: [partition], interval: 5s}
   - {faults: [clock], interval: 5s, label: clocks}
@@ -34,14 +34,14 @@ nemeses:
     assert name == "t"
     assert [(c.target, c.nemesis_label) for c in cells] == [
         ("etcd", "partition"), ("etcd", "clocks"), ("redis", "partition"), ("redis", "clocks"),
-        ("zookeeper", "partition"), ("zookeeper", "clocks")]
+        ("zk-plain", "partition"), ("zk-plain", "clocks")]
     refused = {c.target: c.refused for c in cells if c.refused}
     assert set(refused) == {"etcd", "redis"}
     assert "vDSO" in refused["etcd"] and "jemalloc" in refused["redis"]
-    zk = [c for c in cells if c.target == "zookeeper"]
+    zk = [c for c in cells if c.target_name == "zookeeper"]
     assert all(c.spec is not None for c in zk)
     assert zk[0].spec.health_timeout_s == 90 and zk[0].spec.target_options["reads"] == "plain"
-    assert zk[0].spec.name == "t-zookeeper-partition"
+    assert zk[0].spec.name == "t-zk-plain-partition"
     assert cells[2].expect == ("valid", "invalid") and cells[0].expect == ("valid",)
 
 

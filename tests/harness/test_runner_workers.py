@@ -336,3 +336,27 @@ def test_sigkilled_controller_leaves_a_loadable_history(tmp_path):
     assert len(h) > 200
     _well_formed(h)
     assert len(h.warnings) <= 1
+
+
+def test_a_generator_bug_stops_the_run_and_is_raised(tmp_path):
+    calls = [0]
+
+    def buggy(rng):
+        calls[0] += 1
+        if calls[0] == 50:
+            raise ZeroDivisionError("bug in a generator")
+        return {"f": "write", "value": calls[0]}
+    g = clients(time_limit(30, fn(buggy)))
+    bind(g, 1)
+    path = tmp_path / "h.jsonl"
+    w = HistoryWriter(path)
+    r = Runner(g, lambda p, w_: NoopClient(), None, w, 3, 1.0)
+    t0 = time.monotonic()
+    with pytest.raises(ZeroDivisionError):
+        r.run()
+    w.close()
+    assert time.monotonic() - t0 < 10
+    assert r.last_summary.stopped_by == "error"
+    h = load_history(str(path))
+    _well_formed(h)
+    assert 49 <= len([op for op in h if op.type == "invoke"]) <= 52

@@ -139,3 +139,5 @@ def test_real_etcd_target_refuses_clock_faults_with_its_reason():
     ok, why = etcd.supports("clock")
     assert not ok and why in errs[0]
     assert validate_nemesis_spec({"faults": ["partition", "kill", "pause"]}, etcd) == []
+    from nemesis import NemesisTarget
+    assert isinstance(etcd, NemesisTarget), "targets.base.Target must satisfy the nemesis protocol"

@@ -156,8 +156,9 @@ def _leftovers(kind: str, provider, nodes, pids: list[tuple[object, int]]) -> li
                 left.append(f"dir {p.data_root / p.test_id}")
     if kind == "ssh":
         for n in nodes:
-            if Path(n.root).exists():   # the sshd hosts share this filesystem
-                left.append(f"dir {n.root}")
+            for d in (Path(n.root), Path(n.root).parent):   # the sshd hosts share this filesystem
+                if d.exists():
+                    left.append(f"dir {d}")
     if kind == "docker":
         import docker
         cl = docker.from_env()

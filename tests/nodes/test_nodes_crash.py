@@ -34,6 +34,13 @@ def _spawn(kind: str, store: Path, test_id: str, count: int, opts: dict) -> subp
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.fixture(autouse=True)
+def _always_clean(tmp_path):
+    yield
+    if (tmp_path / "store" / ".state" / "nodes").is_dir():
+        _clean(tmp_path / "store")
+
+
 def _clean(store: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", "clean", "--store", str(store)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -152,10 +152,16 @@ def test_libfaketime_moves_the_jvm_clock(tmp_path):
     """Members started with the nemesis' clock environment come up healthy and
     idle (no spinning JVM), and an offset written into the leader's file moves
     the ctime it stamps on new znodes; clearing it brings the clock back."""
-    from nemesis.clock import clear_offset, clock_env, set_offset
+    from nemesis.clock import clock_env, offset_path
+
+    def set_offset(node, seconds):
+        # libfaketime's relative format; written whole so no read sees half a file
+        node.put_file(offset_path(node), f"{seconds:+.6f}s\n".encode())
+
+    def clear_offset(node):
+        Path(offset_path(node)).unlink(missing_ok=True)
     prov, nodes, t = _cluster(tmp_path, clock_env)
     try:
-        t0 = time.monotonic()
         t.setup(nodes)
         ok, why = t.wait_healthy(90)
         assert ok, why
