@@ -26,11 +26,16 @@ reader — earlier ones reach it by so — so there are at most
 (#writes read)·S of them.  hb_o is saturated per session (it is monotone
 along the session, so o = the session's last op covers all o) by rounds of
 "add forced edges, grow the clocks incrementally" until nothing changes;
-the clocks are grown in place with an undo log, so a session costs what
-its edges change, not a copy of the n × S array (which matters when
-Jepsen's crash convention makes hundreds of short sessions).  Sessions
-are client processes, so S grows with crashed processes; the checker
-estimates its memory up front and answers "unknown" over the limit.
+the clocks are grown in place, each changed row saved once for undoing,
+so a session costs what its edges change and the undo log never exceeds
+one copy of the clocks.  Sessions whose reads returned few writes (≤ 256,
+e.g. the short sessions Jepsen's crash convention makes) are first
+saturated on a compressed graph of just those writes — a path's last hb
+edge enters one of them, the rest of it is co, readable off the clocks —
+and only re-run on the full graph when that finds a violation to explain.
+Sessions are client processes, so S grows with crashed processes; the
+checker estimates its memory (3·n·S·4 bytes) up front and answers
+"unknown" over the limit (default 8 GiB, ``memory_limit`` in MiB).
 
 Modules: prepare (history -> node arrays), graph (clocks, cycles, paths),
 kernels (patterns, cf/hb edges, session guarantees), analysis (driver),

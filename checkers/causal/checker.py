@@ -18,8 +18,11 @@ DEFAULT_MEMORY_MIB = 8192.0
 
 def check_causal(history: History, level: str = "CCv", init: Any = None,
                  time_limit: float | None = None, memory_limit: float | None = None,
-                 cap: int = 10, **_ignored: Any) -> CheckResult:
-    """Judge ``history`` (register reads/writes per key) against ``level``."""
+                 cap: int = 10, hb_small_targets: int = 256, **_ignored: Any) -> CheckResult:
+    """Judge ``history`` (register reads/writes per key) against ``level``.
+
+    ``hb_small_targets`` tunes CM: sessions whose reads returned at most
+    that many writes are first judged on a compressed graph (0: never)."""
     if level not in LEVELS:
         raise ValueError(f"unknown causal level {level!r}: expected one of CC, CM, CCv")
     t0 = time.monotonic()
@@ -36,7 +39,7 @@ def check_causal(history: History, level: str = "CCv", init: Any = None,
             evidence={"level": level, "satisfies": {lv: "unknown" for lv in LEVELS},
                       "patterns": [], "sessions": {}, "unknown_reason": "memory limit"})
     deadline = t0 + time_limit if time_limit else None
-    a = analyse(p, cap=cap, deadline=deadline)
+    a = analyse(p, cap=cap, deadline=deadline, small_targets=hb_small_targets)
     ev = evidence(history, p, a, level)
     sat = satisfied(a)
     held = [lv for lv in LEVELS if sat[lv] is True]

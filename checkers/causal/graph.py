@@ -345,21 +345,13 @@ def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_allow, vc)
 
 
 @njit(cache=True)
-def _save_row(vc, j, stamp, sid, log_idx, log_rows, nlog):
-    """Save clock row j the first time this session changes it."""
-    if stamp[j] == sid:
-        return log_idx, log_rows, nlog
-    if nlog >= log_idx.shape[0]:
-        cap = min(vc.shape[0], max(2 * log_idx.shape[0], 1024))
-        bi = np.empty(cap, np.int64)
-        br = np.empty((cap, vc.shape[1]), vc.dtype)
-        bi[:nlog] = log_idx[:nlog]
-        br[:nlog] = log_rows[:nlog]
-        log_idx, log_rows = bi, br
-    log_idx[nlog] = j
-    log_rows[nlog, :] = vc[j, :]
-    stamp[j] = sid
-    return log_idx, log_rows, nlog + 1
+def _grow_log(log_idx, log_rows, nlog, nmax):
+    cap = min(nmax, max(2 * log_idx.shape[0], 1024))
+    bi = np.empty(cap, np.int64)
+    br = np.empty((cap, log_rows.shape[1]), log_rows.dtype)
+    bi[:nlog] = log_idx[:nlog]
+    br[:nlog] = log_rows[:nlog]
+    return bi, br
 
 
 @njit(cache=True)
@@ -370,25 +362,10 @@ def undo(vc, log_idx, log_rows, nlog):
 
 
 @njit(cache=True)
-def _merge(vc, i, j, stamp, sid, log_idx, log_rows, nlog):
-    """vc[j] = max(vc[j], vc[i]), saving row j first; returns whether it grew."""
-    grew = False
-    for c in range(vc.shape[1]):
-        if vc[i, c] > vc[j, c]:
-            grew = True
-            break
-    if grew:
-        log_idx, log_rows, nlog = _save_row(vc, j, stamp, sid, log_idx, log_rows, nlog)
-        for c in range(vc.shape[1]):
-            if vc[i, c] > vc[j, c]:
-                vc[j, c] = vc[i, c]
-    return grew, log_idx, log_rows, nlog
-
-
-@njit(cache=True)
-def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, vc, new_src, new_dst,
+def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_has, vc, new_src, new_dst,
               stamp, sid, log_idx, log_rows, nlog):
-    """Update clocks ``vc`` in place after adding edges new_src -> new_dst.
+    """Update clocks ``vc`` in place after adding edges new_src -> new_dst
+    (``ex_has[i]``: node i has extra out-edges).
 
     Each row is saved (once per session ``sid``, tracked in ``stamp``) before
     it first changes, so :func:`undo` restores the co clocks in time and
@@ -405,7 +382,23 @@ def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, vc, new_src, new_ds
     top = 0
     for k in range(new_src.shape[0]):
         a, b = new_src[k], new_dst[k]
-        grew, log_idx, log_rows, nlog = _merge(vc, a, b, stamp, sid, log_idx, log_rows, nlog)
+        grew = False
+        for c in range(vc.shape[1]):
+            if vc[a, c] > vc[b, c]:
+                grew = True
+                break
+        if grew:
+            if stamp[b] != sid:   # save row b before its first change
+                if nlog >= log_idx.shape[0]:
+                    log_idx, log_rows = _grow_log(log_idx, log_rows, nlog, vc.shape[0])
+                log_idx[nlog] = b
+                for c in range(vc.shape[1]):
+                    log_rows[nlog, c] = vc[b, c]
+                nlog += 1
+                stamp[b] = sid
+            for c in range(vc.shape[1]):
+                if vc[a, c] > vc[b, c]:
+                    vc[b, c] = vc[a, c]
         if grew and not inq[b]:
             inq[b] = True
             stack[top] = b
@@ -421,8 +414,10 @@ def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, vc, new_src, new_ds
                     lo, hi = 0, 1
             elif kind == 1:
                 lo, hi = rd_ptr[i], rd_ptr[i + 1]
-            else:
+            elif ex_has[i]:   # skip the binary search for the many nodes without
                 lo, hi = _lo(ex_key, i), _hi(ex_key, i)
+            else:
+                lo, hi = 0, 0
             for k in range(lo, hi):
                 if kind == 0:
                     j = i + 1
@@ -430,8 +425,23 @@ def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, vc, new_src, new_ds
                     j = rd_idx[k]
                 else:
                     j = ex_dst[k]
-                grew, log_idx, log_rows, nlog = _merge(vc, i, j, stamp, sid, log_idx, log_rows,
-                                                       nlog)
+                grew = False
+                for c in range(vc.shape[1]):
+                    if vc[i, c] > vc[j, c]:
+                        grew = True
+                        break
+                if grew:
+                    if stamp[j] != sid:   # save row j before its first change
+                        if nlog >= log_idx.shape[0]:
+                            log_idx, log_rows = _grow_log(log_idx, log_rows, nlog, vc.shape[0])
+                        log_idx[nlog] = j
+                        for c in range(vc.shape[1]):
+                            log_rows[nlog, c] = vc[j, c]
+                        nlog += 1
+                        stamp[j] = sid
+                    for c in range(vc.shape[1]):
+                        if vc[i, c] > vc[j, c]:
+                            vc[j, c] = vc[i, c]
                 if grew and not inq[j]:
                     inq[j] = True
                     stack[top] = j

@@ -79,7 +79,10 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
         left = sum(len(p) for p in parts[i:])
         rate = done / max(time.monotonic() - t0, 1e-6)
         if done == 0 or left / rate > POOL_MIN_REMAINING_S:
-            _run_pool(parts, i, results, min(w, len(parts) - i), deadline, memory_limit_mib)
+            # this process is one of the ``w``: it keeps checking alongside the workers
+            n = min(w - 1 if POOL_PARENT_WORKS else w, len(parts) - i)
+            if n > 0:
+                _run_pool(parts, i, results, n, deadline, memory_limit_mib)
     for j in range(i, len(parts)):  # whatever a failed pool left undone
         if results[j] is None:
             results[j] = run_partition(parts[j], deadline=deadline,

@@ -40,8 +40,11 @@ class ZookeeperTarget(Target):
         LogPattern("zk-exit", r"exiting abnormally", "the ZooKeeper process exited on an error"),
         LogPattern("zk-load-failure", r"Unable to load database on disk",
                    "ZooKeeper could not load its data directory"),
-        LogPattern("zk-digest-mismatch", r"Digests are not matching",
-                   "a member's data tree diverged from the leader's"),
+        # A member restarted after SIGKILL replays its txn log over a fuzzy snapshot in
+        # the [main] thread and logs digest mismatches for txns the snapshot already
+        # holds (seen here, with the set intact); only a mismatch while serving counts.
+        LogPattern("zk-digest-mismatch", r"^(?!.*\[main\]).*Digests are not matching",
+                   "a member's data tree diverged from the leader's while serving"),
         LogPattern("jvm-crash", r"A fatal error has been detected by the Java Runtime",
                    "the JVM crashed"),
     )
