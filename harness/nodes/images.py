@@ -165,7 +165,10 @@ def ensure_image(client, packages: Iterable[str] = (), *, suite: str = DEFAULT_S
             return tag
         t0 = time.monotonic()
         log(f"installing {' '.join(pkgs)} into {tag}")
-        script = ("set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; "
+        # openjdk's postinst writes man-page alternatives and fails when the
+        # (excluded) man directories do not exist, so they are created empty.
+        script = ("set -e; export DEBIAN_FRONTEND=noninteractive; "
+                  "mkdir -p /usr/share/man/man1 /usr/share/man/man7; apt-get update -qq; "
                   "apt-get install -y -qq --no-install-recommends \"$@\" >/dev/null; "
                   "apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin "
                   "/usr/share/doc/* /usr/share/man/* /usr/share/locale/* /var/log/apt "
