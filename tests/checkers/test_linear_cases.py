@@ -3,6 +3,7 @@ evidence shape, user models and per-key partitioning."""
 
 from __future__ import annotations
 
+from pathlib import Path
 import glob
 import json
 import os
@@ -15,7 +16,7 @@ from checkers.history import History, Op, load_history
 from checkers.linear import PyModel, check_linearizable, simulate_register_history
 from checkers.linear.models import ModelError
 
-KNOSSOS = "/work/shared/data/knossos"
+KNOSSOS = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from checkers.history import History, Op, save_history
 from checkers.linear import simulate_register_history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KNOSSOS = "/work/shared/data/knossos"
+KNOSSOS = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

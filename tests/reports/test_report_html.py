@@ -18,7 +18,7 @@ from reports.standalone import write_check_report
 from report_histories import (XSS, bad_register, causal_bad, counter_result, hand_causal_result,
                         hand_linear_result, random_register, set_result, stats_results)
 
-KNOSSOS = Path("/work/shared/data/knossos")
+KNOSSOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos"
 
 
 def _real(name: str) -> None:
