@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,30 +30,9 @@ from harness.runner import Runner  # noqa: E402
 from workloads import get  # noqa: E402
 from workloads.memory import NoopClient  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _machine import machine  # noqa: E402
 
-def machine() -> str:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    load = ""
-    try:
-        load = " load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        pass
-    return (f"{os.cpu_count()} cores, {ram} RAM, {model}; Python {platform.python_version()};"
-            f"{load}")
 
 
 def one(ops: int, workers: int, seed: int, d: str) -> dict:

@@ -14,25 +14,10 @@ import time
 
 import pytest
 
-from nemesis_support import HERE, netns_missing
+from nemesis_support import HERE, PROVIDERS, _engine_up, make_provider, netns_missing  # noqa: F401
 
 NODE_SCRIPTS = ("peer.py", "probe.py", "procs.py", "clockreader.py")
 DOCKER_PACKAGES = ["python3", "faketime", "libfaketime"]
-
-PROVIDERS = [
-    pytest.param("netns", marks=pytest.mark.netns, id="netns"),
-    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow], id="docker"),
-]
-
-
-def _engine_up() -> bool:
-    try:
-        import docker
-        docker.from_env(timeout=10).ping()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "no engine"
-        return False
-
 
 @pytest.fixture(scope="session")
 def docker_image(tmp_path_factory):
@@ -63,17 +48,6 @@ def docker_image(tmp_path_factory):
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def make_provider(kind: str, store, request):
-    from harness.nodes import get_provider
-    why = netns_missing()
-    if why:
-        pytest.skip(why)
-    if kind == "docker":
-        image = request.getfixturevalue("docker_image")
-        return get_provider("docker", store, options={"image": image})
-    return get_provider("netns", store)
 
 
 @pytest.fixture(scope="module", params=PROVIDERS)

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import pytest
+
 
 HERE = Path(__file__).parent
 PORT = 7411
@@ -234,3 +236,33 @@ def proc_state(pid: int) -> str | None:
     except OSError:
         return None
     return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3].decode()
+
+
+# Shared by conftest.py and the test modules; a test module cannot import
+# conftest by name (every test folder has one, and they would collide).
+PROVIDERS = [
+    pytest.param("netns", marks=pytest.mark.netns, id="netns"),
+    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow], id="docker"),
+]
+
+
+def _engine_up() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=10).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no engine"
+        return False
+
+
+def make_provider(kind: str, store, request):
+    from harness.nodes import get_provider
+    why = netns_missing()
+    if why:
+        pytest.skip(why)
+    if kind == "docker":
+        image = request.getfixturevalue("docker_image")
+        return get_provider("docker", store, options={"image": image})
+    return get_provider("netns", store)
+
+

@@ -23,7 +23,7 @@ from nemesis import iptables as ipt
 from nemesis.journal import heal_all
 from nemesis.reach import ref_argv
 
-from conftest import PROVIDERS
+from nemesis_support import PROVIDERS
 from nemesis_support import HERE, PY
 
 pytestmark = [pytest.mark.slow]
@@ -37,7 +37,7 @@ SSH = pytest.param("ssh", marks=[pytest.mark.ssh, pytest.mark.netns], id="ssh")
 @pytest.fixture(params=[*PROVIDERS, SSH])
 def crashed(request, tmp_path):
     """Start the controller, wait for its faults, SIGKILL it; yield (store, report, refs)."""
-    from conftest import make_provider  # skips without root
+    from nemesis_support import make_provider  # skips without root
     kind = request.param
     make_provider("netns", tmp_path / "probe-store", request)
     store = tmp_path / "store"
@@ -148,7 +148,7 @@ def test_splitbrain_clean_after_sigkill(crashed):
 
 @pytest.mark.netns
 def test_ctrl_c_heals_everything_through_the_context_manager(tmp_path, request):
-    from conftest import make_provider  # skips without root
+    from nemesis_support import make_provider  # skips without root
     make_provider("netns", tmp_path / "probe-store", request)
     store = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
