@@ -27,6 +27,7 @@ unit every checker reasons about.  An invoke with no completion counts as
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -158,28 +159,34 @@ class Columnar:
 
 
 def build_columnar(ops: Sequence[Op]) -> Columnar:
-    """The columnar view of Op objects."""
-    return _build(((o.index, o.time, o.process, o.type, o.f, o.key, o.value) for o in ops),
-                  len(ops), None)
+    """The columnar view of Op objects (EDN imports, histories built in memory)."""
+    records = [{"index": o.index, "time": o.time, "process": o.process, "type": o.type,
+                "f": o.f, "key": o.key, "value": o.value} for o in ops]
+    return build_columnar_from_records(records)
 
 
 def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | None = None,
                                 source: str | None = None) -> Columnar:
     """The columnar view straight from decoded JSON records, validating each
-    record's fields on the way (a bad one raises HistoryError naming its line)."""
-    rows = ((r.get("index", i), r.get("time"), r.get("process"), r.get("type"), r.get("f"),
-             r.get("key"), r.get("value")) for i, r in enumerate(records))
+    record's fields on the way (a bad one raises HistoryError naming its line).
 
-    def explain(i: int) -> tuple:
-        from .history import op_from_mapping
-        op = op_from_mapping(records[i], i, file=source, line=lines[i] if lines else None)
-        return (op.index, op.time, op.process, op.type, op.f, op.key, op.value)
+    This loop is the hot path of loading a million-op history, hence the
+    inlined interning and the absence of helper calls per op."""
+    from .history import gc_paused, op_from_mapping
 
-    return _build(rows, len(records), explain)
+    with gc_paused():
+        fast = _fast_columnar(records)
+    if fast is not None:
+        return fast
+    return _careful_columnar(records, lines, source)
 
 
-def _build(rows, n: int, explain) -> Columnar:
-    from .history import gc_paused
+def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = None,
+                      source: str | None = None) -> Columnar:
+    """One op at a time, judging every unusual record with op_from_mapping."""
+    from .history import gc_paused, op_from_mapping
+
+    n = len(records)
 
     index = [0] * n
     time = [0] * n
@@ -187,7 +194,7 @@ def _build(rows, n: int, explain) -> Columnar:
     typ = [0] * n
     fcol = [0] * n
     key = [0] * n
-    value = [0] * n
+    value = [0] * n  # 0 is None's code, so a None value needs no store
     pair = [-1] * n
 
     values = Interner(none_first=True)
@@ -199,16 +206,28 @@ def _build(rows, n: int, explain) -> Columnar:
     type_code = TYPE_CODE
     vcode = values.code
     kcode = keys.code
+    # Ints and strings are their own intern keys: look them up without a call.
+    vdict = values._codes
+    kdict = keys._codes
 
     with gc_paused():
-        for i, row in enumerate(rows):
-            ix, t_ns, p, ty, f, k, v = row
+        for i, r in enumerate(records):
+            get = r.get
+            ix = get("index", i)
+            t_ns = get("time")
+            p = get("process")
+            ty = get("type")
+            f = get("f")
+            k = get("key")
+            v = get("value")
             t = type_code.get(ty) if type(ty) is str else None
             if (t is None or type(ix) is not int or (t_ns is not None and type(t_ns) is not int)
                     or type(f) is not str or not f or (type(p) is not int and type(p) is not str)):
-                if explain is None:
-                    raise ValueError(f"op #{i}: malformed op")
-                ix, t_ns, p, ty, f, k, v = explain(i)
+                # Not the common shape: let the one careful parser judge it,
+                # which raises naming the field and line, or normalises it.
+                op = op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
+                ix, t_ns, p, ty, f, k, v = op.index, op.time, op.process, op.type, op.f, \
+                    op.key, op.value
                 t = type_code[ty]
             index[i] = ix
             time[i] = -1 if t_ns is None else t_ns
@@ -226,8 +245,14 @@ def _build(rows, n: int, explain) -> Columnar:
                 f_codes[f] = fc
                 f_names.append(f)
             fcol[i] = fc
-            key[i] = -1 if k is None else kcode(k)
-            value[i] = 0 if v is None else vcode(v)
+            if k is None:
+                key[i] = -1
+            else:
+                c = kdict.get(k) if (type(k) is int or type(k) is str) else None
+                key[i] = kcode(k) if c is None else c
+            if v is not None:
+                c = vdict.get(v) if (type(v) is int or type(v) is str) else None
+                value[i] = vcode(v) if c is None else c
             if t == 0:
                 open_inv[p] = i
             else:
@@ -243,3 +268,90 @@ def _build(rows, n: int, explain) -> Columnar:
                     f_names=f_names, keys=keys.items, values=values.items,
                     process_names={c: name for name, c in named.items()},
                     _f_codes=f_codes, _values=values, _keys=keys)
+
+
+_SIX = itemgetter("index", "time", "process", "type", "f", "value")
+_NONE = type(None)
+
+
+def _fast_columnar(records: Sequence[dict]) -> Columnar | None:
+    """Column-at-a-time build for well-formed records (what our writer emits):
+    C-level itemgetter/zip/map instead of a Python loop per op, validation by
+    the set of types in each column, pairing with numpy.  Returns None when
+    any record is unusual, so the careful per-op loop judges (and names) it."""
+    n = len(records)
+    if n == 0:
+        return None
+    try:
+        rows = list(map(_SIX, records))
+    except KeyError:
+        return None
+    index, time, process, types, fs, vals = zip(*rows)
+    del rows
+    if set(map(type, index)) != {int}:
+        return None
+    ttypes = set(map(type, time))
+    if not ttypes <= {int, _NONE}:
+        return None
+    ptypes = set(map(type, process))
+    if not ptypes <= {int, str}:
+        return None
+    try:
+        tcol = list(map(TYPE_CODE.__getitem__, types))
+    except (KeyError, TypeError):
+        return None
+    f_order = list(dict.fromkeys(fs))
+    if any(type(f) is not str or not f for f in f_order):
+        return None
+    f_codes = {f: c for c, f in enumerate(f_order)}
+    fcol = list(map(f_codes.__getitem__, fs))
+    if _NONE in ttypes:
+        time = [-1 if t is None else t for t in time]
+    named: dict[str, int] = {NEMESIS: -1}
+    if str in ptypes:
+        for name in dict.fromkeys(p for p in process if type(p) is str):
+            if name not in named:
+                named[name] = -len(named) - 1
+        process = [p if type(p) is int else named[p] for p in process]
+
+    values = Interner(none_first=True)
+    keys = Interner(none_first=False)
+    vcol = _intern_column(vals, values, 0)
+    kcol = _intern_column([r.get("key") for r in records], keys, -1)
+
+    proc = np.array(process, np.int64)
+    typ = np.array(tcol, np.int8)
+    return Columnar(index=np.array(index, np.int64), time=np.array(time, np.int64),
+                    process=proc, type=typ, f=np.array(fcol, np.int32),
+                    key=np.array(kcol, np.int64), value=np.array(vcol, np.int64),
+                    pair=_pair(proc, typ), f_names=f_order, keys=keys.items,
+                    values=values.items,
+                    process_names={c: name for name, c in named.items()},
+                    _f_codes=f_codes, _values=values, _keys=keys)
+
+
+def _intern_column(col: Sequence[Any], interner: Interner, none_code: int) -> list[int]:
+    out = [none_code] * len(col)
+    get = interner._codes.get
+    code = interner.code
+    for i, v in enumerate(col):
+        if v is None:
+            continue
+        c = get(v) if (type(v) is int or type(v) is str) else None
+        out[i] = code(v) if c is None else c
+    return out
+
+
+def _pair(process: np.ndarray, typ: np.ndarray) -> np.ndarray:
+    """Invoke <-> completion positions, exactly as the per-op loop pairs them:
+    a completion pairs with the op just before it *of the same process* when
+    that op is an invoke.  (Two invokes in a row: the later one is paired;
+    a bare completion: unpaired — validation reports both.)"""
+    n = process.shape[0]
+    pair = np.full(n, -1, np.int64)
+    order = np.argsort(process, kind="stable")
+    prev, cur = order[:-1], order[1:]
+    hit = (process[prev] == process[cur]) & (typ[prev] == 0) & (typ[cur] != 0)
+    pair[cur[hit]] = prev[hit]
+    pair[prev[hit]] = cur[hit]
+    return pair

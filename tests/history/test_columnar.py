@@ -47,3 +47,41 @@ def test_columnar_from_jsonl_matches_columnar_from_ops():
     rebuilt = History(ops=list(h.ops)).columnar()
     for name in ("index", "time", "process", "type", "f", "key", "value", "pair"):
         assert np.array_equal(getattr(direct, name), getattr(rebuilt, name)), name
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkers.history.columnar import _careful_columnar, _fast_columnar
+
+_values = st.one_of(st.none(), st.integers(-3, 3), st.booleans(), st.floats(-2, 2),
+                    st.text(max_size=2), st.lists(st.integers(0, 2), max_size=2))
+
+
+@st.composite
+def _records(draw):
+    n = draw(st.integers(1, 25))
+    out = []
+    for i in range(n):
+        r = {"index": i, "time": draw(st.one_of(st.none(), st.integers(0, 100))),
+             "process": draw(st.one_of(st.integers(0, 3), st.sampled_from(["nemesis", "x"]))),
+             "type": draw(st.sampled_from(["invoke", "ok", "fail", "info"])),
+             "f": draw(st.sampled_from(["read", "write", "cas"])), "value": draw(_values)}
+        if draw(st.booleans()):
+            r["key"] = draw(_values)
+        out.append(r)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(_records())
+def test_fast_columnar_build_equals_the_careful_one(records):
+    # arbitrary interleavings, including ill-formed ones (bare completions,
+    # two invokes in a row): pairing and interning must agree exactly
+    fast = _fast_columnar(records)
+    careful = _careful_columnar(records)
+    assert fast is not None
+    for name in ("index", "time", "process", "type", "f", "key", "value", "pair"):
+        assert np.array_equal(getattr(fast, name), getattr(careful, name)), name
+    assert fast.values == careful.values and fast.keys == careful.keys
+    assert fast.f_names == careful.f_names and fast.process_names == careful.process_names
