@@ -21,6 +21,8 @@ from .fmt import short
 # are recognised generically, so new nemeses need no entry here.
 _STARTS = {"kill": "kill", "pause": "pause"}
 _STOPS = {"start": "kill", "resume": "pause"}
+# The harness's final heal of everything (harness.run records it as "heal").
+_HEAL_ALL = frozenset({"heal", "heal-all"})
 
 
 @dataclass
@@ -131,6 +133,16 @@ def fault_windows(history: History, axis: Axis, end_at: float) -> Faults:
         if t != t:  # an untimed nemesis op in a timed history: it happened after the last one
             t = last_t
         last_t = t
+        if op.f in _HEAL_ALL:
+            # The teardown heal undoes every fault at once: close every window.
+            for ws in open_.values():
+                for w in ws:
+                    w.end = max(t, w.start)
+                    w.open_at_end = False
+                    w.end_index = op.index
+            open_.clear()
+            out.events.append(NemesisEvent(op.f, t, describe_detail(value)))
+            continue
         kinded = _kind_of(op.f)
         if kinded is None:
             out.events.append(NemesisEvent(op.f, t, describe_detail(value)))

@@ -275,3 +275,19 @@ def test_nemesis_values_are_described():
         == "n1,n2 healed majorities-ring"
     assert describe_detail(["n2", "n3"]) == "n2,n3"
     assert describe_detail({"n1": ["n2"]}) == "n1✕n2"
+
+
+def test_the_final_heal_closes_every_open_fault_window():
+    from checkers.history import History, Op
+    from reports.data import Axis
+    from reports.faults import fault_windows
+    ops = [Op(0, 1_000_000_000, "nemesis", "invoke", "start-partition", value="halves"),
+           Op(1, 1_100_000_000, "nemesis", "info", "start-partition", value={"grudge": {}}),
+           Op(2, 2_000_000_000, "nemesis", "invoke", "kill", value="one"),
+           Op(3, 2_100_000_000, "nemesis", "info", "kill", value={"n1": [1]}),
+           Op(4, 5_000_000_000, "nemesis", "invoke", "heal", value=None),
+           Op(5, 5_100_000_000, "nemesis", "info", "heal", value={"healed": ["all"]})]
+    faults = fault_windows(History(ops=ops), Axis(timed=True, origin=0.0), 6.0)
+    assert len(faults.windows) == 2
+    assert not any(w.open_at_end for w in faults.windows)
+    assert all(w.end_index == 5 for w in faults.windows)
