@@ -112,6 +112,26 @@ class Target(abc.ABC):
     def install(self, node: Node) -> None:
         """Make sure the binaries are on the node (TargetError naming the package if not)."""
 
+    def ensure_installed(self, node: Node, probe: str, missing: str, *,
+                         pre_install: Sequence[str] | None = None,
+                         timeout: float = 600.0) -> None:
+        """The install step every target shares: ``probe`` (a shell test built
+        with shlex.quote) passing means installed; otherwise ``apt-get install``
+        the target's Debian ``packages`` when the ``install`` option is on, or
+        fail with one line saying what is missing and how to get it."""
+        if node.exec(["sh", "-c", probe], timeout=10).ok:
+            return
+        if self.options.get("install"):
+            if pre_install:
+                node.check(list(pre_install), timeout=10)
+            node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
+                       timeout=timeout, env={"DEBIAN_FRONTEND": "noninteractive"})
+            return
+        pkgs = " ".join(self.packages)
+        raise TargetError(f"{node.name}: {missing} — install Debian's "
+                          f"{' and '.join(self.packages)} (apt-get install {pkgs})"
+                          " or set target.options.install: true")
+
     @abc.abstractmethod
     def configure(self, node: Node) -> None:
         """Write configuration and data directories."""

@@ -30,6 +30,8 @@ State representations (all exact except where a fingerprint is noted):
 
 from __future__ import annotations
 
+import abc
+
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -97,15 +99,16 @@ def _check_fs(ctx: Ctx, rows: np.ndarray, model: "Model") -> dict[str, int]:
     return codes
 
 
-class Model:
+class Model(abc.ABC):
     name = ""
     model_id = -1
     fs: tuple[str, ...] = ()
     partitioned = True
     description = ""
 
+    @abc.abstractmethod
     def encode(self, ctx: Ctx, rows: np.ndarray, key: Any) -> Partition:
-        raise NotImplementedError
+        """The model's integer encoding of one key's ops."""
 
     def encode_many(self, ctx: Ctx, groups: list[tuple[Any, np.ndarray]]) -> list[Partition]:
         return [self.encode(ctx, rows, key) for key, rows in groups]

@@ -9,6 +9,8 @@ it is slower, which is the price of arbitrary Python state.
 
 from __future__ import annotations
 
+import abc
+
 import importlib
 import importlib.util
 import os
@@ -36,7 +38,7 @@ class OpView:
     key: Any = None
 
 
-class PyModel:
+class PyModel(abc.ABC):
     """Subclass, set ``name``, and implement ``init`` and ``step``."""
 
     name = "python-model"
@@ -45,10 +47,10 @@ class PyModel:
     def init(self, init: Any) -> Hashable:
         return init
 
+    @abc.abstractmethod
     def step(self, state: Hashable, op: OpView) -> tuple[bool, Hashable]:
         """(legal, new state).  For an ``info`` op, ``op.result`` is None: the
         step must accept any outcome it could have had."""
-        raise NotImplementedError
 
     def drop(self, op: OpView) -> bool:
         """Ops that constrain nothing and change nothing (default: failed ops)."""

@@ -24,6 +24,8 @@ on how many ops that stream emitted, not on thread timing.
 
 from __future__ import annotations
 
+import abc
+
 import random
 from typing import Any, Callable, Iterable, Sequence
 
@@ -71,15 +73,16 @@ class Ctx:
             self.wake_at = t
 
 
-class Gen:
+class Gen(abc.ABC):
     """Base of every generator.  Subclasses override ``op`` and, if they
     hold state, ``reset`` (back to the initial state; randomness is *not*
     rewound) and ``children``."""
 
     rng: random.Random | None = None
 
-    def op(self, ctx: Ctx) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def op(self, ctx: Ctx) -> Any:
+        """The next op dict, PENDING (ask again later) or None (exhausted)."""
 
     def reset(self) -> None:
         for c in self.children():

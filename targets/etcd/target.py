@@ -78,16 +78,8 @@ class EtcdTarget(Target):
     # -- lifecycle ---------------------------------------------------------------
     def install(self, node: Node) -> None:
         binary = self.options["binary"]
-        r = node.exec(["sh", "-c", f"command -v {shlex.quote(binary)}"], timeout=10)
-        if r.ok:
-            return
-        if self.options["install"]:
-            node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
-                       timeout=600, env={"DEBIAN_FRONTEND": "noninteractive"})
-            return
-        raise TargetError(f"{node.name}: {binary!r} not found — install Debian's "
-                          f"{' and '.join(self.packages)} (apt-get install {' '.join(self.packages)})"
-                          " or set target.options.install: true")
+        self.ensure_installed(node, f"command -v {shlex.quote(binary)}",
+                              f"{binary!r} not found")
 
     def configure(self, node: Node) -> None:
         node.check(["mkdir", "-p", self._dir(node)], timeout=10)

@@ -108,17 +108,9 @@ class RedisTarget(Target):
         super().setup(nodes, health_timeout=health_timeout)
 
     def install(self, node: Node) -> None:
-        missing = [b for b in ("redis-server", "redis-sentinel")
-                   if not node.exec(["sh", "-c", f"command -v {shlex.quote(b)}"], timeout=10).ok]
-        if not missing:
-            return
-        if self.options["install"]:
-            node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
-                       timeout=600, env={"DEBIAN_FRONTEND": "noninteractive"})
-            return
-        raise TargetError(f"{node.name}: {' and '.join(missing)} not found — install Debian's "
-                          f"{' and '.join(self.packages)} (apt-get install {' '.join(self.packages)})"
-                          " or set target.options.install: true")
+        bins = ("redis-server", "redis-sentinel")
+        self.ensure_installed(node, " && ".join(f"command -v {shlex.quote(b)}" for b in bins),
+                              f"{' or '.join(bins)} not found")
 
     def configure(self, node: Node) -> None:
         node.check(["mkdir", "-p", self._dir(node)], timeout=10)

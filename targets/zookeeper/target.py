@@ -106,18 +106,10 @@ class ZookeeperTarget(Target):
         java = self.options["java"]
         probe = f"command -v {shlex.quote(java)} >/dev/null && " + \
             " && ".join(f"test -r {shlex.quote(j)}" for j in jars)
-        if node.exec(["sh", "-c", probe], timeout=10).ok:
-            return
-        if self.options["install"]:
-            # openjdk's postinst links its man pages with update-alternatives and fails on
-            # slim images that dropped /usr/share/man/man1.
-            node.check(["mkdir", "-p", "/usr/share/man/man1"], timeout=10)
-            node.check(["apt-get", "install", "-y", "--no-install-recommends", *self.packages],
-                       timeout=900, env={"DEBIAN_FRONTEND": "noninteractive"})
-            return
-        raise TargetError(f"{node.name}: java or one of {', '.join(jars)} is missing — install "
-                          f"Debian's {' and '.join(self.packages)} (apt-get install "
-                          f"{' '.join(self.packages)}) or set target.options.install: true")
+        # openjdk's postinst links its man pages with update-alternatives and fails on
+        # slim images that dropped /usr/share/man/man1.
+        self.ensure_installed(node, probe, f"java or one of {', '.join(jars)} is missing",
+                              pre_install=["mkdir", "-p", "/usr/share/man/man1"], timeout=900)
 
     def configure(self, node: Node) -> None:
         d = self._dir(node)
