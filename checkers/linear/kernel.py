@@ -17,9 +17,21 @@ Python driver checks the wall clock and the memory budget between calls
 (numba code cannot read a clock).
 
 The memo is an open-addressing hash table over entry ids; entry ``e`` stores
-the 64-bit hash, the state and the full bitset words, so equality is exact and
-a hash collision only costs a comparison.  The bitset hash is Zobrist's (XOR of
-one random 64-bit word per op), updated in O(1) per lift/unlift.
+the 64-bit hash, the state and a canonical encoding of the linearized set, so
+equality is exact and a hash collision only costs a comparison.  The set's
+hash is Zobrist's (XOR of one random 64-bit word per op), updated in O(1) per
+lift/unlift.
+
+Why an encoding and not the bitset: ops are numbered in invocation order, and
+WGL lifts an op only after every op whose return precedes its call, so a
+linearized set is "everything below a frontier, less a few holes" — the holes
+being ops still pending at the frontier and ``info`` ops not (yet) taken.  A
+memo entry stores ``[frontier, hole ids...]`` (sparse form) when there are
+fewer holes than bitset words, else ``[-1, bitset words...]`` (dense form).
+Equal sets get equal encodings, so equality stays exact; a 100,000-op
+single-register history needs a few words per entry instead of 1,563.  The
+lowest hole (``zero``) is maintained incrementally so encoding scans only the
+words between it and the frontier.
 
 Models are selected by an integer id (see ``models.py``) and stepped by
 ``_step``; wide states (queues, multi-registers) are interned vectors in a
@@ -48,7 +60,8 @@ P61 = (1 << 61) - 1
 # regs layout (int64 vector shared between the driver and the kernel)
 R_ENTRY, R_STATE, R_DEPTH, R_REMAIN, R_HASH, R_MCOUNT, R_STATUS = 0, 1, 2, 3, 4, 5, 6
 R_BEST_ENTRY, R_BEST_DEPTH, R_BEST_NSTATES, R_STEPS, R_MAXDEPTH = 7, 8, 9, 10, 11
-N_REGS = 12
+R_FRONT, R_ZERO, R_MUSED = 12, 13, 14
+N_REGS = 15
 
 # statuses
 S_RUNNING, S_VALID, S_INVALID, S_PAUSED, S_GROW_MEMO, S_GROW_STORE = 0, 1, 2, 3, 4, 5
@@ -150,6 +163,71 @@ def memo_rehash(mtab, ment_hash, count):
         while mtab[i] >= 0:
             i = (i + 1) & mask
         mtab[i] = e
+
+
+# --------------------------------------------------------------------------- set encoding
+
+@njit(cache=True, inline="always")
+def _ctz(v):
+    # index of the single set bit of v (v != 0): binary search over halves 32, 16, .., 1
+    n = 0
+    width = 32
+    while width > 0:
+        mask = (np.int64(1) << width) - 1
+        if (v & mask) == 0:
+            n += width
+            v = (v >> width) & mask
+        width >>= 1
+    return n
+
+
+@njit(cache=True)
+def next_zero(bits, start):
+    """Lowest id >= ``start`` whose bit is clear (may exceed the op count: the
+    bits past it are always clear)."""
+    W = bits.shape[0]
+    w = start >> 6
+    if w >= W:
+        return start
+    inv = ~bits[w] & -(np.int64(1) << (start & 63))
+    while inv == 0:
+        w += 1
+        if w >= W:
+            return w << 6
+        inv = ~bits[w]
+    return (w << 6) + _ctz(inv & -inv)
+
+
+@njit(cache=True)
+def encode_set(bits, front, zero, enc):
+    """Write the canonical encoding of the set (see the module docstring) into
+    ``enc`` (length W + 1) and return its length."""
+    W = bits.shape[0]
+    enc[0] = front
+    u = 0
+    if zero < front:
+        w0 = zero >> 6
+        w1 = (front - 1) >> 6
+        for w in range(w0, w1 + 1):
+            inv = ~bits[w]
+            if w == w0:
+                inv &= -(np.int64(1) << (zero & 63))
+            if w == w1:
+                top = front - (w1 << 6)
+                if top < 64:
+                    inv &= (np.int64(1) << top) - 1
+            while inv != 0:
+                low = inv & -inv
+                if u + 1 >= W:
+                    # as many holes as words: the dense form is no longer than this
+                    enc[0] = -1
+                    for q in range(W):
+                        enc[1 + q] = bits[q]
+                    return W + 1
+                enc[1 + u] = (w << 6) + _ctz(low)
+                u += 1
+                inv ^= low
+    return u + 1
 
 
 # --------------------------------------------------------------------------- model steps
@@ -263,9 +341,9 @@ def _unlift(o, call_entry, ret_entry, nxt, prv):
 
 @njit(cache=True)
 def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entry,
-            ret_entry, zob, stack_op, stack_state, bits, regs, mtab, ment_hash, ment_state,
-            ment_bits, sbuf, soff, slen, stab, smeta, store_need, best_prefix, best_states,
-            tmp, max_steps):
+            ret_entry, zob, stack_op, stack_state, stack_front, bits, regs, mtab, ment_hash,
+            ment_state, ment_off, ment_len, mbuf, enc, sbuf, soff, slen, stab, smeta,
+            store_need, best_prefix, best_states, tmp, max_steps):
     """Run (or resume) the search for at most ``max_steps`` iterations; the outcome
     is ``regs[R_STATUS]``.  Entry 0 is the list head; entries 1..2n are events in
     real-time order, so an entry's number is also its position."""
@@ -276,6 +354,10 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
     remain = regs[R_REMAIN]
     h = regs[R_HASH]
     mcount = regs[R_MCOUNT]
+    front = regs[R_FRONT]
+    zero = regs[R_ZERO]
+    mused = regs[R_MUSED]
+    mbcap = mbuf.shape[0]
     ecap = ment_state.shape[0]
     mcap = mtab.shape[0]
     mmask = mcap - 1
@@ -286,7 +368,7 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
         if remain == 0:
             status = S_VALID
             break
-        if mcount + 1 >= ecap or 2 * (mcount + 1) >= mcap:
+        if mcount + 1 >= ecap or 2 * (mcount + 1) >= mcap or mused + W + 1 >= mbcap:
             status = S_GROW_MEMO
             break
         if store_need > 0 and (smeta[0] + 2 >= soff.shape[0]
@@ -311,6 +393,9 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
                 bits[w] |= bit
                 h2 = h ^ zob[o]
                 key = h2 ^ _mix(ns + 0x632BE59BD9B4E019)
+                nfront = front if front > o else o + 1
+                nzero = next_zero(bits, zero + 1) if o == zero else zero
+                L = encode_set(bits, nfront, nzero, enc)
                 # memo lookup / insert
                 i = key & mmask
                 found = False
@@ -318,11 +403,11 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
                     e = mtab[i]
                     if e < 0:
                         break
-                    if ment_hash[e] == key and ment_state[e] == ns:
+                    if ment_hash[e] == key and ment_state[e] == ns and ment_len[e] == L:
                         same = True
-                        base = e * W
-                        for q in range(W):
-                            if ment_bits[base + q] != bits[q]:
+                        base = ment_off[e]
+                        for q in range(L):
+                            if mbuf[base + q] != enc[q]:
                                 same = False
                                 break
                         if same:
@@ -335,16 +420,21 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
                     mtab[i] = e
                     ment_hash[e] = key
                     ment_state[e] = ns
-                    base = e * W
-                    for q in range(W):
-                        ment_bits[base + q] = bits[q]
+                    ment_off[e] = mused
+                    ment_len[e] = L
+                    for q in range(L):
+                        mbuf[mused + q] = enc[q]
+                    mused += L
                     stack_op[depth] = o
                     stack_state[depth] = state
+                    stack_front[depth] = front
                     depth += 1
                     if depth > regs[R_MAXDEPTH]:
                         regs[R_MAXDEPTH] = depth
                     state = ns
                     h = h2
+                    front = nfront
+                    zero = nzero
                     if must[o]:
                         remain -= 1
                     _lift(o, call_entry, ret_entry, nxt, prv)
@@ -379,6 +469,9 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
             depth -= 1
             p = stack_op[depth]
             state = stack_state[depth]
+            front = stack_front[depth]
+            if p < zero:
+                zero = p
             bits[p >> 6] &= ~(np.int64(1) << (p & 63))
             h = h ^ zob[p]
             if must[p]:
@@ -391,5 +484,8 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
     regs[R_REMAIN] = remain
     regs[R_HASH] = h
     regs[R_MCOUNT] = mcount
+    regs[R_FRONT] = front
+    regs[R_ZERO] = zero
+    regs[R_MUSED] = mused
     regs[R_STATUS] = status
     regs[R_STEPS] += steps

@@ -75,15 +75,20 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
     bits = np.zeros(W, np.int64)
     stack_op = np.zeros(n + 1, np.int64)
     stack_state = np.zeros(n + 1, np.int64)
+    stack_front = np.zeros(n + 1, np.int64)
+    enc = np.zeros(W + 1, np.int64)
     best_prefix = np.zeros(n + 1, np.int64)
     best_states = np.zeros(K.MAX_BEST_STATES, np.int64)
 
-    # start small (at most ~16 MiB of bitsets) and double on demand, checking the budget
-    ecap = max(64, min(4 * n, 1 << 16, (16 * MIB) // (8 * W)))
+    # start small and double on demand, checking the budget; set encodings are
+    # usually a few words (see kernel.py), so the buffer starts at 4 words an entry
+    ecap = max(64, min(4 * n, 1 << 16))
     mtab = np.full(_pow2_at_least(4 * ecap), -1, np.int64)
     ment_hash = np.zeros(ecap, np.int64)
     ment_state = np.zeros(ecap, np.int64)
-    ment_bits = np.zeros(ecap * W, np.int64)
+    ment_off = np.zeros(ecap, np.int64)
+    ment_len = np.zeros(ecap, np.int64)
+    mbuf = np.zeros(4 * ecap + 2 * (W + 1), np.int64)
 
     need = part.store_need
     if need > 0:
@@ -110,15 +115,17 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
     mem_limit = None if memory_limit_mib is None else memory_limit_mib * MIB
 
     def mem_bytes() -> int:
-        return (mtab.nbytes + ment_hash.nbytes + ment_state.nbytes + ment_bits.nbytes
+        return (mtab.nbytes + ment_hash.nbytes + ment_state.nbytes + ment_off.nbytes
+                + ment_len.nbytes + mbuf.nbytes
                 + sbuf.nbytes + soff.nbytes + slen.nbytes + stab.nbytes)
 
     budget_hit = None
     while True:
         K.wgl_run(part.model_id, part.kind, part.a, part.b, part.c, part.must, part.aux,
                   ev_op, ev_call, nxt, prv, call_entry, ret_entry, zob, stack_op, stack_state,
-                  bits, regs, mtab, ment_hash, ment_state, ment_bits, sbuf, soff, slen, stab,
-                  smeta, need, best_prefix, best_states, tmp, SLICE)
+                  stack_front, bits, regs, mtab, ment_hash, ment_state, ment_off, ment_len,
+                  mbuf, enc, sbuf, soff, slen, stab, smeta, need, best_prefix, best_states,
+                  tmp, SLICE)
         status = int(regs[K.R_STATUS])
         if status in (K.S_VALID, K.S_INVALID):
             break
@@ -126,16 +133,25 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
             budget_hit = "time"
             break
         if status == K.S_GROW_MEMO:
-            grow = ment_hash.nbytes + ment_state.nbytes + ment_bits.nbytes + mtab.nbytes
-            if mem_limit is not None and mem_bytes() + grow > mem_limit:
-                budget_hit = "memory"
-                break
-            ecap *= 2
-            ment_hash = np.resize(ment_hash, ecap)
-            ment_state = np.resize(ment_state, ecap)
-            ment_bits = np.resize(ment_bits, ecap * W)
-            mtab = np.full(mtab.shape[0] * 2, -1, np.int64)
-            K.memo_rehash(mtab, ment_hash, int(regs[K.R_MCOUNT]))
+            mcount = int(regs[K.R_MCOUNT])
+            if int(regs[K.R_MUSED]) + W + 1 >= mbuf.shape[0]:
+                if mem_limit is not None and mem_bytes() + mbuf.nbytes > mem_limit:
+                    budget_hit = "memory"
+                    break
+                mbuf = np.resize(mbuf, 2 * mbuf.shape[0])
+            if mcount + 1 >= ecap or 2 * (mcount + 1) >= mtab.shape[0]:
+                grow = (ment_hash.nbytes + ment_state.nbytes + ment_off.nbytes
+                        + ment_len.nbytes + mtab.nbytes)
+                if mem_limit is not None and mem_bytes() + grow > mem_limit:
+                    budget_hit = "memory"
+                    break
+                ecap *= 2
+                ment_hash = np.resize(ment_hash, ecap)
+                ment_state = np.resize(ment_state, ecap)
+                ment_off = np.resize(ment_off, ecap)
+                ment_len = np.resize(ment_len, ecap)
+                mtab = np.full(mtab.shape[0] * 2, -1, np.int64)
+                K.memo_rehash(mtab, ment_hash, mcount)
         elif status == K.S_GROW_STORE:
             grow = sbuf.nbytes + soff.nbytes * 2 + stab.nbytes
             if mem_limit is not None and mem_bytes() + grow > mem_limit:
