@@ -486,9 +486,9 @@ class Nemesis:
         left: dict[str, list[int]] = {}
         for name in chosen:
             node = self.by_name[name]
-            pids[name] = [d.pid for d in t.daemons(node)]
+            pids[name] = [d.pid for d in t.fault_daemons(node)]
             t.kill(node)
-            left[name] = [d.pid for d in t.daemons(node)]
+            left[name] = [d.pid for d in t.fault_daemons(node)]
             self._killed.add(name)
             if name in self._paused:  # SIGKILL ends a stopped process too
                 self.journal.healed([self._paused.pop(name)[0]])
@@ -519,7 +519,7 @@ class Nemesis:
         out_pids, out_groups = {}, {}
         for name in chosen:
             node = self.by_name[name]
-            daemons = t.daemons(node)
+            daemons = t.fault_daemons(node)
             pids = [d.pid for d in daemons]
             pgids = [d.pgid for d in daemons if d.pgid]
             if name in self._paused:
@@ -540,7 +540,7 @@ class Nemesis:
         for name in chosen:
             node = self.by_name[name]
             entry = self._paused.get(name)
-            daemons = t.daemons(node)
+            daemons = t.fault_daemons(node)
             for d in daemons:
                 node.signal(d, signal.SIGCONT, group=True)
             ref = self.journal.data["nodes"].get(name, {})

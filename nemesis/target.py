@@ -10,13 +10,17 @@ from harness.nodes.base import Daemon, Node
 @runtime_checkable
 class NemesisTarget(Protocol):
     def kill(self, node: Node) -> None:
-        """SIGKILL every daemon of the target on the node."""
+        """SIGKILL the target's faultable daemons on the node (``fault_daemons``)."""
 
     def start(self, node: Node) -> None:
         """Start the target's daemons on the node again."""
 
     def daemons(self, node: Node) -> list[Daemon]:
-        """The running daemons on the node (their process groups are what pause freezes)."""
+        """The running daemons on the node."""
+
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        """The running daemons kill and pause act on (their process groups are what
+        pause freezes)."""
 
     def primaries(self, nodes: Sequence[Node]) -> list[Node]:
         """The node(s) acting as primary/leader now; empty when unknown."""

@@ -141,25 +141,28 @@ class Target(abc.ABC):
         """Start the daemon(s) on the node (again, after a kill); idempotent when running."""
 
     def kill(self, node: Node) -> None:
-        """SIGKILL every daemon of the target on the node and wait until gone."""
-        for d in self._daemons.get(node.name, []):
+        """SIGKILL the target's faultable daemons on the node and wait until gone."""
+        self._kill_daemons(node, self.fault_daemons(node))
+
+    def _kill_daemons(self, node: Node, daemons: list[Daemon]) -> None:
+        for d in daemons:
             try:
                 node.signal(d, signal.SIGKILL, group=True)
             except NodeError:
                 pass
         deadline = time.monotonic() + 10
-        for d in self._daemons.get(node.name, []):
+        for d in daemons:
             while node.is_running(d) and time.monotonic() < deadline:
                 time.sleep(0.02)
         self._daemons[node.name] = [d for d in self._daemons.get(node.name, [])
                                     if node.is_running(d)]
 
     def pause(self, node: Node) -> None:
-        for d in self._daemons.get(node.name, []):
+        for d in self.fault_daemons(node):
             node.signal(d, signal.SIGSTOP, group=True)
 
     def resume(self, node: Node) -> None:
-        for d in self._daemons.get(node.name, []):
+        for d in self.daemons(node):
             node.signal(d, signal.SIGCONT, group=True)
 
     def restart(self, node: Node) -> None:
@@ -174,12 +177,18 @@ class Target(abc.ABC):
             except NodeError:
                 pass
             try:
-                self.kill(n)
+                self._kill_daemons(n, list(self._daemons.get(n.name, [])))
             except NodeError:
                 pass
 
     def daemons(self, node: Node) -> list[Daemon]:
         return [d for d in self._daemons.get(node.name, []) if node.is_running(d)]
+
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        """The running daemons that kill and pause hit: the database itself.  All
+        of them unless a target runs a helper beside it that is not the thing
+        under test (redis' sentinels are the failure detector, not the store)."""
+        return self.daemons(node)
 
     def _track(self, node: Node, daemon: Daemon) -> None:
         self._daemons.setdefault(node.name, []).append(daemon)

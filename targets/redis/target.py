@@ -8,7 +8,7 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Node
+from harness.nodes.base import Daemon, Node
 
 from ..base import LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, RedisClient, ask_sentinel
@@ -59,6 +59,10 @@ class RedisTarget(Target):
         "wait_timeout_ms": 1000,
         "min_replicas_to_write": 0,
         "appendfsync": "everysec",
+        # kill and pause hit redis-server only: the sentinels are the failure
+        # detector under test, and a node's crash in Jepsen's sense is the
+        # store's crash.  true: the node's sentinel dies and freezes with it.
+        "sentinel_faults": False,
         "install": False,
     }
 
@@ -74,8 +78,9 @@ class RedisTarget(Target):
         if not isinstance(out["master_name"], str) or not out["master_name"].isidentifier():
             raise OptionError("target.options.master_name: expected a plain name (letters, digits,"
                               f" underscore), got {out['master_name']!r}")
-        if not isinstance(out["install"], bool):
-            raise OptionError(f"target.options.install: expected true or false, got {out['install']!r}")
+        for k in ("install", "sentinel_faults"):
+            if not isinstance(out[k], bool):
+                raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
         return out
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -145,6 +150,11 @@ class RedisTarget(Target):
         self._started.add(node.name)
         # Forget handles of daemons that died, so daemons() stays the live set.
         self._daemons[node.name] = self.daemons(node)
+
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        if self.options["sentinel_faults"]:
+            return self.daemons(node)
+        return [d for d in self.daemons(node) if d.name == "redis-server"]
 
     # -- sentinel views ----------------------------------------------------------
     def sentinel_views(self, nodes: Sequence[Node] | None = None,

@@ -101,6 +101,9 @@ class PeerTarget:
     def daemons(self, node) -> list:
         return [d for d in self._daemons.get(node.name, []) if node.is_running(d)]
 
+    def fault_daemons(self, node) -> list:
+        return self.daemons(node)
+
     def primaries(self, nodes) -> list:
         return [n for n in nodes if n.name == "n2"]
 

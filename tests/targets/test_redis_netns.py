@@ -86,7 +86,9 @@ def test_kill_primary_fails_over_and_restart_rejoins_as_replica(group):
     assert _until(lambda: all(
         t.client(n, "register", {}).invoke("read", "k", None, 1.0)[1] == 1 for n in nodes), 5)
     t.kill(old)
-    assert t.daemons(old) == []
+    # the store died; its sentinel (the failure detector under test) did not
+    assert t.fault_daemons(old) == []
+    assert [d.name for d in t.daemons(old)] == ["redis-sentinel"]
     new = _until(lambda: [p for p in t.primaries(nodes[1:]) if p is not old], 30)
     assert new and new[0] in nodes[1:], \
         f"sentinels did not fail over within 30 s: {t.sentinel_views(nodes[1:])}"
@@ -98,6 +100,10 @@ def test_kill_primary_fails_over_and_restart_rejoins_as_replica(group):
     role = t._role(old, 1.0)
     assert role[0] == b"slave" and role[1].decode() == new[0].ip
     assert t.client(old, "register", {}).invoke("read", "k", None, 2.0) == ("ok", 2, None)
+    # sentinel_faults: the node's sentinel dies with its server
+    t.options["sentinel_faults"] = True
+    t.kill(old)
+    assert t.daemons(old) == []
 
 
 def test_partitioned_primary_write_is_info_within_timeout(group):

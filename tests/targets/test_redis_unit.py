@@ -22,7 +22,8 @@ def test_registered_with_defaults():
 @pytest.mark.parametrize("opts,field", [
     ({"quorum": 0}, "quorum"), ({"appendfsync": "sometimes"}, "appendfsync"),
     ({"wait_replicas": -1}, "wait_replicas"), ({"master_name": "a b"}, "master_name"),
-    ({"colour": 1}, "colour"), ({"install": "yes"}, "install")])
+    ({"colour": 1}, "colour"), ({"install": "yes"}, "install"),
+    ({"sentinel_faults": "no"}, "sentinel_faults")])
 def test_bad_options_name_the_option(opts, field):
     with pytest.raises(OptionError, match=field):
         targets.get("redis")(opts)
