@@ -22,8 +22,10 @@ from .ipc import recv, send
 # that loads the numba cache, ~0.5-1.5 s to start) takes over only the keys still
 # left after this long, so easy histories never pay for the pool.
 POOL_AFTER_S = 1.0
-# ... and only when the keys left look like more than this much work
-POOL_MIN_REMAINING_S = 4.0
+# ... and only when the keys left look like more than this much work: a worker is
+# ready 1-3 s after it is started (this process keeps checking meanwhile, so on
+# an idle core the start costs no wall time), and must then have work left to share
+POOL_MIN_REMAINING_S = 2.0
 # Whether this process works on batches while the pool runs (tests turn it off to
 # make the workers do everything).
 POOL_PARENT_WORKS = True
@@ -74,8 +76,7 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
         done += len(parts[i])
         i += 1
     if i < len(parts):
-        # estimated time left at the rate so far: starting workers costs each ~1-2 s of
-        # CPU, which on a small machine the checker itself would otherwise have
+        # estimated time left at the rate so far
         left = sum(len(p) for p in parts[i:])
         rate = done / max(time.monotonic() - t0, 1e-6)
         if done == 0 or left / rate > POOL_MIN_REMAINING_S:
@@ -114,10 +115,13 @@ def _run_pool(parts: list[Partition], first: int, results: list, w: int,
         for i, r in zip(b, res):
             results[i] = r
 
+    # the batch this process is working through, one key at a time: between keys it
+    # serves the workers, so a worker that finished never waits for a whole batch
+    mine: deque[int] = deque()
     try:
-        while batches or inflight:
-            wait = None if not batches or not POOL_PARENT_WORKS else 0
-            for sk, _ in sel.select(timeout=wait):
+        while batches or inflight or mine:
+            busy_here = POOL_PARENT_WORKS and bool(batches or mine)
+            for sk, _ in sel.select(timeout=0 if busy_here else None):
                 pr = sk.data
                 try:
                     msg = recv(pr.stdout)
@@ -142,10 +146,11 @@ def _run_pool(parts: list[Partition], first: int, results: list, w: int,
                     inflight[pr.pid] = b
                 except OSError:
                     batches.appendleft(b)
-            if batches and POOL_PARENT_WORKS:
-                b = batches.pop()
-                store(b, [run_partition(parts[i], deadline=deadline, memory_limit_mib=mem)
-                          for i in b])
+            if POOL_PARENT_WORKS and not mine and batches:
+                mine.extend(batches.pop())
+            if mine:
+                j = mine.popleft()
+                results[j] = run_partition(parts[j], deadline=deadline, memory_limit_mib=mem)
             elif inflight and not sel.get_map():
                 break  # every worker is gone; the caller redoes what is missing
     finally:
