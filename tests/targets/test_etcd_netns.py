@@ -12,26 +12,13 @@ pytestmark = [pytest.mark.netns, pytest.mark.db]
 if os.geteuid() != 0 or shutil.which("etcd") is None:
     pytest.skip("needs root and Debian's etcd-server", allow_module_level=True)
 
-import targets
-from harness.nodes import get_provider
+from cluster_support import netns_cluster
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    prov = get_provider("netns", tmp_path / "store")
-    try:
-        nodes = prov.create(3)
-        t = targets.get("etcd")({})
-        t.setup(nodes)
-        ok, why = t.wait_healthy(30)
-        assert ok, why
-        yield t, nodes
-    finally:
-        try:
-            t.stop_all()
-        except Exception:
-            pass
-        prov.destroy()
+    with netns_cluster(tmp_path, "etcd", health_s=30) as c:
+        yield c
 
 
 def test_register_set_counter_semantics(cluster):

@@ -13,40 +13,15 @@ pytestmark = [pytest.mark.netns, pytest.mark.db]
 if os.geteuid() != 0 or shutil.which("redis-server") is None or shutil.which("redis-sentinel") is None:
     pytest.skip("needs root and Debian's redis-server + redis-sentinel", allow_module_level=True)
 
-import targets
-from harness.nodes import get_provider
+from cluster_support import netns_cluster, until as _until
 
 FAST = {"down_after_ms": 1500, "failover_timeout_ms": 4000}
 
 
 @pytest.fixture
 def group(tmp_path):
-    prov = get_provider("netns", tmp_path / "store")
-    t = None
-    try:
-        nodes = prov.create(3)
-        t = targets.get("redis")(FAST)
-        t.setup(nodes)
-        ok, why = t.wait_healthy(40)
-        assert ok, why
-        yield t, nodes
-    finally:
-        if t is not None:
-            try:
-                t.stop_all()
-            except Exception:
-                pass
-        prov.destroy()
-
-
-def _until(pred, within: float, step: float = 0.2):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    with netns_cluster(tmp_path, "redis", FAST, health_s=40) as c:
+        yield c
 
 
 def test_register_set_counter_and_primary(group):

@@ -17,44 +17,15 @@ if os.geteuid() != 0 or shutil.which("java") is None or \
         not Path("/usr/share/java/slf4j-simple.jar").exists():
     pytest.skip("needs root, Debian's zookeeperd and libslf4j-java", allow_module_level=True)
 
-import targets
-from harness.nodes import get_provider
+from cluster_support import netns_cluster, until as _until
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-def _cluster(tmp_path, env_hook=None):
-    prov = get_provider("netns", tmp_path / "store")
-    nodes = prov.create(3)
-    t = targets.get("zookeeper")({})
-    t.env_hook = env_hook
-    return prov, nodes, t
-
-
 @pytest.fixture
 def ensemble(tmp_path):
-    prov, nodes, t = _cluster(tmp_path)
-    try:
-        t.setup(nodes)
-        ok, why = t.wait_healthy(90)
-        assert ok, why
-        yield t, nodes
-    finally:
-        try:
-            t.stop_all()
-        except Exception:
-            pass
-        prov.destroy()
-
-
-def _until(pred, within: float, step: float = 0.2):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    with netns_cluster(tmp_path, "zookeeper", health_s=90) as c:
+        yield c
 
 
 def test_register_set_counter_leader_and_logs(ensemble):
@@ -160,11 +131,7 @@ def test_libfaketime_moves_the_jvm_clock(tmp_path):
 
     def clear_offset(node):
         Path(offset_path(node)).unlink(missing_ok=True)
-    prov, nodes, t = _cluster(tmp_path, clock_env)
-    try:
-        t.setup(nodes)
-        ok, why = t.wait_healthy(90)
-        assert ok, why
+    with netns_cluster(tmp_path, "zookeeper", health_s=90, env_hook=clock_env) as (t, nodes):
         assert "FAKETIME_DONT_FAKE_MONOTONIC" not in t._env(nodes[0])
         assert t.daemons(nodes[0])[0].env["LD_PRELOAD"] == clock_env(nodes[0])["LD_PRELOAD"]
         c = t.client(nodes[0], "register", {})
@@ -186,9 +153,3 @@ def test_libfaketime_moves_the_jvm_clock(tmp_path):
             c.close()
         ok, why = t.wait_healthy(60)
         assert ok, why
-    finally:
-        try:
-            t.stop_all()
-        except Exception:
-            pass
-        prov.destroy()
