@@ -53,6 +53,20 @@ class LogPattern:
 FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency")
 
 
+def int_option(options: Mapping[str, Any], key: str, lo: int = 1) -> None:
+    """Reject ``options[key]`` unless it is an integer >= ``lo`` (a bool is not)."""
+    v = options[key]
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+        raise OptionError(f"target.options.{key}: expected an integer >= {lo}, got {v!r}")
+
+
+def choice_option(options: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
+    """Reject ``options[key]`` unless it is one of ``choices``."""
+    if options[key] not in choices:
+        raise OptionError(f"target.options.{key}: {options[key]!r} is not one of "
+                          f"{', '.join(choices)}")
+
+
 class Target(abc.ABC):
     """One database under test on a set of nodes."""
 
@@ -86,6 +100,9 @@ class Target(abc.ABC):
                 raise OptionError(f"unknown option {k!r} for target {self.name} "
                                   f"(allowed: {allowed})")
             out[k] = v
+        for k, default in self.option_defaults.items():
+            if isinstance(default, bool) and not isinstance(out[k], bool):
+                raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
         return out
 
     # -- faults ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from harness.nodes.base import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError
+from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
 from .client import CLIENTS, READ_MODES, EtcdClient
 from .gateway import Gateway, Indefinite, NotSent, ServerError
 
@@ -48,18 +48,12 @@ class EtcdTarget(Target):
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
-        if out["read_mode"] not in READ_MODES:
-            raise OptionError(f"target.options.read_mode: {out['read_mode']!r} is not one of "
-                              f"{', '.join(READ_MODES)}")
+        choice_option(out, "read_mode", READ_MODES)
         for k in ("client_port", "peer_port", "heartbeat_ms", "election_ms", "snapshot_count"):
-            v = out[k]
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise OptionError(f"target.options.{k}: expected a positive integer, got {v!r}")
+            int_option(out, k)
         if out["election_ms"] < 5 * out["heartbeat_ms"]:
             raise OptionError("target.options.election_ms: must be at least 5 x heartbeat_ms "
                               f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}")
-        if not isinstance(out["install"], bool):
-            raise OptionError(f"target.options.install: expected true or false, got {out['install']!r}")
         return out
 
     # -- paths -----------------------------------------------------------------

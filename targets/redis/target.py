@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from harness.nodes.base import Daemon, Node
 
-from ..base import LogPattern, OptionError, Target, TargetError
+from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
 from .client import CLIENTS, RedisClient, ask_sentinel
 from .config import redis_conf, sentinel_conf
 from .conn import Conn, Indefinite, NotSent, Refused
@@ -23,12 +23,6 @@ CLOCK_REFUSAL = ("Debian's redis-server links jemalloc and hangs at startup unde
                  "redis; drop 'clock' from the nemesis faults for redis")
 
 APPENDFSYNC = ("always", "everysec", "no", "off")
-
-
-def _int_opt(out: Mapping[str, Any], k: str, lo: int) -> None:
-    v = out[k]
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise OptionError(f"target.options.{k}: expected an integer >= {lo}, got {v!r}")
 
 
 class RedisTarget(Target):
@@ -71,16 +65,11 @@ class RedisTarget(Target):
         for k, lo in (("port", 1), ("sentinel_port", 1), ("quorum", 1), ("down_after_ms", 100),
                       ("failover_timeout_ms", 100), ("wait_replicas", 0), ("wait_timeout_ms", 0),
                       ("min_replicas_to_write", 0)):
-            _int_opt(out, k, lo)
-        if out["appendfsync"] not in APPENDFSYNC:
-            raise OptionError(f"target.options.appendfsync: {out['appendfsync']!r} is not one of "
-                              f"{', '.join(APPENDFSYNC)}")
+            int_option(out, k, lo)
+        choice_option(out, "appendfsync", APPENDFSYNC)
         if not isinstance(out["master_name"], str) or not out["master_name"].isidentifier():
             raise OptionError("target.options.master_name: expected a plain name (letters, digits,"
                               f" underscore), got {out['master_name']!r}")
-        for k in ("install", "sentinel_faults"):
-            if not isinstance(out[k], bool):
-                raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
         return out
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -268,7 +257,7 @@ class RedisTarget(Target):
         for k in ("wait_replicas", "wait_timeout_ms"):
             if k in (options or {}):
                 o[k] = options[k]
-                _int_opt(o, k, 0)
+                int_option(o, k, 0)
         # The node's own sentinel first: a client partitioned with an old primary
         # follows that side's view, as an application next to it would.
         order = [node] + [n for n in self.nodes if n is not node]

@@ -9,16 +9,10 @@ from typing import Any, Mapping, Sequence
 
 from harness.nodes.base import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError
+from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
 from .client import CLIENTS, READS, ZkClient
 from .config import DEFAULT_JARS, java_argv, zoo_cfg
 from .fourletter import FourLetterError, mode
-
-
-def _pos_int(out: Mapping[str, Any], k: str) -> None:
-    v = out[k]
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        raise OptionError(f"target.options.{k}: expected a positive integer, got {v!r}")
 
 
 class ZookeeperTarget(Target):
@@ -65,12 +59,10 @@ class ZookeeperTarget(Target):
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
-        if out["reads"] not in READS:
-            raise OptionError(f"target.options.reads: {out['reads']!r} is not one of "
-                              f"{', '.join(READS)}")
+        choice_option(out, "reads", READS)
         for k in ("client_port", "peer_port", "election_port", "tick_ms", "init_limit",
                   "sync_limit", "session_timeout_ms", "heap_mb"):
-            _pos_int(out, k)
+            int_option(out, k)
         lo, hi = 2 * out["tick_ms"], max(out["session_timeout_ms"], 20 * out["tick_ms"])
         if not lo <= out["session_timeout_ms"] <= hi:
             raise OptionError(f"target.options.session_timeout_ms: must be between 2 and 20 "
@@ -78,8 +70,6 @@ class ZookeeperTarget(Target):
         cp = out["classpath"]
         if cp is not None and (not isinstance(cp, list) or not all(isinstance(j, str) for j in cp)):
             raise OptionError(f"target.options.classpath: expected a list of jar paths, got {cp!r}")
-        if not isinstance(out["install"], bool):
-            raise OptionError(f"target.options.install: expected true or false, got {out['install']!r}")
         return out
 
     # -- paths -----------------------------------------------------------------
