@@ -69,10 +69,34 @@ def _hi(keys, i):
     return a
 
 
+@njit(cache=True, inline="always")
+def _edges(kind, i, n, chain, rd_ptr, ex_key, use_ex):
+    """(lo, hi): the index range of node ``i``'s out-edges of one kind —
+    EDGE_SO (at most the next node of its session), EDGE_WR (its readers) or
+    EDGE_EX (its extra edges; skipped when ``use_ex`` is False)."""
+    if kind == EDGE_SO:
+        if i + 1 < n and chain[i + 1] == chain[i]:
+            return 0, 1
+        return 0, 0
+    if kind == EDGE_WR:
+        return rd_ptr[i], rd_ptr[i + 1]
+    if use_ex:
+        return _lo(ex_key, i), _hi(ex_key, i)
+    return 0, 0
+
+
+@njit(cache=True, inline="always")
+def _edge_dst(kind, i, k, rd_idx, ex_dst):
+    """The target of edge ``k`` of that kind (see :func:`_edges`)."""
+    if kind == EDGE_SO:
+        return i + 1
+    if kind == EDGE_WR:
+        return rd_idx[k]
+    return ex_dst[k]
+
+
 @njit(cache=True)
-def leftover(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst):
-    """Kahn's algorithm without clocks: the indegree left per node (> 0 on
-    or after a cycle), leaving any clocks of the graph intact."""
+def _indegrees(n, pos, src, ex_dst):
     indeg = np.zeros(n, np.int64)
     for i in range(n):
         if pos[i] > 0:
@@ -81,53 +105,18 @@ def leftover(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst):
             indeg[i] += 1
     for k in range(ex_dst.shape[0]):
         indeg[ex_dst[k]] += 1
-    stack = np.empty(n, np.int64)
-    top = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            stack[top] = i
-            top += 1
-    while top > 0:
-        top -= 1
-        i = stack[top]
-        if i + 1 < n and chain[i + 1] == chain[i]:
-            indeg[i + 1] -= 1
-            if indeg[i + 1] == 0:
-                stack[top] = i + 1
-                top += 1
-        for k in range(rd_ptr[i], rd_ptr[i + 1]):
-            j = rd_idx[k]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                stack[top] = j
-                top += 1
-        for k in range(_lo(ex_key, i), _hi(ex_key, i)):
-            j = ex_dst[k]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                stack[top] = j
-                top += 1
     return indeg
 
 
 @njit(cache=True)
-def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc):
-    """Kahn's algorithm over so ∪ wr ∪ extra, filling ``vc`` (n x S, int32).
-
-    Returns (processed count, indegree left): when the count is below n the
-    nodes with indegree left > 0 lie on or after a cycle.
-    """
-    indeg = np.zeros(n, np.int64)
-    for i in range(n):
-        if pos[i] > 0:
-            indeg[i] += 1
-        if src[i] >= 0:
-            indeg[i] += 1
-    for k in range(ex_dst.shape[0]):
-        indeg[ex_dst[k]] += 1
-    for i in range(n):
-        for c in range(nchain):
-            vc[i, c] = -1
+def _kahn(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc, clocks):
+    """Kahn's algorithm over so ∪ wr ∪ extra; with ``clocks``, fills ``vc``
+    on the way.  Returns (processed count, indegree left)."""
+    indeg = _indegrees(n, pos, src, ex_dst)
+    if clocks:
+        for i in range(n):
+            for c in range(nchain):
+                vc[i, c] = -1
     stack = np.empty(n, np.int64)
     top = 0
     for i in range(n):
@@ -139,36 +128,39 @@ def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc):
         top -= 1
         i = stack[top]
         done += 1
-        vc[i, chain[i]] = pos[i]
-        # successors: so-next, readers, extra edges
-        if i + 1 < n and chain[i + 1] == chain[i]:
-            j = i + 1
-            for c in range(nchain):
-                if vc[i, c] > vc[j, c]:
-                    vc[j, c] = vc[i, c]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                stack[top] = j
-                top += 1
-        for k in range(rd_ptr[i], rd_ptr[i + 1]):
-            j = rd_idx[k]
-            for c in range(nchain):
-                if vc[i, c] > vc[j, c]:
-                    vc[j, c] = vc[i, c]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                stack[top] = j
-                top += 1
-        for k in range(_lo(ex_key, i), _hi(ex_key, i)):
-            j = ex_dst[k]
-            for c in range(nchain):
-                if vc[i, c] > vc[j, c]:
-                    vc[j, c] = vc[i, c]
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                stack[top] = j
-                top += 1
+        if clocks:
+            vc[i, chain[i]] = pos[i]
+        for kind in range(3):
+            lo, hi = _edges(kind, i, n, chain, rd_ptr, ex_key, True)
+            for k in range(lo, hi):
+                j = _edge_dst(kind, i, k, rd_idx, ex_dst)
+                if clocks:
+                    for c in range(nchain):
+                        if vc[i, c] > vc[j, c]:
+                            vc[j, c] = vc[i, c]
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    stack[top] = j
+                    top += 1
     return done, indeg
+
+
+@njit(cache=True)
+def leftover(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst):
+    """Kahn's algorithm without clocks: the indegree left per node (> 0 on
+    or after a cycle), leaving any clocks of the graph intact."""
+    unused = np.empty((0, 0), np.int32)
+    return _kahn(n, 0, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, unused, False)[1]
+
+
+@njit(cache=True)
+def topo_vc(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc):
+    """Kahn's algorithm over so ∪ wr ∪ extra, filling ``vc`` (n x S, int32).
+
+    Returns (processed count, indegree left): when the count is below n the
+    nodes with indegree left > 0 lie on or after a cycle.
+    """
+    return _kahn(n, nchain, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, vc, True)
 
 
 @njit(cache=True)
@@ -220,21 +212,9 @@ def find_cycle(n, chain, pos, src, rd_ptr, rd_idx, ex_key, ex_dst, exr_key, exr_
         i = queue[qh]
         qh += 1
         for kind in range(3):
-            if kind == 0:
-                lo, hi = 0, 0
-                if i + 1 < n and chain[i + 1] == chain[i]:
-                    lo, hi = 0, 1
-            elif kind == 1:
-                lo, hi = rd_ptr[i], rd_ptr[i + 1]
-            else:
-                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
+            lo, hi = _edges(kind, i, n, chain, rd_ptr, ex_key, True)
             for k in range(lo, hi):
-                if kind == 0:
-                    j = i + 1
-                elif kind == 1:
-                    j = rd_idx[k]
-                else:
-                    j = ex_dst[k]
+                j = _edge_dst(kind, i, k, rd_idx, ex_dst)
                 if not left[j]:
                     continue
                 if j == u:
@@ -294,23 +274,11 @@ def find_path(a, b, n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_allow, vc)
         i = queue[qh]
         qh += 1
         for kind in range(3):
-            if kind == 0:
-                lo, hi = 0, 0
-                if i + 1 < n and chain[i + 1] == chain[i]:
-                    lo, hi = 0, 1
-            elif kind == 1:
-                lo, hi = rd_ptr[i], rd_ptr[i + 1]
-            else:
-                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
+            lo, hi = _edges(kind, i, n, chain, rd_ptr, ex_key, True)
             for k in range(lo, hi):
-                if kind == 0:
-                    j = i + 1
-                elif kind == 1:
-                    j = rd_idx[k]
-                else:
-                    if not ex_allow[k]:
-                        continue
-                    j = ex_dst[k]
+                if kind == EDGE_EX and not ex_allow[k]:
+                    continue
+                j = _edge_dst(kind, i, k, rd_idx, ex_dst)
                 if visited[j] or pos[j] > vc[b, chain[j]]:
                     continue
                 visited[j] = True
@@ -361,6 +329,30 @@ def undo(vc, log_idx, log_rows, nlog):
         vc[log_idx[q], :] = log_rows[q, :]
 
 
+@njit(cache=True, inline="always")
+def _join_logged(vc, a, b, stamp, sid, log_idx, log_rows, nlog):
+    """vc[b] |= vc[a] (elementwise max), saving row b in the undo log before
+    its first change in round ``sid``.  Returns (grew, log_idx, log_rows, nlog)."""
+    grew = False
+    for c in range(vc.shape[1]):
+        if vc[a, c] > vc[b, c]:
+            grew = True
+            break
+    if grew:
+        if stamp[b] != sid:
+            if nlog >= log_idx.shape[0]:
+                log_idx, log_rows = _grow_log(log_idx, log_rows, nlog, vc.shape[0])
+            log_idx[nlog] = b
+            for c in range(vc.shape[1]):
+                log_rows[nlog, c] = vc[b, c]
+            nlog += 1
+            stamp[b] = sid
+        for c in range(vc.shape[1]):
+            if vc[a, c] > vc[b, c]:
+                vc[b, c] = vc[a, c]
+    return grew, log_idx, log_rows, nlog
+
+
 @njit(cache=True)
 def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_has, vc, new_src, new_dst,
               stamp, sid, log_idx, log_rows, nlog):
@@ -382,23 +374,8 @@ def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_has, vc, new_src
     top = 0
     for k in range(new_src.shape[0]):
         a, b = new_src[k], new_dst[k]
-        grew = False
-        for c in range(vc.shape[1]):
-            if vc[a, c] > vc[b, c]:
-                grew = True
-                break
-        if grew:
-            if stamp[b] != sid:   # save row b before its first change
-                if nlog >= log_idx.shape[0]:
-                    log_idx, log_rows = _grow_log(log_idx, log_rows, nlog, vc.shape[0])
-                log_idx[nlog] = b
-                for c in range(vc.shape[1]):
-                    log_rows[nlog, c] = vc[b, c]
-                nlog += 1
-                stamp[b] = sid
-            for c in range(vc.shape[1]):
-                if vc[a, c] > vc[b, c]:
-                    vc[b, c] = vc[a, c]
+        grew, log_idx, log_rows, nlog = _join_logged(vc, a, b, stamp, sid, log_idx, log_rows,
+                                                     nlog)
         if grew and not inq[b]:
             inq[b] = True
             stack[top] = b
@@ -408,40 +385,12 @@ def propagate(n, chain, pos, rd_ptr, rd_idx, ex_key, ex_dst, ex_has, vc, new_src
         i = stack[top]
         inq[i] = False
         for kind in range(3):
-            if kind == 0:
-                lo, hi = 0, 0
-                if i + 1 < n and chain[i + 1] == chain[i]:
-                    lo, hi = 0, 1
-            elif kind == 1:
-                lo, hi = rd_ptr[i], rd_ptr[i + 1]
-            elif ex_has[i]:   # skip the binary search for the many nodes without
-                lo, hi = _lo(ex_key, i), _hi(ex_key, i)
-            else:
-                lo, hi = 0, 0
+            # ex_has: skip the binary search for the many nodes without extra edges
+            lo, hi = _edges(kind, i, n, chain, rd_ptr, ex_key, ex_has[i])
             for k in range(lo, hi):
-                if kind == 0:
-                    j = i + 1
-                elif kind == 1:
-                    j = rd_idx[k]
-                else:
-                    j = ex_dst[k]
-                grew = False
-                for c in range(vc.shape[1]):
-                    if vc[i, c] > vc[j, c]:
-                        grew = True
-                        break
-                if grew:
-                    if stamp[j] != sid:   # save row j before its first change
-                        if nlog >= log_idx.shape[0]:
-                            log_idx, log_rows = _grow_log(log_idx, log_rows, nlog, vc.shape[0])
-                        log_idx[nlog] = j
-                        for c in range(vc.shape[1]):
-                            log_rows[nlog, c] = vc[j, c]
-                        nlog += 1
-                        stamp[j] = sid
-                    for c in range(vc.shape[1]):
-                        if vc[i, c] > vc[j, c]:
-                            vc[j, c] = vc[i, c]
+                j = _edge_dst(kind, i, k, rd_idx, ex_dst)
+                grew, log_idx, log_rows, nlog = _join_logged(vc, i, j, stamp, sid, log_idx,
+                                                             log_rows, nlog)
                 if grew and not inq[j]:
                     inq[j] = True
                     stack[top] = j
