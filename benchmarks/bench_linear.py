@@ -29,7 +29,7 @@ For the figure a fresh install gives (no scipy), run it from a clean venv:
     python3 -m venv /tmp/v && /tmp/v/bin/pip install -e '.[test]'
     PATH=/tmp/v/bin:$PATH /tmp/v/bin/python benchmarks/bench_linear.py
 
-    python benchmarks/bench_linear.py [--skip-c]
+    python benchmarks/bench_linear.py [--skip-c] [--repeat N]
 """
 
 from __future__ import annotations
@@ -167,6 +167,8 @@ def spawn(model: str, paths: list[str], cache: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-c", action="store_true", help="skip the 1M-op case")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="warm processes per case (the machine is shared: see the spread)")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--generate", help=argparse.SUPPRESS)
     ap.add_argument("--pool-case", action="store_true", help=argparse.SUPPRESS)
@@ -198,7 +200,7 @@ def main() -> None:
                 continue
             cache = os.path.join(d, f"numba_cache_{name}")
             os.makedirs(cache)
-            for label in ("cold", "warm"):
+            for label in ["cold", "warm"] + [f"warm {k}" for k in range(2, args.repeat + 1)]:
                 r = spawn(models[name], cases[name], cache)
                 rest = ""
                 if len(cases[name]) > 1:
