@@ -5,6 +5,7 @@ modules listed in ``_MODULES`` are imported on first lookup so that a plain
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -65,5 +66,12 @@ def get(name: str) -> Checker:
         raise UnknownChecker(f"no checker named {name!r} (available: {avail})") from None
 
 
+def takes_progress(name: str) -> bool:
+    """Whether the checker reports progress (has a ``progress`` parameter)."""
+    return "progress" in inspect.signature(get(name).fn).parameters
+
+
 def run(name: str, history: History, **options) -> CheckResult:
+    if "progress" in options and not takes_progress(name):
+        options.pop("progress")
     return get(name).fn(history, **options)

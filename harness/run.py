@@ -159,9 +159,10 @@ def checker_plan(workload_name: str, workload_options: Mapping[str, Any],
 
 def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
                  log_patterns: list[dict] | None, extra: Mapping[str, Any] | None = None,
-                 ) -> list[CheckResult]:
+                 progress: bool = True) -> list[CheckResult]:
     """Load the recorded history and run every checker; a checker that raises is
-    ``unknown`` with the error, never valid."""
+    ``unknown`` with the error, never valid.  With ``progress``, bars on a terminal."""
+    from reports.console import checking_progress
     from checkers.history import validate
     try:
         history = load_history(run.history)
@@ -181,7 +182,10 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
             o.setdefault("patterns", log_patterns or [])
         t0 = time.monotonic()
         try:
-            res = registry.run(name, history, **o)
+            with checking_progress(name, progress) as bars:
+                if bars is not None:
+                    o["progress"] = bars
+                res = registry.run(name, history, **o)
         except registry.UnknownChecker as e:
             res = CheckResult(name, UNKNOWN, str(e))
         except KeyboardInterrupt:
@@ -464,7 +468,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
     checks = checker_plan(plan.workload_name, plan.workload_options, plan.checkers)
     patterns = [{"name": p.name, "regex": p.regex, "description": p.description}
                 for p in target.log_patterns]
-    results = run_checkers(run, checks, patterns, _checker_extras(plan))
+    results = run_checkers(run, checks, patterns, _checker_extras(plan), progress=live)
     if errors:
         results.insert(0, CheckResult("run", UNKNOWN, errors[0],
                                       evidence={"errors": errors, "notes": notes}))

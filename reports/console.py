@@ -3,6 +3,8 @@ checking, and the verdict table at the end."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -133,16 +135,22 @@ class CheckProgress:
     """
 
     def __init__(self, total_keys: int | None = None, *, console: Console | None = None,
-                 description: str = "checking", max_key_bars: int = 8):
+                 description: str = "checking", max_key_bars: int = 8,
+                 transient: bool = False):
         self.console = console or Console()
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=self.console, transient=False)
+                                 console=self.console, transient=transient)
         self._overall = self.progress.add_task(description, total=total_keys)
         self._keys: dict[Any, TaskID] = {}
         self._max = max_key_bars
         self._lock = threading.Lock()
         self.verdicts: dict[Any, Any] = {}
+
+    def begin(self, total_keys: int) -> None:
+        """The checker found this many keys (see checkers.progress.Progress)."""
+        with self._lock:
+            self.progress.update(self._overall, total=total_keys)
 
     def start_key(self, key: Any, total: int | None = None) -> None:
         with self._lock:
@@ -178,3 +186,13 @@ class CheckProgress:
 
     def __exit__(self, *exc: Any) -> None:
         self.progress.__exit__(*exc)
+
+
+def checking_progress(checker: str, enabled: bool = True
+                      ) -> contextlib.AbstractContextManager[CheckProgress | None]:
+    """Progress bars on stderr while ``checker`` runs — an overall bar, and one per
+    key for partitioned checks — when stderr is a terminal; gone when it ends."""
+    if not enabled or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    return CheckProgress(console=Console(stderr=True), description=f"checking {checker}",
+                         transient=True)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..history import T_FAIL, T_INFO, T_OK, History
+from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
 from .models import BUILTIN, Ctx, ModelError
@@ -62,7 +63,7 @@ def resolve_model(model: Any) -> Any:
 def check_linearizable(history: History, model: Any = "cas-register", init: Any = None,
                        cas_fail_observes: bool = False, time_limit: float | None = None,
                        memory_limit: float | None = None, workers: int | None = None,
-                       **_ignored: Any) -> CheckResult:
+                       progress: Progress | None = None, **_ignored: Any) -> CheckResult:
     # the columnar view belongs to loading (it is built once per History and shared by
     # every checker), so the clock starts after it
     col = history.columnar()
@@ -80,15 +81,22 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     else:
         groups = [(None, np.arange(len(ops), dtype=np.int64))]
 
+    on_start, on_done = _progress_hooks(progress, groups)
+
     from .pymodel import PyModel, run_python_model
     if isinstance(m, PyModel):
-        results = [run_python_model(m, ctx, rows, deadline=deadline) for _, rows in groups]
+        results = []
+        for i, (_, rows) in enumerate(groups):
+            on_start(i)
+            results.append(run_python_model(m, ctx, rows, deadline=deadline))
+            on_done(i, results[-1])
         parts_rows = [r.rows for r in results]
         describe = lambda raw: m.describe(raw)  # noqa: E731
         name = m.name
     else:
         parts: list[Partition] = m.encode_many(ctx, groups)
-        results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers)
+        results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers,
+                          on_start=on_start, on_done=on_done)
         parts_rows = [p.rows for p in parts]
         describe = lambda raw: m.describe(raw, ctx)  # noqa: E731
         name = m.name
@@ -111,6 +119,20 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         evidence["final_state"] = describe(results[0].final_states[0])
     summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed)
     return CheckResult("linearizable", verdict, summary, time.perf_counter() - t0, evidence)
+
+
+def _progress_hooks(progress: Progress | None, groups: list[tuple[Any, np.ndarray]]):
+    """(on_start(i), on_done(i, result)) telling ``progress`` about group i."""
+    if progress is None:
+        return (lambda i: None), (lambda i, r: None)
+    progress.begin(len(groups))
+
+    def label(i: int) -> str:
+        key = groups[i][0]
+        return "(whole history)" if key is None else show(key)
+
+    return ((lambda i: progress.start_key(label(i), len(groups[i][1]))),
+            (lambda i, r: progress.finish_key(label(i), r.valid)))
 
 
 def _rank(v: Any) -> int:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from typing import Callable
 
 import numpy as np
 
@@ -62,7 +63,19 @@ def _batches(parts: list[Partition], n: int) -> list[list[int]]:
 
 
 def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib: float | None,
-            workers: int | None) -> list[PartResult]:
+            workers: int | None, on_start: Callable[[int], None] | None = None,
+            on_done: Callable[[int, PartResult], None] | None = None) -> list[PartResult]:
+    """Search every partition; ``on_start(i)`` / ``on_done(i, result)`` report
+    each partition's start and end (for a progress display), in this thread."""
+    start = on_start or (lambda i: None)
+    done_cb = on_done or (lambda i, r: None)
+
+    def run_here(j: int) -> PartResult:
+        start(j)
+        r = run_partition(parts[j], deadline=deadline, memory_limit_mib=memory_limit_mib)
+        done_cb(j, r)
+        return r
+
     w = workers if workers is not None else (os.cpu_count() or 1)
     w = max(1, min(w, len(parts)))
     results: list[PartResult | None] = [None] * len(parts)
@@ -72,7 +85,7 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
     i = 0
     done = 0
     while i < len(parts) and (w == 1 or time.monotonic() - t0 < POOL_AFTER_S):
-        results[i] = run_partition(parts[i], deadline=deadline, memory_limit_mib=memory_limit_mib)
+        results[i] = run_here(i)
         done += len(parts[i])
         i += 1
     if i < len(parts):
@@ -83,16 +96,18 @@ def run_all(parts: list[Partition], *, deadline: float | None, memory_limit_mib:
             # this process is one of the ``w``: it keeps checking alongside the workers
             n = min(w - 1 if POOL_PARENT_WORKS else w, len(parts) - i)
             if n > 0:
-                _run_pool(parts, i, results, n, deadline, memory_limit_mib)
+                _run_pool(parts, i, results, n, deadline, memory_limit_mib, run_here, start,
+                          done_cb)
     for j in range(i, len(parts)):  # whatever a failed pool left undone
         if results[j] is None:
-            results[j] = run_partition(parts[j], deadline=deadline,
-                                       memory_limit_mib=memory_limit_mib)
+            results[j] = run_here(j)
     return results  # type: ignore[return-value]
 
 
 def _run_pool(parts: list[Partition], first: int, results: list, w: int,
-              deadline: float | None, mem: float | None) -> None:
+              deadline: float | None, mem: float | None, run_here: Callable[[int], PartResult],
+              on_start: Callable[[int], None],
+              on_done: Callable[[int, PartResult], None]) -> None:
     """Share parts[first:] between ``w`` worker processes and this one.  Workers
     say when they are ready (they start slowly); until then, and whenever all
     are busy, this process checks batches itself, so the pool never makes a
@@ -114,6 +129,7 @@ def _run_pool(parts: list[Partition], first: int, results: list, w: int,
     def store(b: list[int], res: list[PartResult]) -> None:
         for i, r in zip(b, res):
             results[i] = r
+            on_done(i, r)
 
     # the batch this process is working through, one key at a time: between keys it
     # serves the workers, so a worker that finished never waits for a whole batch
@@ -144,13 +160,15 @@ def _run_pool(parts: list[Partition], first: int, results: list, w: int,
                 try:
                     send(pr.stdin, (0, [parts[i] for i in b], deadline, mem))
                     inflight[pr.pid] = b
+                    for i in b:
+                        on_start(i)
                 except OSError:
                     batches.appendleft(b)
             if POOL_PARENT_WORKS and not mine and batches:
                 mine.extend(batches.pop())
             if mine:
                 j = mine.popleft()
-                results[j] = run_partition(parts[j], deadline=deadline, memory_limit_mib=mem)
+                results[j] = run_here(j)
             elif inflight and not sel.get_map():
                 break  # every worker is gone; the caller redoes what is missing
     finally:

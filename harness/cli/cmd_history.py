@@ -50,7 +50,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if checker is None:
         raise UserError("say what to check: --model MODEL (linearizability) or --checker NAME")
     try:
-        chk = registry.get(checker)
+        registry.get(checker)  # an unknown name is a user error before any loading
     except registry.UnknownChecker as e:
         raise UserError(str(e)) from None
     options: dict[str, Any] = {}
@@ -62,12 +62,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         v = getattr(args, name, None)
         if v is not None and v is not False:
             options[name] = v
+    from reports.console import checking_progress
     verdicts = []
     results: list[tuple[str, CheckResult | None]] = []
     for path in args.histories:
         try:
             h = load_valid(path, _independent(args))
-            res = chk.fn(h, **options)
+            with checking_progress(checker, not args.json) as bars:
+                res = registry.run(checker, h, **options, progress=bars)
         except (HistoryError, UserError, ValueError) as e:
             if args.debug:
                 raise

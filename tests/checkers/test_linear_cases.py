@@ -292,6 +292,23 @@ def test_evidence_shape_per_key_failing_first() -> None:
     assert "key \"b\"" in r.summary
 
 
+class _Recorder:
+    """A checkers.progress.Progress that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.total, self.started, self.finished = None, [], {}
+
+    def begin(self, total_keys: int) -> None:
+        self.total = total_keys
+
+    def start_key(self, key, total=None) -> None:
+        self.started.append(key)
+
+    def finish_key(self, key, verdict=True) -> None:
+        assert key not in self.finished
+        self.finished[key] = verdict
+
+
 @pytest.mark.parametrize("parent_works", [False, True])
 def test_pool_gives_same_result_in_same_order(monkeypatch, parent_works: bool) -> None:
     from checkers.linear import partition
@@ -317,8 +334,12 @@ def test_pool_gives_same_result_in_same_order(monkeypatch, parent_works: bool) -
             time.sleep(0.2)
             return slow_run(*a, **kw)
         monkeypatch.setattr(partition, "run_partition", run_partition)
-    r2 = check(h, "kv", workers=2)
+    rec = _Recorder()
+    r2 = check(h, "kv", workers=2, progress=rec)
     assert r1.valid is False and r2.valid is False
+    # every key started (here or in a worker) and finished once, with its verdict
+    assert rec.total == 50 and sorted(rec.started) == sorted(rec.finished)
+    assert len(rec.finished) == 50 and list(rec.finished.values()).count(False) == 3
     strip = lambda ks: [{k: v for k, v in d.items() if k != "elapsed_s"} for d in ks]  # noqa
     assert strip(r1.evidence["keys"]) == strip(r2.evidence["keys"])
     # workers=2: two workers, or one beside this process

@@ -77,3 +77,40 @@ def test_live_panel_accepts_a_fault_description_string():
         time.sleep(0.2)
     out = c.file.getvalue()
     assert "faults: unknown (journal busy)" in out and "in flight 3" in out
+
+
+def test_partitioned_linear_check_drives_the_bars():
+    from checkers.history import Op
+    from checkers.linear import check_linearizable, simulate_register_history
+    h = simulate_register_history(3, 600, processes=4, keys=6)
+    bad = next(i for i, o in enumerate(h.ops) if o.type == "ok" and o.f == "read")
+    o = h.ops[bad]
+    h.ops[bad] = Op(index=o.index, time=o.time, process=o.process, type="ok", f="read",
+                    key=o.key, value=4321)  # never written
+    h._columnar = None
+    c = _console()
+    with CheckProgress(console=c, max_key_bars=2) as p:
+        r = check_linearizable(h, model="kv", progress=p)
+        overall = p.progress.tasks[0]
+        assert overall.total == overall.completed == r.evidence["keys_checked"] == 6
+        assert len(p.progress.tasks) == 1
+    want = {("\"%s\"" % k["key"] if isinstance(k["key"], str) else str(k["key"])): k["valid"]
+            for k in r.evidence["keys"]}
+    assert p.verdicts == want and list(p.verdicts.values()).count(False) == 1
+
+
+def test_check_command_shows_bars_on_a_terminal_only(tmp_path, monkeypatch, capsys):
+    import sys
+    from checkers.history import save_history
+    from checkers.linear import simulate_register_history
+    from harness.cli import main
+    path = tmp_path / "h.jsonl"
+    save_history(simulate_register_history(5, 200, processes=3, keys=3), path)
+    assert main(["check", str(path), "--model", "kv"]) == 0
+    assert "checking linearizable" not in capsys.readouterr().err   # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["check", str(path), "--model", "kv"]) == 0
+    captured = capsys.readouterr()
+    assert "valid" in captured.out and "checking linearizable" in captured.err
+    assert main(["check", str(path), "--model", "kv", "--json"]) == 0
+    assert "checking" not in capsys.readouterr().err   # --json: no bars
