@@ -122,6 +122,13 @@ class LivePanel:
         self._live.__exit__(*exc)
 
 
+class _Count(MofNCompleteColumn):
+    """done/total, or nothing for work of unknown size (one key's search)."""
+
+    def render(self, task: Any) -> Text:
+        return Text("") if task.total is None else super().render(task)
+
+
 class CheckProgress:
     """Progress bars while checking: one overall bar and one per key being
     checked (finished keys' bars are removed, so thousands of keys stay readable).
@@ -139,7 +146,7 @@ class CheckProgress:
                  transient: bool = False):
         self.console = console or Console()
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 _Count(), TimeElapsedColumn(),
                                  console=self.console, transient=transient)
         self._overall = self.progress.add_task(description, total=total_keys)
         self._keys: dict[Any, TaskID] = {}

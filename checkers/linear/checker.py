@@ -131,7 +131,8 @@ def _progress_hooks(progress: Progress | None, groups: list[tuple[Any, np.ndarra
         key = groups[i][0]
         return "(whole history)" if key is None else show(key)
 
-    return ((lambda i: progress.start_key(label(i), len(groups[i][1]))),
+    # no total: a search has no known length, so its bar pulses with the elapsed time
+    return ((lambda i: progress.start_key(label(i))),
             (lambda i, r: progress.finish_key(label(i), r.valid)))
 
 
