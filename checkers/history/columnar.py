@@ -172,7 +172,7 @@ def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | 
 
     This loop is the hot path of loading a million-op history, hence the
     inlined interning and the absence of helper calls per op."""
-    from .history import gc_paused, op_from_mapping
+    from .history import gc_paused
 
     with gc_paused():
         fast = _fast_columnar(records)
