@@ -167,7 +167,7 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
 
 
 def _summary(verdict: Any, listed: list[dict], n_keys: int, n_ops: int, keyed: bool) -> str:
-    where = f"{n_keys} keys, " if keyed else ""
+    where = (f"{n_keys} key{'' if n_keys == 1 else 's'}, " if keyed else "")
     if verdict is True:
         return f"linearizable ({where}{n_ops} ops)"
     if verdict is False:
