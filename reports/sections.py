@@ -109,7 +109,8 @@ def _linear(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
         op = f.get("op") or {}
         prefix_tail, _ = cap(list(f.get("prefix") or [])[-10:])
         failures.append({
-            "key": short(k.get("key"), 60), "svg": svg, "hidden": hidden,
+            "key": short(k.get("key"), 60), "whole": k.get("key") is None,
+            "svg": svg, "hidden": hidden,
             "op": opref_text(op, 120), "op_index": op.get("index"),
             "returned": f"{op.get('f')} {short(op.get('value'), 60)} → {op.get('type')} "
                         f"{short(op.get('result'), 60)}",

@@ -192,9 +192,16 @@ def run_partition(part: Partition, *, deadline: float | None, memory_limit_mib: 
     return res
 
 
+_warm = False
+
+
 def warm_up() -> None:
     """Load (or compile) the kernel with a two-op history, so that timing and
-    pool workers do not pay for it inside a check."""
+    pool workers do not pay for it inside a check.  Once per process."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
     from .encode import Partition
     z = np.zeros(2, np.int64)
     part = Partition(model_id=K.M_CAS, key=None, rows=np.arange(2), kind=np.array([1, 0]),
