@@ -161,7 +161,8 @@ class CheckProgress:
 
     def start_key(self, key: Any, total: int | None = None) -> None:
         with self._lock:
-            if len(self._keys) < self._max:
+            # a key handed out again (its pool worker was lost) keeps its one bar
+            if key not in self._keys and len(self._keys) < self._max:
                 label = Text(f"  key {key!s}"[:40])
                 self._keys[key] = self.progress.add_task(label.plain, total=total)
 

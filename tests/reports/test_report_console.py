@@ -114,3 +114,13 @@ def test_check_command_shows_bars_on_a_terminal_only(tmp_path, monkeypatch, caps
     assert "valid" in captured.out and "checking linearizable" in captured.err
     assert main(["check", str(path), "--model", "kv", "--json"]) == 0
     assert "checking" not in capsys.readouterr().err   # --json: no bars
+
+
+def test_a_key_started_twice_keeps_one_bar():
+    # the pool hands a lost worker's keys out again
+    with CheckProgress(total_keys=1, console=_console()) as p:
+        p.start_key("k")
+        p.start_key("k")
+        assert len(p.progress.tasks) == 2      # overall + one key bar
+        p.finish_key("k", True)
+        assert len(p.progress.tasks) == 1
