@@ -53,6 +53,19 @@ class LogPattern:
 FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency")
 
 
+# Options every target takes: install the Debian packages on nodes that lack them.
+BASE_OPTIONS: Mapping[str, Any] = {"install": False}
+
+
+def sorted_elements(elems: list) -> list:
+    """A set read's result as the set checker and reports expect: sorted, or by
+    repr when the elements do not compare (mixed types)."""
+    try:
+        return sorted(elems)
+    except TypeError:
+        return sorted(elems, key=repr)
+
+
 def int_option(options: Mapping[str, Any], key: str, lo: int = 1) -> None:
     """Reject ``options[key]`` unless it is an integer >= ``lo`` (a bool is not)."""
     v = options[key]
@@ -93,14 +106,15 @@ class Target(abc.ABC):
     # -- options ---------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Fill defaults and reject unknown or bad options (OptionError)."""
-        out = dict(self.option_defaults)
+        defaults = {**BASE_OPTIONS, **self.option_defaults}
+        out = dict(defaults)
         for k, v in options.items():
-            if k not in self.option_defaults:
-                allowed = ", ".join(sorted(self.option_defaults)) or "none"
+            if k not in defaults:
+                allowed = ", ".join(sorted(defaults))
                 raise OptionError(f"unknown option {k!r} for target {self.name} "
                                   f"(allowed: {allowed})")
             out[k] = v
-        for k, default in self.option_defaults.items():
+        for k, default in defaults.items():
             if isinstance(default, bool) and not isinstance(out[k], bool):
                 raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
         return out
@@ -206,6 +220,11 @@ class Target(abc.ABC):
         of them unless a target runs a helper beside it that is not the thing
         under test (redis' sentinels are the failure detector, not the store)."""
         return self.daemons(node)
+
+    @staticmethod
+    def data_path(node: Node, name: str) -> str:
+        """``name`` under the node's data directory (where logs are collected from)."""
+        return f"{node.data_dir.rstrip('/')}/{name}"
 
     def _track(self, node: Node, daemon: Daemon) -> None:
         self._daemons.setdefault(node.name, []).append(daemon)

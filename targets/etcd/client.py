@@ -15,6 +15,7 @@ import json
 import time
 from typing import Any
 
+from ..base import sorted_elements
 from .gateway import Gateway, Indefinite, NotSent, ServerError, b64, prefix_end, unb64
 
 OK, FAIL, INFO = "ok", "fail", "info"
@@ -131,11 +132,7 @@ class SetClient(EtcdClient):
         doc = self.gw.range(p, range_end=prefix_end(p), serializable=self.serializable,
                             timeout=timeout)
         elems = [_decode(unb64(kv["key"])[len(p):]) for kv in doc.get("kvs") or []]
-        try:
-            elems.sort()
-        except TypeError:
-            elems.sort(key=repr)
-        return OK, elems, None
+        return OK, sorted_elements(elems), None
 
 
 class CounterClient(EtcdClient):

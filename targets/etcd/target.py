@@ -43,7 +43,6 @@ class EtcdTarget(Target):
         "election_ms": 1000,
         "snapshot_count": 10000,
         "binary": "etcd",
-        "install": False,
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -58,10 +57,10 @@ class EtcdTarget(Target):
 
     # -- paths -----------------------------------------------------------------
     def _dir(self, node: Node) -> str:
-        return f"{node.data_dir.rstrip('/')}/etcd"
+        return self.data_path(node, "etcd")
 
     def _log(self, node: Node) -> str:
-        return f"{node.data_dir.rstrip('/')}/etcd.log"
+        return self.data_path(node, "etcd.log")
 
     def _peer_url(self, node: Node) -> str:
         return f"http://{node.ip}:{self.options['peer_port']}"

@@ -21,6 +21,7 @@ import json
 import time
 from typing import Any, Sequence
 
+from ..base import sorted_elements
 from .conn import Conn, Indefinite, NotSent, Refused
 
 OK, FAIL, INFO = "ok", "fail", "info"
@@ -187,12 +188,7 @@ class SetClient(RedisClient):
 
     def op_read(self, conn: Conn, key: Any, value: Any, deadline: float):
         members = conn.call("SMEMBERS", self._k(key), timeout=self._left(deadline)) or []
-        elems = [_dec(m) for m in members]
-        try:
-            elems.sort()
-        except TypeError:
-            elems.sort(key=repr)
-        return OK, elems, None
+        return OK, sorted_elements([_dec(m) for m in members]), None
 
 
 class CounterClient(RedisClient):

@@ -57,7 +57,6 @@ class RedisTarget(Target):
         # detector under test, and a node's crash in Jepsen's sense is the
         # store's crash.  true: the node's sentinel dies and freezes with it.
         "sentinel_faults": False,
-        "install": False,
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +77,7 @@ class RedisTarget(Target):
 
     # -- paths -----------------------------------------------------------------
     def _dir(self, node: Node) -> str:
-        return f"{node.data_dir.rstrip('/')}/redis"
+        return self.data_path(node, "redis")
 
     def _conf(self, node: Node) -> str:
         return f"{self._dir(node)}/redis.conf"
@@ -131,11 +130,11 @@ class RedisTarget(Target):
                 if cur is not None and cur != self._redis_addr(node):
                     argv += ["--replicaof", cur[0], str(cur[1])]
             self._track(node, node.start_daemon("redis-server", argv, env=env,
-                                                log_path=f"{node.data_dir.rstrip('/')}/redis.log"))
+                                                log_path=self.data_path(node, "redis.log")))
         if "redis-sentinel" not in running:
             self._track(node, node.start_daemon(
                 "redis-sentinel", ["redis-sentinel", self._sconf(node)], env=env,
-                log_path=f"{node.data_dir.rstrip('/')}/sentinel.log"))
+                log_path=self.data_path(node, "sentinel.log")))
         self._started.add(node.name)
         # Forget handles of daemons that died, so daemons() stays the live set.
         self._daemons[node.name] = self.daemons(node)

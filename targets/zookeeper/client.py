@@ -33,6 +33,8 @@ from kazoo.exceptions import (BadVersionError, ConnectionClosedError, Connection
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
+from ..base import sorted_elements
+
 OK, FAIL, INFO = "ok", "fail", "info"
 READS = ("sync", "plain")
 
@@ -205,12 +207,7 @@ class SetClient(ZkClient):
             names = self._get(self.zk.get_children_async(p), deadline)
         except NoNodeError:
             names = []
-        elems = [_dec(n.encode()) for n in names]
-        try:
-            elems.sort()
-        except TypeError:
-            elems.sort(key=repr)
-        return OK, elems, None
+        return OK, sorted_elements([_dec(n.encode()) for n in names]), None
 
 
 class CounterClient(ZkClient):

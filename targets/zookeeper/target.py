@@ -54,7 +54,6 @@ class ZookeeperTarget(Target):
         "heap_mb": 192,
         "java": "java",
         "classpath": None,
-        "install": False,
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -74,13 +73,13 @@ class ZookeeperTarget(Target):
 
     # -- paths -----------------------------------------------------------------
     def _dir(self, node: Node) -> str:
-        return f"{node.data_dir.rstrip('/')}/zookeeper"
+        return self.data_path(node, "zookeeper")
 
     def _cfg(self, node: Node) -> str:
         return f"{self._dir(node)}/zoo.cfg"
 
     def _log(self, node: Node) -> str:
-        return f"{node.data_dir.rstrip('/')}/zookeeper.log"
+        return self.data_path(node, "zookeeper.log")
 
     def _sid(self, node: Node) -> int:
         return self.nodes.index(node) + 1
