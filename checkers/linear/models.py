@@ -186,9 +186,11 @@ class Register(Model):
                 # Knossos' convention: when nil can never be the register's value, a
                 # read returning nil reports no observation, not a nil
                 ka[(kk == K.K_READ) & (ka == 0)] = K.ANY
-            parts.append(Partition(model_id=self.model_id, key=key, rows=rows[lo:hi],
-                                   kind=kk, a=ka, b=b[lo:hi], c=c[lo:hi], must=must[lo:hi],
-                                   inv_pos=inv[lo:hi], ret_pos=ret[lo:hi], init_state=init))
+            sel = _needed(kk, ka, b[lo:hi], must[lo:hi])
+            parts.append(Partition(model_id=self.model_id, key=key, rows=rows[lo:hi][sel],
+                                   kind=kk[sel], a=ka[sel], b=b[lo:hi][sel], c=c[lo:hi][sel],
+                                   must=must[lo:hi][sel], inv_pos=inv[lo:hi][sel],
+                                   ret_pos=ret[lo:hi][sel], init_state=init))
         return parts
 
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
@@ -203,6 +205,25 @@ class Register(Model):
                 return f"a value other than {show(frm)} for the failed cas; the register held {held}"
             return f"{show(frm)} for the cas to succeed; the register held {held}"
         return f"the register held {held}"
+
+
+def _needed(kind: np.ndarray, a: np.ndarray, b: np.ndarray, must: np.ndarray) -> np.ndarray:
+    """Which ops the search must consider.  A crashed write or cas whose new value
+    nothing observes — no ok read returns it, no cas expects it — can be left out:
+    in any linearization that takes it, only reads that observed nothing can sit
+    between it and the next write (a read of its value or a cas expecting it does
+    not exist), so removing it leaves a linearization.  Such ops are common (writes
+    that timed out on an isolated node) and each one doubles the search.  Not with
+    failed cas kept as observations (``--cas-fail-observes``): those can tell the
+    value apart from the one before it."""
+    keep = np.ones(kind.size, np.bool_)
+    if (kind == K.K_CASFAIL).any():
+        return keep
+    observed = np.union1d(a[kind == K.K_READ], a[kind == K.K_CAS])
+    new_value = np.where(kind == K.K_CAS, b, a)
+    crashed_write = ((kind == K.K_WRITE) | (kind == K.K_CAS)) & (must == 0)
+    keep[crashed_write & ~np.isin(new_value, observed)] = False
+    return keep
 
 
 class CasRegister(Register):
