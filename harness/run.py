@@ -117,10 +117,11 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
         from harness.generator import generator_from_spec, nemesis as on_nemesis
         parts.append(on_nemesis(generator_from_spec(plan.nemesis_steps, path="nemesis")))
     elif plan.nemesis and plan.nemesis.get("faults"):
-        from nemesis.schedule import combined_ops, parse_duration
+        from core.durations import parse_duration
+        from nemesis.schedule import combined_ops
         n = plan.nemesis
-        interval = parse_duration(n.get("interval", "10s"), "nemesis.interval")
-        jitter_s = parse_duration(n["jitter"], "nemesis.jitter") if n.get("jitter") else 0.0
+        interval = parse_duration(n.get("interval", "10s"), "nemesis.interval", positive=True)
+        jitter_s = parse_duration(n.get("jitter", 0), "nemesis.jitter")
         ops = combined_ops(list(n["faults"]), node_names, nem_rng, n)
         parts.append(nemesis_schedule(ops, interval, jitter=min(1.0, jitter_s / interval)))
     main = time_limit(plan.time_limit_s, any_of(*parts))
@@ -176,7 +177,8 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
                                    evidence={"breaches": [b.message for b in breaches]}))
     for pos, (name, opts) in enumerate(plan_checkers):
         o = dict(opts)
-        o.update(extra or {})
+        # A run-wide extra (analyze --model) goes only to the checkers that take it.
+        o.update(_accepted(name, extra))
         if name == "log-patterns":
             o.setdefault("log_files", _log_files(run))
             o.setdefault("patterns", log_patterns or [])
@@ -200,6 +202,17 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
             res.elapsed_s = time.monotonic() - t0
         results.append(res)
     return results
+
+
+def _accepted(name: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not extra:
+        return {}
+    from harness.spec import checker_options
+    try:
+        takes = checker_options(name)
+    except registry.UnknownChecker:
+        return {}
+    return {k: v for k, v in extra.items() if k in takes}
 
 
 def _log_files(run: RunDir) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from checkers.history import HistoryWriter
-from harness.generator.core import NEMESIS_THREAD, PENDING, Ctx, Gen
+from harness.generator.core import NEMESIS_THREAD, PENDING, GenContext, Gen
 from workloads.base import DefiniteFailure
 
 _TYPES = ("ok", "fail", "info")
@@ -121,7 +121,7 @@ class Runner:
         self._exhausted = False
         self._stopping = False
         self._gen: Gen | None = None
-        self._ctx = Ctx(self.concurrency, with_nemesis=nemesis is not None)
+        self._ctx = GenContext(self.concurrency, with_nemesis=nemesis is not None)
         self._counts = {"ok": 0, "fail": 0, "info": 0}
         self._invoked = 0
         self._nemesis_ops = 0

@@ -14,8 +14,10 @@ reason rather than silently doing nothing.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any, Iterator, Mapping, Sequence
+
+from core.durations import parse_duration
+from core.errors import Problem
 
 from .core import DEFAULTS, FAULTS
 from .grudge import TOPOLOGIES
@@ -28,25 +30,6 @@ PROCESS_TARGETS = ("one", "minority", "majority", "all")
 SCHEDULE_KEYS = {"faults", "interval", "jitter", "targets", "topologies", "clock_targets",
                  "bumps_s", "seed"}
 ALLOWED_KEYS = SCHEDULE_KEYS | set(DEFAULTS)
-
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?\s*$")
-
-
-def parse_duration(value: Any, what: str = "duration") -> float:
-    """Seconds from ``10``, ``2.5``, ``"10s"``, ``"500ms"``, ``"2m"``; ValueError naming ``what``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what}: expected a duration like 10s or 500ms, got {value!r}")
-    if isinstance(value, (int, float)):
-        secs = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(f"{what}: expected a duration like 10s or 500ms, got {value!r}")
-        secs = float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
-    if secs <= 0:
-        raise ValueError(f"{what}: must be positive, got {value!r}")
-    return secs
-
 
 def _kind(fault: str) -> str:
     if fault in TOPOLOGIES:
@@ -146,28 +129,32 @@ def combined_ops(faults: list[str], node_names: list[str], rng: random.Random,
 
 
 def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = None,
-                          nodes: int | None = None) -> list[str]:
+                          nodes: int | None = None) -> list[Problem]:
     """Every problem with a spec's ``nemesis`` section, one line each (empty when fine)."""
-    errors: list[str] = []
+    errors: list[Problem] = []
     if spec_dict is None:
         return errors
     if not isinstance(spec_dict, Mapping):
-        return [f"nemesis: expected a mapping with faults and interval, got {spec_dict!r}"]
+        return [Problem(("nemesis",), f"expected a mapping with faults and interval, got "
+                        f"{spec_dict!r}")]
     for k in spec_dict:
         if k not in ALLOWED_KEYS:
-            errors.append(f"nemesis.{k}: unknown key; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+            errors.append(Problem(("nemesis", k),
+                                  f"unknown key; allowed: {', '.join(sorted(ALLOWED_KEYS))}"))
     faults = spec_dict.get("faults")
     if faults is None:
-        errors.append("nemesis.faults: missing; expected a list such as [partition, kill, clock]")
+        errors.append(Problem(("nemesis", "faults"),
+                              "missing; expected a list such as [partition, kill, clock]"))
         faults = []
     elif isinstance(faults, str) or not isinstance(faults, (list, tuple)):
-        errors.append(f"nemesis.faults: expected a list of fault names, got {faults!r}")
+        errors.append(Problem(("nemesis", "faults"),
+                              f"expected a list of fault names, got {faults!r}"))
         faults = []
     tname = getattr(target, "name", None) or type(target).__name__
     for f in faults:
         if not isinstance(f, str) or f not in FAULTS:
-            errors.append(f"nemesis.faults: unknown fault {f!r}; expected one of "
-                          f"{', '.join(FAULTS)}")
+            errors.append(Problem(("nemesis", "faults"), f"unknown fault {f!r}; expected one of "
+                          f"{', '.join(FAULTS)}"))
             continue
         kind = _kind(f)
         if target is not None:
@@ -175,48 +162,55 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
             for name in sorted(asks):
                 ok, why = target.supports(name)
                 if not ok:
-                    errors.append(f"nemesis.faults: {f}: not supported by target {tname}: {why}")
+                    errors.append(Problem(("nemesis", "faults"),
+                                          f"{f}: not supported by target {tname}: {why}"))
                     break
         if kind == "latency":
             from .latency import host_netem, unsupported_message
             ok, why = host_netem()
             if ok is False:
-                errors.append(f"nemesis.faults: {unsupported_message(why)}")
+                errors.append(Problem(("nemesis", "faults"), unsupported_message(why)))
         if kind == "partition" and nodes is not None:
             try:
                 _topologies(f, nodes, spec_dict)
             except ValueError as e:
-                errors.append(str(e))
+                errors.append(Problem(("nemesis", "faults"),
+                                      str(e).removeprefix("nemesis.faults: ")))
     for key in ("interval", "jitter"):
         if key in spec_dict:
             try:
-                parse_duration(spec_dict[key], f"nemesis.{key}")
+                parse_duration(spec_dict[key], positive=key == "interval")
             except ValueError as e:
-                errors.append(str(e))
+                errors.append(Problem(("nemesis", key), str(e)))
     for key in ("targets", "clock_targets"):
         sel = spec_dict.get(key)
         if sel is not None:
             if not isinstance(sel, (list, tuple)) or not sel:
-                errors.append(f"nemesis.{key}: expected a list of {', '.join(SELECTORS)}")
+                errors.append(Problem(("nemesis", key),
+                                      f"expected a list of {', '.join(SELECTORS)}"))
             else:
                 for s in sel:
                     if s not in SELECTORS:
-                        errors.append(f"nemesis.{key}: unknown selector {s!r}; expected one of "
-                                      f"{', '.join(SELECTORS)}")
+                        errors.append(Problem(("nemesis", key),
+                                              f"unknown selector {s!r}; expected one of "
+                                              f"{', '.join(SELECTORS)}"))
     tops = spec_dict.get("topologies")
     if tops is not None:
         if not isinstance(tops, (list, tuple)) or not tops:
-            errors.append(f"nemesis.topologies: expected a list of {', '.join(TOPOLOGIES)}")
+            errors.append(Problem(("nemesis", "topologies"),
+                                  f"expected a list of {', '.join(TOPOLOGIES)}"))
         else:
             for t in tops:
                 if t not in TOPOLOGIES:
-                    errors.append(f"nemesis.topologies: unknown topology {t!r}; expected one of "
-                                  f"{', '.join(TOPOLOGIES)}")
+                    errors.append(Problem(("nemesis", "topologies"),
+                                          f"unknown topology {t!r}; expected one of "
+                                          f"{', '.join(TOPOLOGIES)}"))
     p = spec_dict.get("loss_probability")
     if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1):
-        errors.append(f"nemesis.loss_probability: expected a number in (0, 1], got {p!r}")
+        errors.append(Problem(("nemesis", "loss_probability"),
+                              f"expected a number in (0, 1], got {p!r}"))
     for key in ("bump_s", "strobe_period_ms", "strobe_duration_s", "latency_ms"):
         v = spec_dict.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            errors.append(f"nemesis.{key}: expected a number, got {v!r}")
+            errors.append(Problem(("nemesis", key), f"expected a number, got {v!r}"))
     return errors

@@ -15,25 +15,16 @@ import re
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from core.client import Client
+from core.errors import OptionError
+from core.options import Option, validate_options
 from harness.nodes.base import Daemon, Node, NodeError
 
 
 class TargetError(RuntimeError):
     """The target could not be installed, configured or started; one clear line."""
-
-
-class OptionError(ValueError):
-    """A target option is wrong; the message names the option and what is allowed."""
-
-
-class Client(Protocol):
-    """What a worker drives (same shape as ``workloads.base.Client``)."""
-
-    def invoke(self, f: str, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -70,14 +61,13 @@ def int_option(options: Mapping[str, Any], key: str, lo: int = 1) -> None:
     """Reject ``options[key]`` unless it is an integer >= ``lo`` (a bool is not)."""
     v = options[key]
     if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise OptionError(f"target.options.{key}: expected an integer >= {lo}, got {v!r}")
+        raise OptionError(f"expected an integer >= {lo}, got {v!r}", option=key)
 
 
 def choice_option(options: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
     """Reject ``options[key]`` unless it is one of ``choices``."""
     if options[key] not in choices:
-        raise OptionError(f"target.options.{key}: {options[key]!r} is not one of "
-                          f"{', '.join(choices)}")
+        raise OptionError(f"{options[key]!r} is not one of {', '.join(choices)}", option=key)
 
 
 class Target(abc.ABC):
@@ -106,18 +96,8 @@ class Target(abc.ABC):
     # -- options ---------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Fill defaults and reject unknown or bad options (OptionError)."""
-        defaults = {**BASE_OPTIONS, **self.option_defaults}
-        out = dict(defaults)
-        for k, v in options.items():
-            if k not in defaults:
-                allowed = ", ".join(sorted(defaults))
-                raise OptionError(f"unknown option {k!r} for target {self.name} "
-                                  f"(allowed: {allowed})")
-            out[k] = v
-        for k, default in defaults.items():
-            if isinstance(default, bool) and not isinstance(out[k], bool):
-                raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
-        return out
+        declared = {k: Option(d) for k, d in {**BASE_OPTIONS, **self.option_defaults}.items()}
+        return validate_options(f"target {self.name}", declared, options)
 
     # -- faults ----------------------------------------------------------------
     def supports(self, fault: str) -> tuple[bool, str]:
@@ -277,4 +257,4 @@ class Target(abc.ABC):
     def check_workload(self, workload_name: str) -> None:
         if workload_name not in self.workloads:
             raise OptionError(f"target {self.name} has no client for workload {workload_name!r} "
-                              f"(supported: {', '.join(self.workloads)})")
+                              f"(supported: {', '.join(self.workloads)})", allowed=self.workloads)

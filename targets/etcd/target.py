@@ -51,8 +51,9 @@ class EtcdTarget(Target):
         for k in ("client_port", "peer_port", "heartbeat_ms", "election_ms", "snapshot_count"):
             int_option(out, k)
         if out["election_ms"] < 5 * out["heartbeat_ms"]:
-            raise OptionError("target.options.election_ms: must be at least 5 x heartbeat_ms "
-                              f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}")
+            raise OptionError("must be at least 5 x heartbeat_ms "
+                              f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}",
+                              option="election_ms")
         return out
 
     # -- paths -----------------------------------------------------------------
@@ -151,7 +152,8 @@ class EtcdTarget(Target):
         self.check_workload(workload_name)
         read_mode = (options or {}).get("read_mode") or self.options["read_mode"]
         if read_mode not in READ_MODES:
-            raise OptionError(f"read_mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
+            raise OptionError(f"{read_mode!r} is not one of {', '.join(READ_MODES)}",
+                              option="read_mode")
         return CLIENTS[workload_name](node.ip, self.options["client_port"], read_mode=read_mode,
                                       node_name=node.name)
 

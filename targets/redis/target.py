@@ -67,8 +67,8 @@ class RedisTarget(Target):
             int_option(out, k, lo)
         choice_option(out, "appendfsync", APPENDFSYNC)
         if not isinstance(out["master_name"], str) or not out["master_name"].isidentifier():
-            raise OptionError("target.options.master_name: expected a plain name (letters, digits,"
-                              f" underscore), got {out['master_name']!r}")
+            raise OptionError("expected a plain name (letters, digits,"
+                              f" underscore), got {out['master_name']!r}", option="master_name")
         return out
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:

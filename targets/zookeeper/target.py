@@ -64,11 +64,12 @@ class ZookeeperTarget(Target):
             int_option(out, k)
         lo, hi = 2 * out["tick_ms"], max(out["session_timeout_ms"], 20 * out["tick_ms"])
         if not lo <= out["session_timeout_ms"] <= hi:
-            raise OptionError(f"target.options.session_timeout_ms: must be between 2 and 20 "
-                              f"tick_ms ({lo}..{hi}), got {out['session_timeout_ms']}")
+            raise OptionError(f"must be between 2 and 20 "
+                              f"tick_ms ({lo}..{hi}), got {out['session_timeout_ms']}",
+                              option="session_timeout_ms")
         cp = out["classpath"]
         if cp is not None and (not isinstance(cp, list) or not all(isinstance(j, str) for j in cp)):
-            raise OptionError(f"target.options.classpath: expected a list of jar paths, got {cp!r}")
+            raise OptionError(f"expected a list of jar paths, got {cp!r}", option="classpath")
         return out
 
     # -- paths -----------------------------------------------------------------
@@ -177,7 +178,7 @@ class ZookeeperTarget(Target):
         self.check_workload(workload_name)
         reads = (options or {}).get("reads") or self.options["reads"]
         if reads not in READS:
-            raise OptionError(f"reads: {reads!r} is not one of {', '.join(READS)}")
+            raise OptionError(f"{reads!r} is not one of {', '.join(READS)}", option="reads")
         return CLIENTS[workload_name](node.ip, self.options["client_port"], reads=reads,
                                       session_timeout=self.options["session_timeout_ms"] / 1000,
                                       node_name=node.name)

@@ -62,7 +62,7 @@ def test_set_and_counter_have_final_reads_by_every_client():
 
 @pytest.mark.parametrize("opts,msg", [
     ({"read_fraction": 1.5}, "read_fraction: 1.5 is not valid"),
-    ({"bogus": 1}, "bogus: unknown option for workload register"),
+    ({"bogus": 1}, "bogus: unknown option for workload register (allowed: "),
     ({"read_fraction": 0.8, "cas_fraction": 0.5}, "read_fraction + cas_fraction"),
 ])
 def test_options_are_validated(opts, msg):
