@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from checkers import registry
 from checkers.history import load_history
 from checkers.result import UNKNOWN, CheckResult, exit_code, verdict_word
-from harness.store import RunDir, new_run
+from core.store import RunDir, new_run
 
 ALWAYS_ON = ("stats", "exceptions", "log-patterns")
 
@@ -90,7 +90,7 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
     Every random stream is derived from ``plan.seed`` alone, so two runs with
     the same seed ask for the same ops in the same per-stream order.
     """
-    from harness.generator import (any_of, bind, clients, nemesis_schedule, rate, time_limit)
+    from core.generator import (any_of, bind, clients, nemesis_schedule, rate, time_limit)
     import workloads
 
     wl = workloads.get(plan.workload_name)
@@ -101,7 +101,7 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
     final_seed = root.getrandbits(64)
     final = wl.final_generator(plan.workload_options)
     if plan.generator is not None:
-        from harness.generator import generator_from_spec, split_final
+        from core.generator import generator_from_spec, split_final
         custom = generator_from_spec(plan.generator, path="generator", workload={
             "main": lambda: wl.generator(plan.workload_options, wl_rng),
             "final": lambda: wl.final_generator(plan.workload_options)})
@@ -114,7 +114,7 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
             client_gen = rate(plan.rate, client_gen)
     parts = [clients(client_gen)]
     if plan.nemesis_steps:
-        from harness.generator import generator_from_spec, nemesis as on_nemesis
+        from core.generator import generator_from_spec, nemesis as on_nemesis
         parts.append(on_nemesis(generator_from_spec(plan.nemesis_steps, path="nemesis")))
     elif plan.nemesis and plan.nemesis.get("faults"):
         from core.durations import parse_duration
@@ -332,7 +332,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
     stop = stop or threading.Event()
     target, _wl = validate_plan(plan)          # RunAbort before anything exists
     from harness.nodes import get_provider, new_test_id
-    from harness.nodes.base import NodeError
+    from core.nodes import NodeError
     from targets.logs import collect_logs
 
     run = new_run(store_root, plan.name)
@@ -413,7 +413,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
 
             phase("heal")
             _quiesce(runner)
-            from harness.generator import nemesis as on_nemesis, once
+            from core.generator import nemesis as on_nemesis, once
             if not stop.is_set():
                 runner.run(stop, generator=on_nemesis(once({"f": "heal", "value": None})))
             healed = nem.heal_all()          # idempotent; covers a stopped heal op too

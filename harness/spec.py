@@ -416,8 +416,8 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
 
     gen_node = d.get("generator")
     if gen_node is not None:
-        from harness.generator.from_spec import generator_from_spec
-        from harness.generator import Fn
+        from core.generator.from_spec import generator_from_spec
+        from core.generator import Fn
         dummy = {"main": lambda: Fn(lambda r: None), "final": lambda: Fn(lambda r: None)}
         try:
             generator_from_spec(gen_node, path="generator", workload=dummy)
@@ -456,7 +456,7 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
         val = {"faults": [f.strip() for f in val.split(",") if f.strip()]}
     if isinstance(val, list):
         # an explicit schedule: generator nodes run by the nemesis thread
-        from harness.generator.from_spec import generator_from_spec
+        from core.generator.from_spec import generator_from_spec
         try:
             generator_from_spec(val, path="nemesis")
         except SpecError as e:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from harness.nodes.base import Node, NodeError
+from core.nodes import Node, NodeError
 
 from . import clock as _clock
 from . import grudge as _grudge

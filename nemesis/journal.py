@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from harness.store import state_dir
+from core.store import state_dir
 
 from . import clock as _clock
 from . import iptables as _ipt

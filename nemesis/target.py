@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
-from harness.nodes.base import Daemon, Node
+from core.nodes import Daemon, Node
 
 
 @runtime_checkable

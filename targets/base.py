@@ -3,7 +3,7 @@ database under test.
 
 A target is constructed with its options (from the spec), then bound to the
 test's nodes by :meth:`Target.setup`.  Everything node-specific goes through
-the node contract (``harness.nodes.base``), so a target is written once for
+the node contract (``core.nodes``), so a target is written once for
 the netns, docker and ssh providers.  The interface stays small on purpose:
 the next targets (redis, zookeeper) implement the same dozen methods.
 """
@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 from core.client import Client
 from core.errors import OptionError
 from core.options import Option, validate_options
-from harness.nodes.base import Daemon, Node, NodeError
+from core.nodes import Daemon, Node, NodeError
 
 
 class TargetError(RuntimeError):

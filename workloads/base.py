@@ -22,7 +22,7 @@ class Workload(Protocol):
         ...
 
     def generator(self, options: Mapping[str, Any], rng: random.Random) -> Any:
-        """The main-phase client generator (a ``harness.generator`` Gen), unbound."""
+        """The main-phase client generator (a ``core.generator`` Gen), unbound."""
         ...
 
     def final_generator(self, options: Mapping[str, Any]) -> Any | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen
+from core.generator import Fn, Gen
 
 from core.options import Option, a_string, fraction, positive_int
 

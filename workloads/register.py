@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen
+from core.generator import Fn, Gen
 
 from core.errors import OptionError
 from core.options import Option, a_string, fraction, non_negative_int, positive_int

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen, clients, each_process, once
+from core.generator import Fn, Gen, clients, each_process, once
 
 from core.options import Option, a_string, fraction
 

@@ -288,7 +288,7 @@ def exit_code_for(cells: list[Cell]) -> int:
 
 
 def cmd_test_all(args: argparse.Namespace) -> int:
-    from harness.store import store_root
+    from core.store import store_root
     name, cells, spec_store = load_matrix(args.matrix)
     if args.target:
         cells = [c for c in cells if c.target in args.target or c.target_name in args.target]

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.store import resolve_run, store_root
+from core.store import resolve_run, store_root
 
 from .errors import UserError
 

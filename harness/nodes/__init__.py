@@ -1,4 +1,4 @@
-"""Node providers behind one contract (see :mod:`harness.nodes.base`).
+"""Node providers behind one contract (see :mod:`core.nodes`).
 
 ``get_provider(name, store_root, test_id, options)`` returns a provider; its
 ``create(n)`` gives nodes, ``destroy()`` removes them.  ``reclaim_all`` is
@@ -25,7 +25,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
-from .base import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.nodes import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
 from .state import all_states, controller_alive
 
 __all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .base import ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.nodes import ExecResult, Node, NodeError, Provider, ProviderUnavailable
 from .netns import tag_for
 from .remote import ExecNode
 from .state import StateFile, all_states, state_lock

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .base import Daemon, ExecResult, Node, NodeError, Provider
+from core.nodes import Daemon, ExecResult, Node, NodeError, Provider
 from .state import StateFile, all_states, state_lock
 
 DEFAULT_SUBNET = "10.77.0.0/16"

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .base import ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.nodes import ExecResult, Node, NodeError, Provider, ProviderUnavailable
 from .remote import ExecNode
 from .state import StateFile
 

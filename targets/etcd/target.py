@@ -7,7 +7,7 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Node
+from core.nodes import Node
 
 from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
 from .client import CLIENTS, READ_MODES, EtcdClient

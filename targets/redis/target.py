@@ -8,7 +8,7 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Daemon, Node
+from core.nodes import Daemon, Node
 
 from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
 from .client import CLIENTS, RedisClient, ask_sentinel

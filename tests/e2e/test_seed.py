@@ -3,7 +3,7 @@ schedule); a different seed does not."""
 
 from __future__ import annotations
 
-from harness.generator import simulate
+from core.generator import simulate
 from harness.run import Plan, build_generators
 
 

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from harness.cli.errors import UserError
-from harness.generator import (NEMESIS_THREAD, PENDING, GenContext, any_of, bind, clients, cycle, delay,
+from core.generator import (NEMESIS_THREAD, PENDING, GenContext, any_of, bind, clients, cycle, delay,
                                each_process, final, fn, from_iter, generator_from_spec, limit,
                                mix, nemesis, nemesis_schedule, once, parse_duration, phases,
                                rate, repeat, reserve, seq, simulate, sleep, split_final, stagger,

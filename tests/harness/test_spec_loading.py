@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from harness.cli.errors import UserError
-from harness.generator import NEMESIS_THREAD, simulate
-from harness.generator.build import build_run_generators
+from core.generator import NEMESIS_THREAD, simulate
+from core.generator.build import build_run_generators
 from harness.spec import load_spec, spec_from_dict, spec_from_quick_args
 
 FULL = """\

@@ -9,7 +9,7 @@ import pytest
 import workloads
 from checkers import registry
 from checkers.history import HistoryWriter, load_history, validate
-from harness.generator import bind, clients, limit, simulate
+from core.generator import bind, clients, limit, simulate
 from harness.runner import Runner
 from workloads.memory import MemoryStore, memory_client_factory
 

@@ -2,7 +2,7 @@
 
 See docs/generators.md.  Python use::
 
-    from harness.generator import *
+    from core.generator import *
     g = any_of(clients(time_limit(60, rate(200, mix({"f": "read"}, writes)))),
                nemesis_schedule(fault_ops, interval_s=10, jitter=0.2))
     bind(g, seed)   # before running
