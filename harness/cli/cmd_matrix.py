@@ -20,7 +20,7 @@ A matrix file (docs/targets.md, "Matrix")::
 Every cell is validated before the first one starts.  A cell whose fault the
 target declares unsupported is not run: it is listed as ``refused`` with the
 target's reason (that is a property of the target, not a failure).  Cells run
-one after another through the normal run lifecycle (``harness.run``), each to
+one after another through the normal run lifecycle (``harness.lifecycle``), each to
 its own run directory.
 
 ``expect`` (on a target or a nemesis entry; the target's wins) lists the
@@ -211,7 +211,7 @@ def _ops(meta: dict[str, Any]) -> str:
 
 def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.Event) -> None:
     from checkers.result import verdict_word
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
 
     from .cmd_run import plan_from_spec
     plan = plan_from_spec(cell.spec)

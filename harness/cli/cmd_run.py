@@ -66,7 +66,7 @@ def _target_options(pairs: list[str] | None) -> dict[str, Any]:
 
 def plan_from_spec(spec: Any, args: argparse.Namespace | None = None) -> Any:
     """Adapter from ``harness.spec.Spec`` to the lifecycle's Plan."""
-    from harness.run import ALWAYS_ON, Plan
+    from harness.lifecycle import ALWAYS_ON, Plan
     nem = spec.nemesis
     checkers = [c for c in spec.all_checkers()]
     names = {n for n, _ in checkers}
@@ -94,7 +94,7 @@ def _store(args: argparse.Namespace, spec_store: Any = None) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
     plan = _plan_from_args(args)
     root = _store(args, getattr(plan, "store", None))
     try:
@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, analyze
+    from harness.lifecycle import RunAbort, analyze
     try:
         run = resolve_run(args.run_dir, _store(args))
     except ValueError as e:

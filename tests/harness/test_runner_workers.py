@@ -13,7 +13,7 @@ from checkers import registry
 from checkers.history import HistoryWriter, load_history, validate
 from core.generator import (any_of, bind, clients, each_process, fn, limit, nemesis, once,
                                phases, rate, repeat, time_limit)
-from harness.runner import Runner
+from harness.workers import Runner
 from workloads import DefiniteFailure, get
 from workloads.memory import MemoryStore, NoopClient, memory_client_factory
 
@@ -303,7 +303,7 @@ KILL_SCRIPT = r"""
 import sys
 from checkers.history import HistoryWriter
 from core.generator import bind, clients, rate, time_limit
-from harness.runner import Runner
+from harness.workers import Runner
 from workloads import get
 from workloads.memory import MemoryStore, memory_client_factory
 g = clients(time_limit(30, rate(3000, get("register").generator({}))))

@@ -10,7 +10,7 @@ import workloads
 from checkers import registry
 from checkers.history import HistoryWriter, load_history, validate
 from core.generator import bind, clients, limit, simulate
-from harness.runner import Runner
+from harness.workers import Runner
 from workloads.memory import MemoryStore, memory_client_factory
 
 ALL = ["register", "multi-register", "set", "counter", "causal-register"]

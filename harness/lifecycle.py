@@ -390,7 +390,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
 
             phase("main")
             from checkers.history import HistoryWriter
-            from harness.runner import Runner
+            from harness.workers import Runner
             main_gen, final_gen = build_generators(plan, [n.name for n in nodes])
             writer = HistoryWriter(run.history)
             node_list = list(nodes)
