@@ -16,120 +16,18 @@ Ctrl-C is ignored with a note; teardown is bounded anyway.
 from __future__ import annotations
 
 import contextlib
-import random
 import signal
 import sys
 import threading
-import time
 import traceback
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from checkers import registry
 from checkers.history import load_history
-from checkers.result import UNKNOWN, CheckResult, exit_code, verdict_word
 from core.store import RunDir, new_run
-
-ALWAYS_ON = ("stats", "exceptions", "log-patterns")
-
-
-class RunAbort(Exception):
-    """A phase cannot go on; the message is for the user (one line)."""
-
-
-@dataclass
-class Plan:
-    """Everything a run needs, resolved and validated before anything starts."""
-
-    name: str
-    seed: int
-    target_name: str
-    target_options: dict[str, Any]
-    provider: str
-    node_count: int
-    provider_options: dict[str, Any]
-    workload_name: str
-    workload_options: dict[str, Any]
-    concurrency: int
-    rate: float | None
-    time_limit_s: float
-    op_timeout_s: float
-    nemesis: dict[str, Any] | None          # {faults, interval, jitter, ...} or None
-    checkers: list[tuple[str, dict]] | None  # None: the workload's own
-    health_timeout_s: float = 30.0
-    recovery_timeout_s: float = 30.0
-    final_time_limit_s: float = 30.0
-    spec_dict: dict[str, Any] = field(default_factory=dict)   # written to spec.yaml
-    generator: Any = None                    # a spec's own client generator (YAML form), or None
-    nemesis_steps: list | None = None        # an explicit nemesis schedule (YAML form), or None
-
-
-@dataclass
-class Outcome:
-    run_dir: RunDir | None
-    verdict: Any
-    results: list[CheckResult]
-    error: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code(self.verdict)
-
-
-def _log(msg: str) -> None:
-    print(f"splitbrain: {msg}", file=sys.stderr, flush=True)
-
-
-# -- generators ------------------------------------------------------------------------------
-def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None]:
-    """The main-phase generator (clients + nemesis, time-limited) and the final one.
-
-    Every random stream is derived from ``plan.seed`` alone, so two runs with
-    the same seed ask for the same ops in the same per-stream order.
-    """
-    from core.generator import (any_of, bind, clients, nemesis_schedule, rate, time_limit)
-    import workloads
-
-    wl = workloads.get(plan.workload_name)
-    root = random.Random(plan.seed)
-    wl_rng = random.Random(root.getrandbits(64))
-    nem_rng = random.Random(root.getrandbits(64))
-    bind_seed = root.getrandbits(64)
-    final_seed = root.getrandbits(64)
-    final = wl.final_generator(plan.workload_options)
-    if plan.generator is not None:
-        from core.generator import generator_from_spec, split_final
-        custom = generator_from_spec(plan.generator, path="generator", workload={
-            "main": lambda: wl.generator(plan.workload_options, wl_rng),
-            "final": lambda: wl.final_generator(plan.workload_options)})
-        client_gen, custom_final = split_final(custom)
-        if custom_final is not None:
-            final = custom_final
-    else:
-        client_gen = wl.generator(plan.workload_options, wl_rng)
-        if plan.rate:
-            client_gen = rate(plan.rate, client_gen)
-    parts = [clients(client_gen)]
-    if plan.nemesis_steps:
-        from core.generator import generator_from_spec, nemesis as on_nemesis
-        parts.append(on_nemesis(generator_from_spec(plan.nemesis_steps, path="nemesis")))
-    elif plan.nemesis and plan.nemesis.get("faults"):
-        from core.durations import parse_duration
-        from nemesis.schedule import combined_ops
-        n = plan.nemesis
-        interval = parse_duration(n.get("interval", "10s"), "nemesis.interval", positive=True)
-        jitter_s = parse_duration(n.get("jitter", 0), "nemesis.jitter")
-        ops = combined_ops(list(n["faults"]), node_names, nem_rng, n)
-        parts.append(nemesis_schedule(ops, interval, jitter=min(1.0, jitter_s / interval)))
-    main = time_limit(plan.time_limit_s, any_of(*parts))
-    bind(main, bind_seed)
-    if final is not None:
-        final = time_limit(plan.final_time_limit_s, final)
-        bind(final, final_seed)
-    return main, final
+from harness.checking import (Outcome, RunAbort, _log, finish, judged, log_patterns,
+                              run_checkers)
+from harness.plan import Plan, build_generators, plan_checkers
 
 
 class _NemesisFront:
@@ -146,125 +44,6 @@ class _NemesisFront:
 
     def active(self) -> list[str]:
         return self.nem.active()
-
-
-# -- checking --------------------------------------------------------------------------------
-def checker_plan(workload_name: str, workload_options: Mapping[str, Any],
-                 explicit: list[tuple[str, dict]] | None) -> list[tuple[str, dict]]:
-    import workloads
-    base = list(explicit) if explicit is not None else \
-        workloads.get(workload_name).checkers(workload_options)
-    names = {n for n, _ in base}
-    return base + [(n, {}) for n in ALWAYS_ON if n not in names]
-
-
-def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
-                 log_patterns: list[dict] | None, extra: Mapping[str, Any] | None = None,
-                 progress: bool = True) -> list[CheckResult]:
-    """Load the recorded history and run every checker; a checker that raises is
-    ``unknown`` with the error, never valid.  With ``progress``, bars on a terminal."""
-    from reports.console import checking_progress
-    from checkers.history import validate
-    try:
-        history = load_history(run.history)
-    except Exception as e:  # noqa: BLE001 - a torn/absent history is reported, not raised
-        return [CheckResult("history", UNKNOWN, f"cannot load {run.history}: {e}")]
-    breaches = validate(history, limit=5)
-    results: list[CheckResult] = []
-    if breaches:
-        results.append(CheckResult("history", UNKNOWN,
-                                   f"history is not well formed: {breaches[0].message}",
-                                   evidence={"breaches": [b.message for b in breaches]}))
-    for pos, (name, opts) in enumerate(plan_checkers):
-        o = dict(opts)
-        # A run-wide extra (analyze --model) goes only to the checkers that take it.
-        o.update(_accepted(name, extra))
-        if name == "log-patterns":
-            o.setdefault("log_files", _log_files(run))
-            o.setdefault("patterns", log_patterns or [])
-        t0 = time.monotonic()
-        try:
-            with checking_progress(name, progress) as bars:
-                if bars is not None:
-                    o["progress"] = bars
-                res = registry.run(name, history, **o)
-        except registry.UnknownChecker as e:
-            res = CheckResult(name, UNKNOWN, str(e))
-        except KeyboardInterrupt:
-            _log("checking interrupted; the remaining checkers are unknown")
-            results += [CheckResult(n, UNKNOWN, "checking interrupted (Ctrl-C)")
-                        for n, _ in plan_checkers[pos:]]
-            return results
-        except Exception as e:  # noqa: BLE001 - unknown, with the error, never valid
-            res = CheckResult(name, UNKNOWN, f"checker raised {type(e).__name__}: {e}",
-                              evidence={"traceback": traceback.format_exc()[-4000:]})
-        if not res.elapsed_s:
-            res.elapsed_s = time.monotonic() - t0
-        results.append(res)
-    return results
-
-
-def _accepted(name: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not extra:
-        return {}
-    from harness.spec import checker_options
-    try:
-        takes = checker_options(name)
-    except registry.UnknownChecker:
-        return {}
-    return {k: v for k, v in extra.items() if k in takes}
-
-
-def _log_files(run: RunDir) -> dict[str, list[str]]:
-    """{node: [collected log paths]} under the run's logs/ directory."""
-    out: dict[str, list[str]] = {}
-    if run.logs.is_dir():
-        for d in sorted(run.logs.iterdir()):
-            if d.is_dir():
-                files = sorted(str(f) for f in d.iterdir() if f.is_file())
-                if files:
-                    out[d.name] = files
-    return out
-
-
-def finish(run: RunDir, results: list[CheckResult], *, quiet: bool = False,
-           junit: str | None = None) -> Any:
-    """results.json, report.html, run.json verdict (and a JUnit file when asked);
-    prints the table.  Returns the verdict."""
-    doc = run.write_results(results)
-    verdict = doc["valid"]
-    run.write_meta(verdict=verdict_word(verdict), finished=_now())
-    report = None
-    try:
-        from reports.html import write_report
-        report = write_report(run.path)
-    except Exception as e:  # noqa: BLE001 - a report failure must not lose the verdict
-        _log(f"warning: could not write the HTML report: {type(e).__name__}: {e}")
-    if junit:
-        try:
-            from reports.junit import write_junit
-            write_junit(junit, results, run.read_meta().get("name") or run.path.parent.name,
-                        report_path=str(report) if report else None)
-        except Exception as e:  # noqa: BLE001
-            _log(f"warning: could not write {junit}: {type(e).__name__}: {e}")
-    try:
-        from reports.index import write_index
-        write_index(run.path.parent.parent)
-    except Exception:  # noqa: BLE001 - the index is a convenience
-        pass
-    if not quiet:
-        try:
-            from reports.console import print_verdicts
-            print_verdicts(results, report)
-        except Exception:  # noqa: BLE001 - fall back to plain lines
-            for r in results:
-                print(f"{r.checker:14} {verdict_word(r.valid):8} {r.summary}")
-            print(f"overall: {verdict_word(verdict).upper()}")
-    return verdict
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 # -- the lifecycle ---------------------------------------------------------------------------
@@ -478,18 +257,8 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
     ops = _count_ops(run)
     run.write_meta(ops=ops, summary=summary, notes=notes, errors=errors,
                    interrupted=interrupted_at)
-    checks = checker_plan(plan.workload_name, plan.workload_options, plan.checkers)
-    patterns = [{"name": p.name, "regex": p.regex, "description": p.description}
-                for p in target.log_patterns]
-    results = run_checkers(run, checks, patterns, _checker_extras(plan), progress=live)
-    if errors:
-        results.insert(0, CheckResult("run", UNKNOWN, errors[0],
-                                      evidence={"errors": errors, "notes": notes}))
-    elif interrupted_at:
-        results.insert(0, CheckResult("run", UNKNOWN,
-                                      f"interrupted (Ctrl-C) during the {interrupted_at}; "
-                                      "judged what was recorded",
-                                      evidence={"notes": notes}))
+    results = run_checkers(run, plan_checkers(plan), log_patterns(target), progress=live)
+    results = judged(results, errors, interrupted_at, notes)
     phase("done")
     verdict = finish(run, results, junit=junit)
     for e in errors:
@@ -505,10 +274,6 @@ def _quiesce(runner: Any, within: float = 30.0) -> None:
     if alive:
         print(f"splitbrain: warning: threads still running after {within:.0f} s: "
               f"{', '.join(alive)}", file=sys.stderr)
-
-
-def _checker_extras(plan: Plan) -> dict[str, Any]:
-    return {}
 
 
 def _count_ops(run: RunDir) -> dict[str, int]:
@@ -550,62 +315,3 @@ def _live_panel(runner: Any, plan: Plan, target: Any, nodes: list) -> Any:
     return LivePanel(stats, plan.time_limit_s)
 
 
-# -- analyze ---------------------------------------------------------------------------------
-def analyze(run: RunDir, *, checkers: list[tuple[str, dict]] | None = None,
-            extra: Mapping[str, Any] | None = None, junit: str | None = None) -> Outcome:
-    """Re-run the checkers on a stored run (its spec.yaml says which), rewrite
-    results.json, report.html and the verdict in run.json."""
-    import yaml
-    import targets
-    from harness.cli.errors import UserError
-    from harness.spec import spec_from_dict
-    meta = run.read_meta()
-    spec = None
-    if run.spec.exists():
-        try:
-            spec = spec_from_dict(yaml.safe_load(run.spec.read_text()), str(run.spec))
-        except yaml.YAMLError as e:
-            raise RunAbort(f"{run.spec}: not valid YAML: {e}") from None
-        except UserError as e:
-            raise RunAbort(str(e)) from None
-    if spec is None and checkers is None:
-        raise RunAbort(f"{run.path}: no spec.yaml to say which checkers apply; pass --checker")
-    patterns: list[dict] = []
-    tname = spec.target if spec is not None else meta.get("target")
-    if tname:
-        with contextlib.suppress(Exception):
-            patterns = [{"name": p.name, "regex": p.regex, "description": p.description}
-                        for p in targets.get(tname).log_patterns]
-    if checkers is None:
-        assert spec is not None
-        plan_checkers = checker_plan(spec.workload, spec.workload_options, spec.all_checkers())
-    else:
-        # A checker the spec also names keeps the spec's options (e.g. the model).
-        known = dict(spec.all_checkers()) if spec is not None else {}
-        plan_checkers = [(n, {**known.get(n, {}), **o}) for n, o in checkers]
-        plan_checkers += [(n, {}) for n in ALWAYS_ON if n not in {c for c, _ in checkers}]
-    results = run_checkers(run, plan_checkers, patterns, extra)
-    # A run that ended in error stays unknown however the re-check goes.
-    errs = meta.get("errors") or []
-    if errs:
-        results.insert(0, CheckResult("run", UNKNOWN, errs[0], evidence={"errors": errs}))
-    elif meta.get("interrupted"):
-        results.insert(0, CheckResult("run", UNKNOWN,
-                                      f"interrupted (Ctrl-C) during the {meta['interrupted']}; "
-                                      "judged what was recorded"))
-    verdict = finish(run, results, junit=junit)
-    print(run.path, flush=True)
-    return Outcome(run, verdict, results, None, run.read_meta())
-
-
-def _checker_list(v: Any) -> list[tuple[str, dict]]:
-    out: list[tuple[str, dict]] = []
-    for c in v or []:
-        if isinstance(c, str):
-            out.append((c, {}))
-        elif isinstance(c, dict) and "name" in c:
-            out.append((c["name"], {k: x for k, x in c.items() if k != "name"}))
-        elif isinstance(c, dict) and len(c) == 1:
-            (k, x), = c.items()
-            out.append((k, dict(x or {})))
-    return out

@@ -114,9 +114,8 @@ class Spec:
     def all_checkers(self) -> list[tuple[str, dict]]:
         """The workload's checkers, the always-on ones, then the spec's extras (deduplicated)."""
         import workloads
-        out: list[tuple[str, dict]] = list(workloads.get(self.workload).checkers(
-            self.workload_options))
-        out += [("stats", {}), ("exceptions", {})]
+        from harness.checking import checker_plan
+        out = checker_plan(workloads.get(self.workload).checkers(self.workload_options))
         names = {n for n, _ in out}
         out += [(n, o) for n, o in self.checkers if n not in names]
         return out

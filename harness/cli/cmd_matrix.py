@@ -213,7 +213,7 @@ def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.
     from checkers.result import verdict_word
     from harness.lifecycle import RunAbort, execute
 
-    from .cmd_run import plan_from_spec
+    from harness.plan import plan_from_spec
     plan = plan_from_spec(cell.spec)
     if args.time_limit is not None:
         plan.time_limit_s = args.time_limit

@@ -4,7 +4,7 @@ schedule); a different seed does not."""
 from __future__ import annotations
 
 from core.generator import simulate
-from harness.lifecycle import Plan, build_generators
+from harness.plan import Plan, build_generators
 
 
 def _plan(seed: int, workload: str = "register") -> Plan:
