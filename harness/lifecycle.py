@@ -147,7 +147,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
             if stop.is_set():
                 raise RunAbort("interrupted during provisioning")
 
-            from nemesis.core import Nemesis
+            from nemesis.dispatch import Nemesis
             from nemesis.journal import journal_path
             nem = Nemesis(nodes, target, journal_path(store_root, test_id),
                           {**(plan.nemesis or {}), "seed": plan.seed, "faults": faults,

@@ -35,7 +35,7 @@ Ops (``f``: invoke value -> returned value):
 from __future__ import annotations
 
 from .clock import clock_env
-from .core import FAULTS, KINDS, OPS, Nemesis
+from .dispatch import FAULTS, KINDS, OPS, Nemesis
 from .errors import NemesisError, UnsupportedFault
 from .grudge import TOPOLOGIES
 from .journal import journal_path

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from core.durations import parse_duration
 from core.errors import Problem
 
-from .core import DEFAULTS, FAULTS
+from .dispatch import DEFAULTS, FAULTS
 from .grudge import TOPOLOGIES
 from .select import SELECTORS
 
