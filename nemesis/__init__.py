@@ -34,7 +34,7 @@ Ops (``f``: invoke value -> returned value):
 
 from __future__ import annotations
 
-from .clock import clock_env
+from .faketime import clock_env
 from .dispatch import FAULTS, KINDS, OPS, Nemesis
 from .errors import NemesisError, UnsupportedFault
 from .grudge import TOPOLOGIES

@@ -17,10 +17,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from core.nodes import Node, NodeError
 
-from . import clock as _clock
+from . import faketime as _clock
 from . import grudge as _grudge
 from . import iptables as _ipt
-from . import latency as _latency
+from . import netem as _latency
 from .errors import NemesisError, UnsupportedFault
 from .journal import Journal, _signal_group, heal_journal
 from .reach import Unreachable

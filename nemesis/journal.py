@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from core.store import state_dir
 
-from . import clock as _clock
+from . import faketime as _clock
 from . import iptables as _ipt
 from .reach import Unreachable, node_ref, run_on
 

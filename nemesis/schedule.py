@@ -166,7 +166,7 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                                           f"{f}: not supported by target {tname}: {why}"))
                     break
         if kind == "latency":
-            from .latency import host_netem, unsupported_message
+            from .netem import host_netem, unsupported_message
             ok, why = host_netem()
             if ok is False:
                 errors.append(Problem(("nemesis", "faults"), unsupported_message(why)))
