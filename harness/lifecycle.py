@@ -152,7 +152,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
             nem = Nemesis(nodes, target, journal_path(store_root, test_id),
                           {**(plan.nemesis or {}), "seed": plan.seed, "faults": faults,
                            "test_id": test_id})
-            target.env_hook = nem.clock_env
+            target.env_hook = nem.daemon_env
 
             phase("setup")
             try:

@@ -466,7 +466,7 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
                                "or a list of steps")
     faults = val.get("faults")
     if isinstance(faults, list):
-        from nemesis.dispatch import FAULTS
+        from nemesis.faults import FAULTS
         for i, f in enumerate(faults):
             if not isinstance(f, str) or f not in FAULTS:
                 raise err(["nemesis", "faults", i], f"{f!r} is not a fault; expected one of "

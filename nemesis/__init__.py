@@ -3,7 +3,7 @@
 Use::
 
     nem = Nemesis(nodes, target, journal_path(store, test_id), {"seed": 1, "faults": [...]})
-    target.env_hook = nem.clock_env        # daemons start under libfaketime when clock is on
+    target.env_hook = nem.daemon_env       # e.g. libfaketime when clock faults are in use
     with nem:                              # heals on normal end, exception and Ctrl-C
         value = nem.apply("start-partition", "majorities-ring")   # -> the completion's value
 
@@ -34,14 +34,15 @@ Ops (``f``: invoke value -> returned value):
 
 from __future__ import annotations
 
-from .faketime import clock_env
 from .dispatch import FAULTS, KINDS, OPS, Nemesis
 from .errors import NemesisError, UnsupportedFault
+from .faketime import clock_env
+from .faults import Fault, register as register_fault
 from .grudge import TOPOLOGIES
 from .journal import journal_path
 from .schedule import combined_ops, validate_nemesis_spec
 from .target import NemesisTarget
 
-__all__ = ["FAULTS", "KINDS", "OPS", "TOPOLOGIES", "Nemesis", "NemesisError", "NemesisTarget",
-           "UnsupportedFault", "clock_env", "combined_ops", "journal_path",
-           "validate_nemesis_spec"]
+__all__ = ["FAULTS", "Fault", "KINDS", "OPS", "TOPOLOGIES", "Nemesis", "NemesisError",
+           "NemesisTarget", "UnsupportedFault", "clock_env", "combined_ops", "journal_path",
+           "register_fault", "validate_nemesis_spec"]

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from core.durations import parse_duration
 from core.errors import Problem
 
-from .dispatch import DEFAULTS, FAULTS
+from .faults import DEFAULTS, FAULTS, kind_of
 from .grudge import TOPOLOGIES
 from .select import SELECTORS
 
@@ -31,14 +31,10 @@ SCHEDULE_KEYS = {"faults", "interval", "jitter", "targets", "topologies", "clock
                  "bumps_s", "seed"}
 ALLOWED_KEYS = SCHEDULE_KEYS | set(DEFAULTS)
 
+
 def _kind(fault: str) -> str:
-    if fault in TOPOLOGIES:
-        return "partition"
-    if fault.startswith("clock"):
-        return "clock"
-    if fault == "packet-loss":
-        return "loss"
-    return fault
+    kind = kind_of(fault)
+    return kind.name if kind is not None else fault
 
 
 def _topologies(fault: str, n: int, options: Mapping[str, Any]) -> list[str]:
@@ -57,46 +53,12 @@ def _topologies(fault: str, n: int, options: Mapping[str, Any]) -> list[str]:
 
 def _pair(fault: str, names: Sequence[str], rng: random.Random,
           options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    kind = _kind(fault)
-    targets = list(options.get("targets") or PROCESS_TARGETS)
-    if kind == "partition":
-        top = rng.choice(_topologies(fault, len(names), options))
-        value: Any = top
-        if options.get("one_way"):
-            value = {"topology": top, "one_way": True}
-        return {"f": "start-partition", "value": value}, {"f": "stop-partition", "value": None}
-    if kind == "clock":
-        mode = {"clock-bump": "bump", "clock-strobe": "strobe"}.get(fault) or \
-            rng.choice(["bump", "strobe"])
-        who = rng.choice(list(options.get("clock_targets") or ["one", "minority"]))
-        if mode == "bump":
-            bumps = list(options.get("bumps_s") or [options.get("bump_s", DEFAULTS["bump_s"])])
-            off = rng.choice(bumps) * rng.choice([-1, 1])
-            start = {"mode": "bump", "nodes": who, "offset_s": off}
-        else:
-            start = {"mode": "strobe", "nodes": who,
-                     "offsets_s": list(options.get("strobe_offsets_s",
-                                                   DEFAULTS["strobe_offsets_s"])),
-                     "period_ms": options.get("strobe_period_ms", DEFAULTS["strobe_period_ms"]),
-                     "duration_s": options.get("strobe_duration_s",
-                                               DEFAULTS["strobe_duration_s"])}
-        return {"f": "start-clock", "value": start}, {"f": "stop-clock", "value": None}
-    if kind == "kill":
-        return {"f": "kill", "value": rng.choice(targets)}, {"f": "start", "value": None}
-    if kind == "pause":
-        return {"f": "pause", "value": rng.choice(targets)}, {"f": "resume", "value": None}
-    if kind == "loss":
-        p = options.get("loss_probability", DEFAULTS["loss_probability"])
-        return ({"f": "start-loss", "value": {"probability": p, "nodes": "all"}},
-                {"f": "stop-loss", "value": None})
-    if kind == "latency":
-        return ({"f": "start-latency", "value": {
-                    "delay_ms": options.get("latency_ms", DEFAULTS["latency_ms"]),
-                    "jitter_ms": options.get("latency_jitter_ms", DEFAULTS["latency_jitter_ms"]),
-                    "nodes": "all"}},
-                {"f": "stop-latency", "value": None})
-    raise ValueError(f"nemesis.faults: unknown fault {fault!r}; expected one of "
-                     f"{', '.join(FAULTS)}")
+    # Each fault module owns its (start, stop) op pair and their defaults.
+    kind = kind_of(fault)
+    if kind is None:
+        raise ValueError(f"nemesis.faults: unknown fault {fault!r}; expected one of "
+                         f"{', '.join(FAULTS)}")
+    return kind.schedule(fault, names, rng, options)
 
 
 def combined_ops(faults: list[str], node_names: list[str], rng: random.Random,
