@@ -44,12 +44,16 @@ def _entry_points(group: str) -> dict[str, Any]:
 class Registry:
     """Names of one kind of extension (``kind`` is used in messages: "target")."""
 
-    def __init__(self, kind: str, builtins: Mapping[str, Any] | None = None, *,
+    def __init__(self, kind: str,
+                 builtins: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None, *,
                  group: str | None = None,
                  error: Callable[[str, Any, list[str]], Exception] | None = None):
         self.kind = kind
         self.group = group
-        self._builtins: dict[str, Any] = dict(builtins or {})
+        # A callable is asked on first use: a package that keeps its own list
+        # (checkers.registry) is read when needed, not when imported.
+        self._make_builtins = builtins if callable(builtins) else None
+        self._fixed: dict[str, Any] = {} if callable(builtins) else dict(builtins or {})
         self._added: dict[str, Any] = {}
         self._loaded: dict[str, Any] = {}
         self._error = error or UnknownName
@@ -62,6 +66,11 @@ class Registry:
     def unregister(self, name: str) -> None:
         self._added.pop(name, None)
         self._loaded.pop(name, None)
+
+    @property
+    def _builtins(self) -> dict[str, Any]:
+        # Asked every time: the owning package's list may grow (checkers.registry.register).
+        return dict(self._make_builtins()) if self._make_builtins is not None else self._fixed
 
     def _plugins(self) -> dict[str, Any]:
         return _entry_points(self.group) if self.group else {}

@@ -16,10 +16,56 @@ from checkers import registry
 from checkers.history import load_history
 from checkers.result import UNKNOWN, CheckResult, exit_code, verdict_word
 from core.errors import UserError
+from core.options import parameters
+from core.registry import Registry
 from core.store import RunDir
 
 # Judge every run, whatever its workload: op counts, crashes grouped, node-log patterns.
 ALWAYS_ON = ("stats", "exceptions", "log-patterns")
+
+
+def _unknown_checker(kind: str, name: Any, known: list[str]) -> Exception:
+    return registry.UnknownChecker(f"no checker named {name!r} (available: "
+                                   f"{', '.join(known) or 'none yet'})")
+
+
+# The checkers package keeps its own list (register() + its built-in modules);
+# this adds plugins (entry points, ``module:function`` names) on the same mechanism
+# every other extension point uses.
+CHECKERS = Registry("checker", lambda: {n: registry.get(n) for n in registry.names()},
+                    group="splitbrain.checkers", error=_unknown_checker)
+
+
+def _linear_models() -> dict[str, Any]:
+    from checkers.linear import BUILTIN
+    return dict(BUILTIN)
+
+
+MODELS = Registry("model", _linear_models, group="splitbrain.models")
+
+
+def checker(name: str) -> "registry.Checker":
+    """The checker a name stands for; a plugin's function is registered with the
+    checkers package on first use, so its own listing shows it too."""
+    obj = CHECKERS.get(name)
+    if isinstance(obj, registry.Checker):
+        return obj
+    doc = (getattr(obj, "__doc__", None) or "").strip().split("\n")[0]
+    registry.register(name, obj, doc)
+    return registry.get(name)
+
+
+def checker_options(name: str) -> tuple[str, ...]:
+    """The options a checker takes: its function's named parameters (``progress``
+    is the harness', not the user's)."""
+    return tuple(p for p in parameters(checker(name).fn) if p != "progress")
+
+
+def resolve_model(model: Any) -> Any:
+    """A model name from a plugin becomes its class (the checker takes a class as is)."""
+    if isinstance(model, str) and model in MODELS and model not in _linear_models():
+        return MODELS.get(model)
+    return model
 
 
 @dataclass
@@ -100,10 +146,13 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
             o.setdefault("patterns", log_patterns or [])
         t0 = time.monotonic()
         try:
+            fn = checker(name).fn
+            if "model" in o:
+                o["model"] = resolve_model(o["model"])
             with checking_progress(name, progress) as bars:
-                if bars is not None:
+                if bars is not None and "progress" in parameters(fn):
                     o["progress"] = bars
-                res = registry.run(name, history, **o)
+                res = fn(history, **o)
         except registry.UnknownChecker as e:
             res = CheckResult(name, UNKNOWN, str(e))
         except KeyboardInterrupt:
@@ -123,7 +172,6 @@ def run_checkers(run: RunDir, plan_checkers: list[tuple[str, dict]],
 def _accepted(name: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
     if not extra:
         return {}
-    from harness.spec import checker_options
     try:
         takes = checker_options(name)
     except registry.UnknownChecker:

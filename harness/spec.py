@@ -24,9 +24,8 @@ import yaml
 
 from core.durations import parse_duration
 from core.errors import OptionError, SpecError, UserError
-from core.options import check_names, parameters
+from core.options import check_names
 
-PROVIDERS = ("netns", "docker", "ssh")
 TOP_FIELDS = ("name", "target", "nodes", "workload", "concurrency", "rate", "time_limit",
               "op_timeout", "nemesis", "checkers", "store", "seed", "generator",
               "health_timeout", "recovery_timeout", "final_time_limit")
@@ -303,9 +302,10 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
         if k not in ("provider", "count", "hosts", "options"):
             raise err(["nodes", k], "unknown field; expected provider, count, hosts, options")
     provider = nval.get("provider", "netns")
+    from harness.nodes import PROVIDERS
     if provider not in PROVIDERS:
         raise err(["nodes", "provider"], f"{provider!r} is not a provider; expected one of "
-                                         f"{', '.join(PROVIDERS)}")
+                                         f"{', '.join(PROVIDERS.names())}")
     hosts = nval.get("hosts")
     if hosts is not None:
         if not isinstance(hosts, list) or not hosts or \
@@ -383,8 +383,7 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     if not isinstance(chk_val, list):
         raise err(["checkers"], f"{chk_val!r} is not valid; expected a list of checker names or "
                                 "{name: ..., <options>}")
-    from checkers import registry
-    avail = registry.names()
+    from harness.checking import CHECKERS, MODELS, checker_options
     extra: list[tuple[str, dict]] = []
     for i, c in enumerate(chk_val):
         if isinstance(c, str):
@@ -394,13 +393,20 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
         else:
             raise err(["checkers", i], f"{c!r} is not valid; expected a checker name or "
                                        "{name: ..., <options>}")
-        if cname not in avail:
+        try:
+            CHECKERS.get(cname)
+        except LookupError:
             raise err(["checkers", i], f"{cname!r} is not a checker; expected one of "
-                                       f"{', '.join(avail)}")
+                                       f"{', '.join(CHECKERS.names())} or module:function") \
+                from None
         try:
             check_names(f"checker {cname}", checker_options(cname), copts)
         except OptionError as e:
             raise err(["checkers", i, *e.path], e.message) from None
+        model = copts.get("model")
+        if isinstance(model, str) and model not in MODELS:
+            raise err(["checkers", i, "model"], f"{model!r} is not a model; expected one of "
+                                                f"{', '.join(MODELS.names())} or module:Class")
         extra.append((cname, copts))
 
     store = d.get("store")
@@ -436,10 +442,11 @@ def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
     if not isinstance(tname, str):
         raise err(["target", "name"], f"{tname!r} is not valid; expected a target name")
     import targets
-    if tname not in targets.names():
+    try:
+        cls = targets.get(tname)
+    except targets.UnknownTarget:
         raise err(["target"], f"{tname!r} is not a target; expected one of "
-                              f"{', '.join(targets.names())}")
-    cls = targets.get(tname)
+                              f"{', '.join(targets.names())} or module:Class") from None
     try:
         return cls(topts)
     except OptionError as e:
@@ -496,8 +503,3 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
                        options=dict(val))
 
 
-def checker_options(name: str) -> tuple[str, ...]:
-    """The options a checker takes: its function's named parameters (``progress``
-    is the harness', not the user's)."""
-    from checkers import registry
-    return tuple(p for p in parameters(registry.get(name).fn) if p != "progress")

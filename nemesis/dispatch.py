@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from core.capabilities import HasPrimaries
 from core.nodes import Node, NodeError
 
 from . import faults as _faults
@@ -142,7 +143,7 @@ class Nemesis:
         return [n.name for n in self.nodes]
 
     def primaries(self) -> list[str]:
-        if self.target is None:
+        if not isinstance(self.target, HasPrimaries):
             return []
         return [p.name for p in self.target.primaries(self.nodes)]
 
@@ -156,9 +157,13 @@ class Nemesis:
         if not ok:
             raise UnsupportedFault(f"{fault}: not supported by this target: {why}")
 
-    def need_target(self, what: str) -> NemesisTarget:
+    def need_target(self, what: str, capability: Any = None) -> Any:
+        """The target, which must have ``capability`` (a ``core.capabilities`` protocol)."""
         if self.target is None:
             raise NemesisError(f"{what}: no target to act on")
+        if capability is not None and not isinstance(self.target, capability):
+            raise UnsupportedFault(f"{what}: target {type(self.target).__name__} does not "
+                                   f"implement {capability.__name__}")
         return self.target
 
     def parallel(self, fn: Callable[[Node], Any], nodes: Sequence[Node]) -> dict[str, Any]:

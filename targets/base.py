@@ -1,5 +1,7 @@
 """The target interface: what the run, the nemesis and the report need from a
-database under test.
+database under test — a small required core (install, configure, start,
+healthy, client) and optional capabilities (``core.capabilities``: Killable,
+Pausable, HasPrimaries, ClockSkewable, HasFiles), as Jepsen's DB protocols are.
 
 A target is constructed with its options (from the spec), then bound to the
 test's nodes by :meth:`Target.setup`.  Everything node-specific goes through
@@ -17,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from core import capabilities
 from core.client import Client
 from core.errors import OptionError
 from core.options import Option, validate_options
@@ -71,7 +74,12 @@ def choice_option(options: Mapping[str, Any], key: str, choices: Sequence[str]) 
 
 
 class Target(abc.ABC):
-    """One database under test on a set of nodes."""
+    """One database under test on a set of nodes: the required core.
+
+    A subclass implements ``install``, ``configure``, ``start``, ``healthy`` and
+    ``client``; the rest has working defaults.  Kill and pause come with
+    :class:`KillsDaemons`, primaries with a ``primaries`` method.
+    """
 
     name: str = ""
     description: str = ""
@@ -106,7 +114,8 @@ class Target(abc.ABC):
         for refused, reason in self.refused_faults.items():
             if fault == refused or family == refused or fault.startswith(refused + "-"):
                 return False, reason
-        return True, ""
+        why = capabilities.missing(self, family)
+        return (False, why) if why else (True, "")
 
     # -- lifecycle ---------------------------------------------------------------
     def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
@@ -151,10 +160,6 @@ class Target(abc.ABC):
     def start(self, node: Node) -> None:
         """Start the daemon(s) on the node (again, after a kill); idempotent when running."""
 
-    def kill(self, node: Node) -> None:
-        """SIGKILL the target's faultable daemons on the node and wait until gone."""
-        self._kill_daemons(node, self.fault_daemons(node))
-
     def _kill_daemons(self, node: Node, daemons: list[Daemon]) -> None:
         for d in daemons:
             try:
@@ -168,23 +173,12 @@ class Target(abc.ABC):
         self._daemons[node.name] = [d for d in self._daemons.get(node.name, [])
                                     if node.is_running(d)]
 
-    def pause(self, node: Node) -> None:
-        for d in self.fault_daemons(node):
-            node.signal(d, signal.SIGSTOP, group=True)
-
-    def resume(self, node: Node) -> None:
-        for d in self.daemons(node):
-            node.signal(d, signal.SIGCONT, group=True)
-
-    def restart(self, node: Node) -> None:
-        self.kill(node)
-        self.start(node)
-
     def stop_all(self) -> None:
         """Kill every daemon on every node (teardown); resumes paused ones first."""
         for n in self.nodes:
             try:
-                self.resume(n)
+                for d in self.daemons(n):
+                    n.signal(d, signal.SIGCONT, group=True)
             except NodeError:
                 pass
             try:
@@ -194,12 +188,6 @@ class Target(abc.ABC):
 
     def daemons(self, node: Node) -> list[Daemon]:
         return [d for d in self._daemons.get(node.name, []) if node.is_running(d)]
-
-    def fault_daemons(self, node: Node) -> list[Daemon]:
-        """The running daemons that kill and pause hit: the database itself.  All
-        of them unless a target runs a helper beside it that is not the thing
-        under test (redis' sentinels are the failure detector, not the store)."""
-        return self.daemons(node)
 
     @staticmethod
     def data_path(node: Node, name: str) -> str:
@@ -236,10 +224,6 @@ class Target(abc.ABC):
                 return False, why
             time.sleep(0.2)
 
-    @abc.abstractmethod
-    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
-        """The node(s) currently acting as primary/leader (empty when none is known)."""
-
     # -- logs ------------------------------------------------------------------
     def log_files(self, node: Node) -> list[str]:
         paths = [d.log_path for d in self._daemons.get(node.name, [])]
@@ -258,3 +242,18 @@ class Target(abc.ABC):
         if workload_name not in self.workloads:
             raise OptionError(f"target {self.name} has no client for workload {workload_name!r} "
                               f"(supported: {', '.join(self.workloads)})", allowed=self.workloads)
+
+
+class KillsDaemons:
+    """The Killable and Pausable capabilities for a target whose daemons it
+    started itself (through ``Target._track``)."""
+
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        """The running daemons that kill and pause hit: the database itself.  All
+        of them unless a target runs a helper beside it that is not the thing
+        under test (redis' sentinels are the failure detector, not the store)."""
+        return self.daemons(node)  # type: ignore[attr-defined]
+
+    def kill(self, node: Node) -> None:
+        """SIGKILL the target's faultable daemons on the node and wait until gone."""
+        self._kill_daemons(node, self.fault_daemons(node))  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from core.capabilities import Killable
 from core.options import Option, a_bool
 
 from .base import Fault
@@ -25,7 +26,7 @@ class Kill(Fault):
     def apply(self, value: Any) -> dict[str, Any]:
         nem = self.nem
         nem.require("kill")
-        t = nem.need_target("kill")
+        t = nem.need_target("kill", Killable)
         chosen = nem.select(value)
         pids: dict[str, list[int]] = {}
         left: dict[str, list[int]] = {}

@@ -9,6 +9,8 @@ import signal
 import time
 from typing import Any, Iterable, Mapping
 
+from core.capabilities import Pausable
+
 from ..reach import Unreachable, run_on
 from .base import Fault
 
@@ -102,7 +104,7 @@ class Pause(Fault):
     def apply(self, value: Any) -> dict[str, Any]:
         nem = self.nem
         nem.require("pause")
-        t = nem.need_target("pause")
+        t = nem.need_target("pause", Pausable)
         chosen = nem.select(value)
         out_pids, out_groups = {}, {}
         for name in chosen:
@@ -123,7 +125,7 @@ class Pause(Fault):
 
     def heal(self, value: Any = None) -> dict[str, Any]:
         nem = self.nem
-        t = nem.need_target("resume")
+        t = nem.need_target("resume", Pausable)
         chosen = sorted(self.paused) if value is None else nem.select(value)
         out = {}
         for name in chosen:

@@ -9,7 +9,8 @@ from typing import Any, Mapping, Sequence
 
 from core.nodes import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import (KillsDaemons, LogPattern, OptionError, Target, TargetError, choice_option,
+                    int_option)
 from .client import CLIENTS, READ_MODES, EtcdClient
 from .gateway import Gateway, Indefinite, NotSent, ServerError
 
@@ -22,7 +23,7 @@ CLOCK_REFUSAL = ("etcd is a Go binary: Go reads the clock through the vDSO, not 
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class EtcdTarget(Target):
+class EtcdTarget(KillsDaemons, Target):
     name = "etcd"
     description = "etcd v3 (Debian etcd-server), JSON gateway client"
     packages = ("etcd-server", "etcd-client")

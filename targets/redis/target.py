@@ -10,7 +10,8 @@ from typing import Any, Mapping, Sequence
 
 from core.nodes import Daemon, Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import (KillsDaemons, LogPattern, OptionError, Target, TargetError, choice_option,
+                    int_option)
 from .client import CLIENTS, RedisClient, ask_sentinel
 from .config import redis_conf, sentinel_conf
 from .conn import Conn, Indefinite, NotSent, Refused
@@ -25,7 +26,7 @@ CLOCK_REFUSAL = ("Debian's redis-server links jemalloc and hangs at startup unde
 APPENDFSYNC = ("always", "everysec", "no", "off")
 
 
-class RedisTarget(Target):
+class RedisTarget(KillsDaemons, Target):
     name = "redis"
     description = "redis 7 primary/replicas with Sentinel failover (Debian redis-server)"
     packages = ("redis-server", "redis-sentinel")

@@ -9,13 +9,14 @@ from typing import Any, Mapping, Sequence
 
 from core.nodes import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import (KillsDaemons, LogPattern, OptionError, Target, TargetError, choice_option,
+                    int_option)
 from .client import CLIENTS, READS, ZkClient
 from .config import DEFAULT_JARS, java_argv, zoo_cfg
 from .fourletter import FourLetterError, mode
 
 
-class ZookeeperTarget(Target):
+class ZookeeperTarget(KillsDaemons, Target):
     name = "zookeeper"
     description = "ZooKeeper 3.8 ensemble (Debian zookeeperd), kazoo client"
     packages = ("zookeeperd", "libslf4j-java")
