@@ -327,6 +327,10 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     if not isinstance(popts, dict):
         raise err(["nodes", "options"], f"{popts!r} is not valid; expected a mapping of "
                                         "provider options")
+    try:
+        check_names(f"node provider {provider}", PROVIDERS.get(provider).OPTIONS, popts)
+    except OptionError as e:
+        raise err(["nodes", "options", *e.path], e.message) from None
     nodes = NodesSpec(provider=provider, count=count, hosts=list(hosts) if hosts else None,
                       options=dict(popts))
 

@@ -48,7 +48,7 @@ FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency
 
 
 # Options every target takes: install the Debian packages on nodes that lack them.
-BASE_OPTIONS: Mapping[str, Any] = {"install": False}
+BASE_OPTIONS: Mapping[str, Option] = {"install": Option(False)}
 
 
 def sorted_elements(elems: list) -> list:
@@ -58,19 +58,6 @@ def sorted_elements(elems: list) -> list:
         return sorted(elems)
     except TypeError:
         return sorted(elems, key=repr)
-
-
-def int_option(options: Mapping[str, Any], key: str, lo: int = 1) -> None:
-    """Reject ``options[key]`` unless it is an integer >= ``lo`` (a bool is not)."""
-    v = options[key]
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise OptionError(f"expected an integer >= {lo}, got {v!r}", option=key)
-
-
-def choice_option(options: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
-    """Reject ``options[key]`` unless it is one of ``choices``."""
-    if options[key] not in choices:
-        raise OptionError(f"{options[key]!r} is not one of {', '.join(choices)}", option=key)
 
 
 class Target(abc.ABC):
@@ -90,8 +77,8 @@ class Target(abc.ABC):
     # fault family -> reason it is refused (anything not listed is supported).
     refused_faults: Mapping[str, str] = {}
     log_patterns: tuple[LogPattern, ...] = ()
-    # name -> (default, check(value) -> error message or None)
-    option_defaults: Mapping[str, Any] = {}
+    # name -> Option(default, check): the one way options are declared (core.options)
+    OPTIONS: Mapping[str, Option] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = self.validate_options(dict(options or {}))
@@ -104,8 +91,7 @@ class Target(abc.ABC):
     # -- options ---------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Fill defaults and reject unknown or bad options (OptionError)."""
-        declared = {k: Option(d) for k, d in {**BASE_OPTIONS, **self.option_defaults}.items()}
-        return validate_options(f"target {self.name}", declared, options)
+        return validate_options(f"target {self.name}", {**BASE_OPTIONS, **self.OPTIONS}, options)
 
     # -- faults ----------------------------------------------------------------
     def supports(self, fault: str) -> tuple[bool, str]:

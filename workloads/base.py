@@ -40,14 +40,14 @@ class BaseWorkload:
     name = ""
     description = ""
     client_fs: tuple[str, ...] = ()
-    options: Mapping[str, Option] = {}
+    OPTIONS: Mapping[str, Option] = {}
 
     @property
     def option_defaults(self) -> dict[str, Any]:
-        return {k: o.default for k, o in self.options.items()}
+        return {k: o.default for k, o in self.OPTIONS.items()}
 
     def validate_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        return validate_options(f"workload {self.name}", self.options, options)
+        return validate_options(f"workload {self.name}", self.OPTIONS, options)
 
     def final_generator(self, options: Mapping[str, Any]) -> Any | None:
         return None

@@ -36,7 +36,7 @@ class CausalRegister(BaseWorkload):
     name = "causal-register"
     description = "unique values per key, several sessions → causal"
     client_fs = ("read", "write")
-    options = {
+    OPTIONS = {
         "keys": Option(3, positive_int),
         "read_fraction": Option(0.5, fraction),
         "level": Option("CCv", _level),

@@ -31,7 +31,7 @@ class CounterWorkload(BaseWorkload):
     name = "counter"
     description = "increments + reads → counter (reads within bounds)"
     client_fs = ("add", "read")
-    options = {
+    OPTIONS = {
         "key": Option("c", a_string),
         "read_fraction": Option(0.3, fraction),
         "max_add": Option(1, positive_int),

@@ -67,7 +67,7 @@ class Register(BaseWorkload):
     name = "register"
     description = "one key: read/write/cas with unique values → linearizable (cas-register)"
     client_fs = ("read", "write", "cas")
-    options = {
+    OPTIONS = {
         "key": Option("r", a_string),
         "read_fraction": Option(0.5, fraction),
         "cas_fraction": Option(0.25, fraction),
@@ -93,7 +93,7 @@ class Register(BaseWorkload):
 class MultiRegister(Register):
     name = "multi-register"
     description = "many independent keys: read/write/cas → linearizable (kv, per key)"
-    options = {
+    OPTIONS = {
         "keys": Option(8, positive_int),
         "read_fraction": Option(0.5, fraction),
         "cas_fraction": Option(0.25, fraction),

@@ -32,7 +32,7 @@ class SetWorkload(BaseWorkload):
     name = "set"
     description = "unique adds + reads, final read → set (lost/unexpected/stale)"
     client_fs = ("add", "read")
-    options = {
+    OPTIONS = {
         "key": Option("s", a_string),
         "read_fraction": Option(0.1, fraction),
     }

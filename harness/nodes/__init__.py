@@ -5,7 +5,8 @@
 what ``splitbrain clean`` uses to destroy whatever crashed controllers left
 recorded under ``<store>/.state/nodes/``.
 
-Provider options (a dict; unknown keys are ignored):
+Provider options (a dict; each provider's ``OPTIONS``, and a spec naming any
+other is refused):
 
 * netns: ``subnet`` (10.77.0.0/16; a free /24 is taken per test),
   ``data_root`` (/tmp/splitbrain-nodes), ``forward_rule`` (True: one iptables

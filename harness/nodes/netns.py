@@ -205,6 +205,7 @@ class NetnsNode(Node):
 
 class NetnsProvider(Provider):
     name = "netns"
+    OPTIONS = {"subnet": DEFAULT_SUBNET, "data_root": DEFAULT_DATA_ROOT, "forward_rule": True}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})

@@ -89,7 +89,7 @@ OPS = _Live(lambda: [f for k in kinds() for f in k.ops])
 
 def defaults() -> dict[str, Any]:
     """Every nemesis option a fault reads, with its default."""
-    return {name: o.default for k in kinds() for name, o in k.options.items()}
+    return {name: o.default for k in kinds() for name, o in k.OPTIONS.items()}
 
 
 DEFAULTS = defaults()

@@ -27,7 +27,7 @@ class Fault:
     name: str = ""                        # the kind; also what a spec lists
     spec_names: tuple[str, ...] = ()      # other names a spec may list for this kind
     ops: Mapping[str, str] = {}           # nemesis op f -> method name ("apply" / "heal")
-    options: Mapping[str, Option] = {}    # the nemesis options it reads, with defaults
+    OPTIONS: Mapping[str, Option] = {}    # the nemesis options it reads, with defaults
     journal_kinds: tuple[str, ...] = ()   # journal entry kinds it records, in crash-heal order
     heal_rank: int = 5                    # order of healing among faults (lower first)
     window: tuple[str, str] = ("", "")    # report shading: the ops opening and closing it

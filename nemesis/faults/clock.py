@@ -30,7 +30,7 @@ class ClockSkew(Fault):
     name = "clock"
     spec_names = ("clock-bump", "clock-strobe")
     ops = {"start-clock": "apply", "stop-clock": "heal"}
-    options = {
+    OPTIONS = {
         "bump_s": Option(90.0, a_number),
         "strobe_offsets_s": Option([0.0, 90.0]),
         "strobe_period_ms": Option(10.0, a_number),
@@ -151,7 +151,7 @@ class ClockSkew(Fault):
     @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        d = {k: o.default for k, o in cls.options.items()}
+        d = {k: o.default for k, o in cls.OPTIONS.items()}
         mode = {"clock-bump": "bump", "clock-strobe": "strobe"}.get(spec_name) or \
             rng.choice(["bump", "strobe"])
         who = rng.choice(list(options.get("clock_targets") or ["one", "minority"]))

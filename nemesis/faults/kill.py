@@ -14,7 +14,7 @@ from .base import Fault
 class Kill(Fault):
     name = "kill"
     ops = {"kill": "apply", "start": "heal"}
-    options = {"restart_killed_on_heal": Option(True, a_bool)}
+    OPTIONS = {"restart_killed_on_heal": Option(True, a_bool)}
     heal_rank = 9          # last: a restarted daemon must find every other fault healed
     window = ("kill", "start")
     healed_as = "restarted"

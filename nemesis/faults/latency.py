@@ -16,7 +16,7 @@ from .base import Fault
 class Latency(Fault):
     name = "latency"
     ops = {"start-latency": "apply", "stop-latency": "heal"}
-    options = {"latency_ms": Option(100.0, a_number),
+    OPTIONS = {"latency_ms": Option(100.0, a_number),
                "latency_jitter_ms": Option(0.0, a_number),
                "latency_dev": Option("eth0")}
     journal_kinds = ("latency",)
@@ -71,7 +71,7 @@ class Latency(Fault):
     @classmethod
     def schedule(cls, spec_name: str, node_names: Any, rng: Any,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        d = {k: o.default for k, o in cls.options.items()}
+        d = {k: o.default for k, o in cls.OPTIONS.items()}
         return ({"f": "start-latency", "value": {
                     "delay_ms": options.get("latency_ms", d["latency_ms"]),
                     "jitter_ms": options.get("latency_jitter_ms", d["latency_jitter_ms"]),

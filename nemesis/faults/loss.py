@@ -21,7 +21,7 @@ class PacketLoss(Fault):
     name = "loss"
     spec_names = ("packet-loss",)        # the targets' name for it
     ops = {"start-loss": "apply", "stop-loss": "heal"}
-    options = {"loss_probability": Option(0.2, probability)}
+    OPTIONS = {"loss_probability": Option(0.2, probability)}
     journal_kinds = ("iptables",)
     heal_rank = 3
     window = ("start-loss", "stop-loss")
@@ -88,7 +88,7 @@ class PacketLoss(Fault):
     @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        p = options.get("loss_probability", cls.options["loss_probability"].default)
+        p = options.get("loss_probability", cls.OPTIONS["loss_probability"].default)
         return ({"f": "start-loss", "value": {"probability": p, "nodes": "all"}},
                 {"f": "stop-loss", "value": None})
 

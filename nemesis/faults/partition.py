@@ -20,7 +20,7 @@ class Partition(Fault):
     name = "partition"
     spec_names = tuple(_grudge.TOPOLOGIES)
     ops = {"start-partition": "apply", "stop-partition": "heal"}
-    options = {"one_way": Option(False, a_bool)}
+    OPTIONS = {"one_way": Option(False, a_bool)}
     journal_kinds = ("iptables",)
     heal_rank = 2
     window = ("start-partition", "stop-partition")

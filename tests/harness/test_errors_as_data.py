@@ -88,3 +88,18 @@ def test_one_option_error_one_client_one_user_error():
     from core import errors
     assert targets.OptionError is workloads.OptionError is errors.OptionError
     assert harness.cli.errors.UserError is errors.UserError
+
+
+def test_unknown_node_provider_option_is_refused(tmp_path):
+    p = tmp_path / "spec.yaml"
+    p.write_text(BASE.replace("nodes: {provider: netns, count: 3}",
+                              "nodes: {provider: netns, count: 3, options: {subnt: 10.9.0.0/16}}"))
+    with pytest.raises(SpecError) as e:
+        load_spec(p)
+    assert e.value.path == ("nodes", "options", "subnt") and "subnet" in e.value.message
+
+
+def test_unknown_model_is_refused_at_load_not_at_the_end(tmp_path):
+    with pytest.raises(SpecError) as e:
+        load(tmp_path, "checkers:\n  - {name: linearizable, model: cas-regster}\n")
+    assert e.value.path == ("checkers", 0, "model") and "cas-register" in e.value.message

@@ -79,7 +79,7 @@ def test_minimal_spec_gets_defaults_and_a_recorded_seed():
     ("workload: {name: register, read_fraction: 7}\n",
      "spec.yaml:1: workload.read_fraction: 7 is not valid; expected a number between 0 and 1"),
     ("target: {name: etcd, read_mode: fast}\n",
-     "spec.yaml:1: target.read_mode: 'fast' is not one of linearizable, serializable"),
+     "spec.yaml:1: target.read_mode: 'fast' is not valid; expected one of linearizable, serializable"),
     ("target: mongo\n", "spec.yaml:1: target: 'mongo' is not a target; expected one of etcd"),
     ("time_limit: 10 parsecs\n", "spec.yaml:1: time_limit: '10 parsecs' is not a duration"),
     ("concurrency: 0\n", "spec.yaml:1: concurrency: 0 is not valid; expected a positive integer"),

@@ -16,7 +16,7 @@ from nemesis.reach import run_on
 class Toy(Fault):
     name = "toy"
     ops = {"start-toy": "apply", "stop-toy": "heal"}
-    options = {"toy_marker": Option("toy-marker", a_string)}
+    OPTIONS = {"toy_marker": Option("toy-marker", a_string)}
     journal_kinds = ("toy",)
     window = ("start-toy", "stop-toy")
     healed_as = "toy removed"
