@@ -69,6 +69,19 @@ class Fault:
         start, stop = cls.window
         return {"f": start, "value": None}, {"f": stop, "value": None}
 
+
+class ProcessFault(Fault):
+    """A fault on the target's daemons of some nodes (kill, pause): its schedule
+    picks which nodes from ``nemesis.targets``."""
+
+    @classmethod
+    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
+                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        from ..schedule import PROCESS_TARGETS
+        start, stop = cls.window
+        targets = list(options.get("targets") or PROCESS_TARGETS)
+        return {"f": start, "value": rng.choice(targets)}, {"f": stop, "value": None}
+
     # -- after a crash -------------------------------------------------------------------
     @classmethod
     def heal_entry(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:

@@ -3,15 +3,15 @@ node's share of any partition or loss re-installed first)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from core.capabilities import Killable
 from core.options import Option, a_bool
 
-from .base import Fault
+from .base import ProcessFault
 
 
-class Kill(Fault):
+class Kill(ProcessFault):
     name = "kill"
     ops = {"kill": "apply", "start": "heal"}
     OPTIONS = {"restart_killed_on_heal": Option(True, a_bool)}
@@ -67,10 +67,3 @@ class Kill(Fault):
 
     def describe(self) -> list[str]:
         return [f"killed {n}" for n in sorted(list(self.killed))]
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Any, rng: Any,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        from ..schedule import PROCESS_TARGETS
-        targets = list(options.get("targets") or PROCESS_TARGETS)
-        return {"f": "kill", "value": rng.choice(targets)}, {"f": "start", "value": None}

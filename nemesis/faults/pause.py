@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 from core.capabilities import Pausable
 
 from ..reach import Unreachable, run_on
-from .base import Fault
+from .base import ProcessFault
 
 
 def stopped_in_groups(pgids: Iterable[int], pids: Iterable[int] = ()) -> list[int]:
@@ -89,7 +89,7 @@ def _recorded(entry: Mapping[str, Any]) -> tuple[list[int], list[int]]:
     return [int(p) for p in entry.get("pids", [])], [int(g) for g in entry.get("pgids", []) if g]
 
 
-class Pause(Fault):
+class Pause(ProcessFault):
     name = "pause"
     ops = {"pause": "apply", "resume": "heal"}
     journal_kinds = ("pause",)
@@ -159,13 +159,6 @@ class Pause(Fault):
 
     def describe(self) -> list[str]:
         return [f"paused {n}" for n in sorted(list(self.paused))]
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Any, rng: Any,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        from ..schedule import PROCESS_TARGETS
-        targets = list(options.get("targets") or PROCESS_TARGETS)
-        return {"f": "pause", "value": rng.choice(targets)}, {"f": "resume", "value": None}
 
     @classmethod
     def heal_entry(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:

@@ -19,10 +19,17 @@ time_limit: 5s
 """
 
 
-def load(tmp_path, extra: str):
+def load(tmp_path, extra: str = "", *, old: str = "", new: str = ""):
+    """BASE (with ``old`` replaced by ``new``) plus ``extra``, loaded from a file."""
     p = tmp_path / "spec.yaml"
-    p.write_text(BASE + textwrap.dedent(extra))
+    p.write_text(BASE.replace(old, new) + textwrap.dedent(extra))
     return load_spec(p)
+
+
+def refused(tmp_path, extra: str = "", **replace: str) -> SpecError:
+    with pytest.raises(SpecError) as e:
+        load(tmp_path, extra, **replace)
+    return e.value
 
 
 def test_jitter_zero_is_the_documented_default_and_loads(tmp_path):
@@ -50,22 +57,14 @@ def test_misspelt_checker_option_is_an_error_naming_field_and_options(tmp_path):
 
 
 def test_unknown_target_option_has_its_path_and_the_allowed_names(tmp_path):
-    p = tmp_path / "spec.yaml"
-    p.write_text(BASE.replace("target: {name: etcd}", "target:\n  name: etcd\n  colour: red"))
-    with pytest.raises(SpecError) as e:
-        load_spec(p)
-    assert e.value.path == ("target", "colour") and e.value.line == 4
-    assert "read_mode" in e.value.message
+    e = refused(tmp_path, old="target: {name: etcd}", new="target:\n  name: etcd\n  colour: red")
+    assert e.path == ("target", "colour") and e.line == 4 and "read_mode" in e.message
 
 
 def test_unknown_workload_option_has_its_path(tmp_path):
-    p = tmp_path / "spec.yaml"
-    p.write_text(BASE.replace("workload: {name: register}",
-                              "workload:\n  name: register\n  raed_fraction: 0.2"))
-    with pytest.raises(SpecError) as e:
-        load_spec(p)
-    assert e.value.path == ("workload", "raed_fraction")
-    assert "read_fraction" in e.value.message
+    e = refused(tmp_path, old="workload: {name: register}",
+                new="workload:\n  name: register\n  raed_fraction: 0.2")
+    assert e.path == ("workload", "raed_fraction") and "read_fraction" in e.message
 
 
 def test_bad_target_option_value_names_the_option_not_a_parsed_message(tmp_path):
@@ -87,16 +86,14 @@ def test_one_option_error_one_client_one_user_error():
     import workloads
     from core import errors
     assert targets.OptionError is workloads.OptionError is errors.OptionError
+    assert targets.Client is workloads.Client
     assert harness.cli.errors.UserError is errors.UserError
 
 
 def test_unknown_node_provider_option_is_refused(tmp_path):
-    p = tmp_path / "spec.yaml"
-    p.write_text(BASE.replace("nodes: {provider: netns, count: 3}",
-                              "nodes: {provider: netns, count: 3, options: {subnt: 10.9.0.0/16}}"))
-    with pytest.raises(SpecError) as e:
-        load_spec(p)
-    assert e.value.path == ("nodes", "options", "subnt") and "subnet" in e.value.message
+    e = refused(tmp_path, old="nodes: {provider: netns, count: 3}",
+                new="nodes: {provider: netns, count: 3, options: {subnt: 10.9.0.0/16}}")
+    assert e.path == ("nodes", "options", "subnt") and "subnet" in e.message
 
 
 def test_unknown_model_is_refused_at_load_not_at_the_end(tmp_path):
