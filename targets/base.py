@@ -42,11 +42,6 @@ class LogPattern:
         return re.compile(self.regex)
 
 
-# Fault families the nemesis knows; a target refuses any of these it cannot
-# take, with a reason the user reads at spec validation.
-FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency")
-
-
 # Options every target takes: install the Debian packages on nodes that lack them.
 BASE_OPTIONS: Mapping[str, Option] = {"install": Option(False)}
 
@@ -74,7 +69,7 @@ class Target(abc.ABC):
     packages: tuple[str, ...] = ()
     # Workloads this target has clients for.
     workloads: tuple[str, ...] = ()
-    # fault family -> reason it is refused (anything not listed is supported).
+    # fault kind (a nemesis.faults name) -> why it is refused; anything else is supported.
     refused_faults: Mapping[str, str] = {}
     log_patterns: tuple[LogPattern, ...] = ()
     # name -> Option(default, check): the one way options are declared (core.options)
@@ -96,7 +91,8 @@ class Target(abc.ABC):
     # -- faults ----------------------------------------------------------------
     def supports(self, fault: str) -> tuple[bool, str]:
         """Whether a fault (``clock``, ``clock-bump``, ``partition`` …) works here, and why not."""
-        family = fault.split("-")[0] if fault not in FAULT_FAMILIES else fault
+        # A fault is its kind (nemesis.faults) or a mode of it: clock-bump is clock.
+        family = fault.split("-")[0]
         for refused, reason in self.refused_faults.items():
             if fault == refused or family == refused or fault.startswith(refused + "-"):
                 return False, reason
