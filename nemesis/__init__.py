@@ -7,9 +7,12 @@ Use::
     with nem:                              # heals on normal end, exception and Ctrl-C
         value = nem.apply("start-partition", "majorities-ring")   # -> the completion's value
 
-``nemesis.journal.heal_all(store_root)`` heals what a killed controller left
-(``splitbrain clean`` calls it).  ``schedule.combined_ops`` yields the
-start/stop ops a spec's ``nemesis: {faults: [...], interval: 10s}`` asks for.
+Each fault is one module in ``nemesis/faults/`` (a :class:`Fault`), registered
+by name in ``nemesis/faults/__init__.py``; ``register_fault(name, "module:Class")``
+or a ``splitbrain.faults`` entry point adds one.  ``nemesis.journal.heal_all(store_root)``
+heals what a killed controller left (``splitbrain clean`` calls it), through the
+fault that journaled each entry.  ``schedule.combined_ops`` yields the start/stop
+ops a spec's ``nemesis: {faults: [...], interval: 10s}`` asks for.
 
 Ops (``f``: invoke value -> returned value):
 
