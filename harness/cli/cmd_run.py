@@ -109,8 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", nargs="?", metavar="SPEC.yaml")
     p.add_argument("--target", help="database under test (e.g. etcd)")
     p.add_argument("--nodes", type=int, help="number of nodes (default 3)")
-    p.add_argument("--provider", choices=("netns", "docker", "ssh"), help="node provider "
-                   "(default netns)")
+    p.add_argument("--provider", help="node provider: netns (default), docker, ssh or an "
+                   "installed plugin's")
     p.add_argument("--workload", help="register, multi-register, set, counter, causal-register")
     p.add_argument("--nemesis", help="comma-separated faults, e.g. partition,kill")
     p.add_argument("--nemesis-interval", help="time between fault changes (default 10s)")
