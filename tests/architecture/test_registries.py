@@ -38,12 +38,20 @@ def installed_plugin(tmp_path, monkeypatch):
 
         class MyEtcd(EtcdTarget):
             name = "my-etcd"
+
+        from checkers.linear import PyModel
+
+        class Flag(PyModel):
+            # a register that is only ever written true
+            def step(self, state, op):
+                return (op.value is True or op.value == state), True
     """))
     info = tmp_path / "sbplugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sbplugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        "[splitbrain.faults]\nnoop = sbplugin:Noop\n\n[splitbrain.targets]\nmy-etcd = sbplugin:MyEtcd\n")
+        "[splitbrain.faults]\nnoop = sbplugin:Noop\n\n[splitbrain.targets]\nmy-etcd = sbplugin:MyEtcd\n"
+        "\n[splitbrain.models]\nflag = sbplugin:Flag\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     sys.modules.pop("sbplugin", None)
@@ -83,3 +91,24 @@ def test_the_built_in_targets_take_the_process_capabilities():
     for name in targets.names():
         t = targets.get(name)({})
         assert isinstance(t, Killable) and isinstance(t, Pausable) and isinstance(t, HasPrimaries)
+
+
+def test_a_model_entry_point_is_a_spec_name_and_reaches_the_checker_as_its_class(
+        installed_plugin):
+    from harness.checking import resolve_model
+    from harness.spec import spec_from_dict
+    s = spec_from_dict({"target": "etcd", "nodes": 3, "workload": "register",
+                        "checkers": [{"name": "linearizable", "model": "flag"}]})
+    assert ("linearizable", {"model": "flag"}) in s.checkers
+    assert resolve_model("flag").__name__ == "Flag" and resolve_model("kv") == "kv"
+
+
+def test_a_checker_named_by_import_path_joins_the_checkers_listing():
+    from checkers import registry
+    from harness.checking import checker, checker_options
+    c = checker("checkers.counter:check_counter")
+    assert c.fn.__name__ == "check_counter"
+    assert "checkers.counter:check_counter" in registry.names()
+    assert "progress" not in checker_options("linearizable") and \
+        "model" in checker_options("linearizable")
+
