@@ -239,3 +239,12 @@ class KillsDaemons:
     def kill(self, node: Node) -> None:
         """SIGKILL the target's faultable daemons on the node and wait until gone."""
         self._kill_daemons(node, self.fault_daemons(node))  # type: ignore[attr-defined]
+
+    def pause(self, node: Node) -> None:
+        """SIGSTOP the faultable daemons' process groups (the nemesis' pause also journals)."""
+        for d in self.fault_daemons(node):
+            node.signal(d, signal.SIGSTOP, group=True)
+
+    def resume(self, node: Node) -> None:
+        for d in self.daemons(node):  # type: ignore[attr-defined]
+            node.signal(d, signal.SIGCONT, group=True)
