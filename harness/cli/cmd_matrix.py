@@ -20,7 +20,7 @@ A matrix file (docs/targets.md, "Matrix")::
 Every cell is validated before the first one starts.  A cell whose fault the
 target declares unsupported is not run: it is listed as ``refused`` with the
 target's reason (that is a property of the target, not a failure).  Cells run
-one after another through the normal run lifecycle (``harness.run``), each to
+one after another through the normal run lifecycle (``harness.lifecycle``), each to
 its own run directory.
 
 ``expect`` (on a target or a nemesis entry; the target's wins) lists the
@@ -211,9 +211,9 @@ def _ops(meta: dict[str, Any]) -> str:
 
 def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.Event) -> None:
     from checkers.result import verdict_word
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
 
-    from .cmd_run import plan_from_spec
+    from harness.plan import plan_from_spec
     plan = plan_from_spec(cell.spec)
     if args.time_limit is not None:
         plan.time_limit_s = args.time_limit
@@ -288,7 +288,7 @@ def exit_code_for(cells: list[Cell]) -> int:
 
 
 def cmd_test_all(args: argparse.Namespace) -> int:
-    from harness.store import store_root
+    from core.store import store_root
     name, cells, spec_store = load_matrix(args.matrix)
     if args.target:
         cells = [c for c in cells if c.target in args.target or c.target_name in args.target]

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from harness.store import store_root
+from core.store import store_root
 
 from .errors import UserError
 

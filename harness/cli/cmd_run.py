@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.store import resolve_run, store_root
+from core.store import resolve_run, store_root
+from harness.plan import Plan, plan_from_spec
 
 from .errors import UserError
 
@@ -14,7 +15,7 @@ QUICK_FLAGS = ("target", "nodes", "provider", "workload", "nemesis", "time_limit
                "concurrency", "rate", "read_mode", "nemesis_interval", "name", "target_option")
 
 
-def _plan_from_args(args: argparse.Namespace) -> Any:
+def _plan_from_args(args: argparse.Namespace) -> Plan:
     from harness import spec as spec_mod
     if args.spec:
         given = [f"--{f.replace('_', '-')}" for f in QUICK_FLAGS if getattr(args, f) is not None]
@@ -35,13 +36,12 @@ def _plan_from_args(args: argparse.Namespace) -> Any:
             read_mode=args.read_mode, name=args.name, op_timeout=args.op_timeout,
             nemesis_interval=args.nemesis_interval,
             target_options=_target_options(args.target_option))
-    plan = plan_from_spec(spec, args)
+    # Flags override the spec, and the run directory's spec.yaml says so.
     if args.health_timeout is not None:
-        plan.health_timeout_s = args.health_timeout
-        plan.spec_dict["health_timeout"] = args.health_timeout
+        spec.health_timeout_s = args.health_timeout
     if args.op_timeout is not None:
-        plan.op_timeout_s = args.op_timeout
-    return plan
+        spec.op_timeout_s = args.op_timeout
+    return plan_from_spec(spec)
 
 
 def _scalar(text: str) -> Any:
@@ -64,39 +64,14 @@ def _target_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def plan_from_spec(spec: Any, args: argparse.Namespace | None = None) -> Any:
-    """Adapter from ``harness.spec.Spec`` to the lifecycle's Plan."""
-    from harness.run import ALWAYS_ON, Plan
-    nem = spec.nemesis
-    checkers = [c for c in spec.all_checkers()]
-    names = {n for n, _ in checkers}
-    checkers += [(n, {}) for n in ALWAYS_ON if n not in names]
-    plan = Plan(
-        name=spec.name, seed=spec.seed,
-        target_name=spec.target, target_options=dict(spec.target_options or {}),
-        provider=spec.nodes.provider, node_count=spec.nodes.count,
-        provider_options=spec.nodes.provider_options(),
-        workload_name=spec.workload, workload_options=dict(spec.workload_options or {}),
-        concurrency=spec.concurrency, rate=spec.rate, time_limit_s=spec.time_limit_s,
-        op_timeout_s=spec.op_timeout_s,
-        nemesis=dict(nem.options) if nem is not None and nem.steps is None else None,
-        nemesis_steps=list(nem.steps) if nem is not None and nem.steps is not None else None,
-        checkers=checkers,
-        health_timeout_s=spec.health_timeout_s, recovery_timeout_s=spec.recovery_timeout_s,
-        final_time_limit_s=spec.final_time_limit_s,
-        spec_dict=spec.to_dict(), generator=spec.generator)
-    plan.store = spec.store  # type: ignore[attr-defined]
-    return plan
-
-
 def _store(args: argparse.Namespace, spec_store: Any = None) -> Path:
     return store_root(args.store or spec_store)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
     plan = _plan_from_args(args)
-    root = _store(args, getattr(plan, "store", None))
+    root = _store(args, plan.store)
     try:
         out = execute(plan, root, live=not args.no_live, junit=args.junit)
     except RunAbort as e:
@@ -105,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, analyze
+    from harness.checking import RunAbort, analyze
     try:
         run = resolve_run(args.run_dir, _store(args))
     except ValueError as e:
@@ -134,8 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", nargs="?", metavar="SPEC.yaml")
     p.add_argument("--target", help="database under test (e.g. etcd)")
     p.add_argument("--nodes", type=int, help="number of nodes (default 3)")
-    p.add_argument("--provider", choices=("netns", "docker", "ssh"), help="node provider "
-                   "(default netns)")
+    p.add_argument("--provider", help="node provider: netns (default), docker, ssh or an "
+                   "installed plugin's")
     p.add_argument("--workload", help="register, multi-register, set, counter, causal-register")
     p.add_argument("--nemesis", help="comma-separated faults, e.g. partition,kill")
     p.add_argument("--nemesis-interval", help="time between fault changes (default 10s)")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.store import state_dir
+from core.store import state_dir
 
 
 class StateFile:

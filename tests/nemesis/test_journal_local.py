@@ -13,7 +13,7 @@ import time
 import pytest
 
 from nemesis import Nemesis
-from nemesis import clock as nclock
+from nemesis import faketime as nclock
 from nemesis.journal import Journal, heal_all, journal_path
 from nemesis.reach import Unreachable, node_ref, ref_argv
 

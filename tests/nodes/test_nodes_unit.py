@@ -81,7 +81,7 @@ def test_docker_without_engine_says_what_to_do(monkeypatch, tmp_path):
 
 
 def test_unknown_provider(tmp_path):
-    with pytest.raises(NodeError, match="expected one of netns, docker, ssh"):
+    with pytest.raises(NodeError, match=r"no node provider named .vagrant. \(available: netns, docker, ssh\)"):
         get_provider("vagrant", tmp_path)
 
 

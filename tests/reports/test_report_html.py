@@ -8,7 +8,7 @@ import pytest
 from checkers import registry
 from checkers.history import HistoryWriter, load_history
 from checkers.result import CheckResult
-from harness.store import new_run
+from core.store import new_run
 from reports.charts import MAX_POINTS, sample
 from reports.data import op_table
 from reports.faults import fault_windows

@@ -20,7 +20,7 @@ import threading
 import uuid
 from typing import Mapping
 
-from harness.nodes.base import Node, NodeError
+from core.nodes import Node, NodeError
 
 from .errors import NemesisError, UnsupportedFault
 

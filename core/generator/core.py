@@ -42,7 +42,7 @@ class _Pending:
 PENDING: Any = _Pending()
 
 
-class Ctx:
+class GenContext:
     """What a generator may look at when asked: mutable, reused per ask.
 
     ``thread`` is the asking thread (worker index ``0..concurrency-1`` or
@@ -81,7 +81,7 @@ class Gen(abc.ABC):
     rng: random.Random | None = None
 
     @abc.abstractmethod
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         """The next op dict, PENDING (ask again later) or None (exhausted)."""
 
     def reset(self) -> None:
@@ -116,7 +116,7 @@ class Once(Gen):
         self._op = dict(op)
         self._done = False
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._done:
             return None
         self._done = True
@@ -142,7 +142,7 @@ class Fn(Gen):
         self._done = False
         self.rng = random.Random(0)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._done:
             return None
         o = self._fn(self.rng)
@@ -165,7 +165,7 @@ class FromIter(Gen):
         self._it = iter(it)
         self._name = name
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         try:
             return dict(next(self._it))
         except StopIteration:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterable, Sequence
 
-from .core import NEMESIS_THREAD, PENDING, Ctx, FromIter, Gen, lift
+from .core import NEMESIS_THREAD, PENDING, GenContext, FromIter, Gen, lift
 
 NS = 1_000_000_000
 
@@ -29,7 +29,7 @@ class Seq(Gen):
     def children(self) -> Sequence[Gen]:
         return self._gens
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         gens = self._gens
         while self._i < len(gens):
             o = gens[self._i].op(ctx)
@@ -55,7 +55,7 @@ class Phases(Gen):
     def children(self) -> Sequence[Gen]:
         return self._gens
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         gens = self._gens
         while self._i < len(gens):
             if not self._synced:
@@ -88,7 +88,7 @@ class Final(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if not self._synced:
             if ctx.outstanding > 0:
                 return PENDING
@@ -111,7 +111,7 @@ class AnyOf(Gen):
     def children(self) -> Sequence[Gen]:
         return self._gens
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         live = False
         for i, g in enumerate(self._gens):
             if self._done[i]:
@@ -148,7 +148,7 @@ class Mix(Gen):
     def children(self) -> Sequence[Gen]:
         return self._gens
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         while self._live:
             if self._chosen is None:
                 ws = [self._weights[i] for i in self._live]
@@ -181,7 +181,7 @@ class Limit(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._count >= self.n:
             return None
         o = self.gen.op(ctx)
@@ -207,7 +207,7 @@ class TimeLimit(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._deadline is None:
             self._deadline = ctx.time + self.dt
         if ctx.time >= self._deadline:
@@ -240,7 +240,7 @@ class Sleep(Gen):
         self.dt = int(dt_ns)
         self._until: int | None = None
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._until is None:
             self._until = ctx.time + self.dt
         if ctx.time >= self._until:
@@ -266,7 +266,7 @@ class Delay(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         o = self.gen.op(ctx)
         if o is None or o is PENDING:
             return o
@@ -297,7 +297,7 @@ class Stagger(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         o = self.gen.op(ctx)
         if o is None or o is PENDING:
             return o
@@ -329,7 +329,7 @@ class Interval(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         o = self.gen.op(ctx)
         if o is None or o is PENDING:
             return o
@@ -358,7 +358,7 @@ class Repeat(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,) if self.gen is not None else ()
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._literal is not None:
             if self.times is not None and self._runs >= self.times:
                 return None
@@ -399,7 +399,7 @@ class OnThreads(Gen):
     def children(self) -> Sequence[Gen]:
         return (self.gen,)
 
-    def _resolve(self, ctx: Ctx) -> None:
+    def _resolve(self, ctx: GenContext) -> None:
         if self.which == "clients":
             sc = tuple(t for t in ctx.threads if t != NEMESIS_THREAD)
         elif self.which == "nemesis":
@@ -410,7 +410,7 @@ class OnThreads(Gen):
         self._scope = sc
         self._scope_set = frozenset(sc)
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._done:
             return None
         if self._scope is None:
@@ -461,7 +461,7 @@ class EachProcess(Gen):
         self.gen.bind(random.Random(self._seed))
         return self
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         t = ctx.thread
         if t in self._done:
             if all(x in self._done for x in ctx.threads):
@@ -585,7 +585,7 @@ class _Reserve(Gen):
     def children(self) -> Sequence[Gen]:
         return self._gens
 
-    def op(self, ctx: Ctx) -> Any:
+    def op(self, ctx: GenContext) -> Any:
         if self._inner is None:
             cl = [t for t in ctx.threads if t != NEMESIS_THREAD]
             parts: list[Gen] = []

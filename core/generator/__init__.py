@@ -2,7 +2,7 @@
 
 See docs/generators.md.  Python use::
 
-    from harness.generator import *
+    from core.generator import *
     g = any_of(clients(time_limit(60, rate(200, mix({"f": "read"}, writes)))),
                nemesis_schedule(fault_ops, interval_s=10, jitter=0.2))
     bind(g, seed)   # before running
@@ -13,8 +13,10 @@ from .combinators import (AnyOf, Delay, EachProcess, Final, Interval, Limit, Mix
                           delay, each_process, final, interval, limit, mix, nemesis,
                           nemesis_schedule, on_threads, phases, rate, repeat, reserve, seq, sleep,
                           split_final, stagger, time_limit)
-from .core import NEMESIS_THREAD, PENDING, Ctx, Fn, FromIter, Gen, Once, bind, lift
-from .from_spec import generator_from_spec, parse_duration
+from .core import NEMESIS_THREAD, PENDING, GenContext, Fn, FromIter, Gen, Once, bind, lift
+from core.durations import parse_duration
+
+from .from_spec import generator_from_spec
 from .simulate import simulate
 
 
@@ -31,7 +33,7 @@ def from_iter(it, name: str = "iter") -> Gen:  # noqa: ANN001
 
 
 __all__ = [
-    "AnyOf", "Ctx", "Delay", "EachProcess", "Final", "Fn", "FromIter", "Gen", "Interval", "Limit",
+    "AnyOf", "GenContext", "Delay", "EachProcess", "Final", "Fn", "FromIter", "Gen", "Interval", "Limit",
     "Mix", "NEMESIS_THREAD", "OnThreads", "Once", "PENDING", "Phases", "Repeat", "Seq", "Sleep",
     "Stagger", "TimeLimit", "any_of", "bind", "clients", "cycle", "delay", "each_process",
     "final", "fn", "from_iter", "generator_from_spec", "interval", "lift", "limit", "mix",

@@ -5,7 +5,7 @@ client) plus one nemesis thread.  Workers *pull*: a free worker takes the
 runner's lock, records the completion of its previous op, asks the generator
 for its next op and records the invocation — so completions are always in
 the history before new invocations are handed out, and the per-op cost is
-one lock round trip (see harness/generator/core.py for why).
+one lock round trip (see core/generator/core.py for why).
 
 Jepsen's process rule: an op that ends ``info`` (timed out, raised, or the
 client said so) leaves its process forever in doubt, so the worker continues
@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from checkers.history import HistoryWriter
-from harness.generator.core import NEMESIS_THREAD, PENDING, Ctx, Gen
+from core.generator.core import NEMESIS_THREAD, PENDING, GenContext, Gen
 from workloads.base import DefiniteFailure
 
 _TYPES = ("ok", "fail", "info")
@@ -121,7 +121,7 @@ class Runner:
         self._exhausted = False
         self._stopping = False
         self._gen: Gen | None = None
-        self._ctx = Ctx(self.concurrency, with_nemesis=nemesis is not None)
+        self._ctx = GenContext(self.concurrency, with_nemesis=nemesis is not None)
         self._counts = {"ok": 0, "fail": 0, "info": 0}
         self._invoked = 0
         self._nemesis_ops = 0

@@ -15,7 +15,7 @@ import platform
 import shutil
 import subprocess
 
-from harness.nodes.base import Node
+from core.nodes import Node
 
 from .errors import UnsupportedFault
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import signal as _signal
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 
 class NodeError(RuntimeError):
@@ -101,6 +101,8 @@ class Provider(abc.ABC):
     """Creates N nodes for a test and destroys them, leaving nothing behind."""
 
     name: str
+    # The options it takes (name -> default); a spec's nodes.options is checked against it.
+    OPTIONS: Mapping[str, Any] = {}
 
     @abc.abstractmethod
     def create(self, count: int) -> list[Node]: ...

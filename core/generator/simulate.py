@@ -9,7 +9,7 @@ import heapq
 import random
 from typing import Any
 
-from .core import NEMESIS_THREAD, PENDING, Ctx, Gen, bind
+from .core import NEMESIS_THREAD, PENDING, GenContext, Gen, bind
 
 
 def simulate(gen: Gen, *, concurrency: int, seed: int | random.Random | None = None,
@@ -20,7 +20,7 @@ def simulate(gen: Gen, *, concurrency: int, seed: int | random.Random | None = N
     to ``seed`` first unless ``seed`` is None (already bound)."""
     if seed is not None:
         bind(gen, seed)
-    ctx = Ctx(concurrency, with_nemesis)
+    ctx = GenContext(concurrency, with_nemesis)
     lat = max(1, int(latency_s * 1e9))
     end = int(max_time_s * 1e9)
     threads = list(ctx.threads)

@@ -8,38 +8,16 @@ path of the bad node, what was there and what is allowed.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Mapping
 
-from harness.cli.errors import UserError
+from core.durations import parse_duration
+from core.errors import SpecError
 
 from . import combinators as C
 from .core import Gen, Once
 
-_DUR = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(v: Any) -> float:
-    """Seconds from ``10s``, ``500ms``, ``2m``, ``1h`` or a number (seconds).
-    Raises ValueError naming what is allowed."""
-    if isinstance(v, bool):
-        raise ValueError(f"{v!r} is not a duration; expected a number of seconds or e.g. "
-                         "10s, 500ms, 2m")
-    if isinstance(v, (int, float)):
-        if v < 0:
-            raise ValueError(f"{v!r} is negative; expected a duration >= 0")
-        return float(v)
-    if isinstance(v, str):
-        m = _DUR.match(v)
-        if m:
-            return float(m.group(1)) * _UNIT[m.group(2)]
-    raise ValueError(f"{v!r} is not a duration; expected a number of seconds or e.g. "
-                     "10s, 500ms, 2m")
-
-
-def _err(source: str | None, path: str, msg: str) -> UserError:
-    return UserError(f"{source + ': ' if source else ''}{path}: {msg}")
+def _err(source: str | None, path: tuple, msg: str) -> SpecError:
+    return SpecError(msg, file=source, path=path)
 
 
 # combinator name -> (allowed extra params, builder(node, build_child, dur, num))
@@ -48,38 +26,39 @@ _COMBINATORS = ("any", "clients", "cycle", "delay", "each_process", "final", "li
                 "time_limit", "workload", "interval", "op")
 
 
-def generator_from_spec(node: Any, *, path: str = "generator", source: str | None = None,
+def generator_from_spec(node: Any, *, path: str | tuple = "generator", source: str | None = None,
                         workload: Mapping[str, Callable[[], Gen]] | None = None) -> Gen:
     """Build a Gen from its YAML form.  ``workload`` maps names usable as
     ``{workload: NAME}`` (typically ``main`` and ``final``) to factories of
-    the workload's generators.  Raises UserError naming the path."""
+    the workload's generators.  Raises SpecError with the path as a field."""
     workload = workload or {}
 
-    def dur(v: Any, p: str) -> float:
+    def dur(v: Any, p: tuple) -> float:
         try:
             return parse_duration(v)
         except ValueError as e:
             raise _err(source, p, str(e)) from None
 
-    def num(v: Any, p: str, *, integer: bool = False, positive: bool = True) -> Any:
+    def num(v: Any, p: tuple, *, integer: bool = False, positive: bool = True) -> Any:
         ok = isinstance(v, int) if integer else isinstance(v, (int, float))
         if isinstance(v, bool) or not ok or (positive and v <= 0):
             what = "a positive integer" if integer else "a positive number"
             raise _err(source, p, f"{v!r} is not valid; expected {what}")
         return v
 
-    def build(n: Any, p: str) -> Gen:
+    def build(n: Any, p: tuple) -> Gen:
         if isinstance(n, list):
-            return C.seq(*[build(x, f"{p}[{i}]") for i, x in enumerate(n)])
+            return C.seq(*[build(x, p + (i,)) for i, x in enumerate(n)])
         if not isinstance(n, dict):
             raise _err(source, p, f"{n!r} is not a generator; expected an op map with 'f', a "
                        f"list, or a map with one of: {', '.join(sorted(_COMBINATORS))}")
         if "f" in n:
             bad = [k for k in n if k not in ("f", "key", "value")]
             if bad:
-                raise _err(source, f"{p}.{bad[0]}", "unknown field in an op; expected f, key, value")
+                raise _err(source, p + (bad[0],), "unknown field in an op; expected f, key, value")
             if not isinstance(n["f"], str) or not n["f"]:
-                raise _err(source, f"{p}.f", f"{n['f']!r} is not valid; expected a non-empty string")
+                raise _err(source, p + ("f",),
+                           f"{n['f']!r} is not valid; expected a non-empty string")
             return Once(dict(n))
         keys = [k for k in n if k in _COMBINATORS]
         if len(keys) != 1:
@@ -88,23 +67,24 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
         k = keys[0]
         params = {x: n[x] for x in n if x != k}
         arg = n[k]
-        q = f"{p}.{k}"
+        q = p + (k,)
 
         def only(*allowed: str) -> None:
             for x in params:
                 if x not in allowed:
-                    raise _err(source, f"{p}.{x}", f"unknown field for {k}; expected "
+                    raise _err(source, p + (x,), f"unknown field for {k}; expected "
                                f"{', '.join(allowed) or 'no other fields'}")
 
         def child(name: str = "gen") -> Gen:
             if name not in params:
                 raise _err(source, p, f"{k} needs a '{name}' field (the generator it wraps)")
-            return build(params[name], f"{p}.{name}")
+            return build(params[name], p + (name,))
 
         def items(v: Any) -> list:
             if not isinstance(v, list) or not v:
-                raise _err(source, q, f"{v!r} is not valid; expected a non-empty list of generators")
-            return [build(x, f"{q}[i]".replace("[i]", f"[{i}]")) for i, x in enumerate(v)]
+                raise _err(source, q,
+                           f"{v!r} is not valid; expected a non-empty list of generators")
+            return [build(x, q + (i,)) for i, x in enumerate(v)]
 
         if k == "op":
             only()
@@ -122,7 +102,7 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
         if k == "cycle":
             only("times")
             t = params.get("times")
-            return C.cycle(*items(arg), times=None if t is None else num(t, f"{p}.times",
+            return C.cycle(*items(arg), times=None if t is None else num(t, p + ("times",),
                                                                            integer=True))
         if k == "mix":
             only("weights")
@@ -130,9 +110,9 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
             w = params.get("weights")
             if w is not None:
                 if not isinstance(w, list) or len(w) != len(gs):
-                    raise _err(source, f"{p}.weights", f"{w!r} is not valid; expected a list of "
+                    raise _err(source, p + ("weights",), f"{w!r} is not valid; expected a list of "
                                f"{len(gs)} positive numbers (one per generator)")
-                w = [num(x, f"{p}.weights[{i}]") for i, x in enumerate(w)]
+                w = [num(x, p + ("weights", i)) for i, x in enumerate(w)]
             return C.mix(*gs, weights=w)
         if k in ("clients", "nemesis", "each_process", "final"):
             only()
@@ -151,7 +131,8 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
             only("gen", "jitter")
             j = params.get("jitter", 0.0)
             if isinstance(j, bool) or not isinstance(j, (int, float)) or not 0 <= j <= 1:
-                raise _err(source, f"{p}.jitter", f"{j!r} is not valid; expected a number in [0, 1]")
+                raise _err(source, p + ("jitter",),
+                           f"{j!r} is not valid; expected a number in [0, 1]")
             return C.interval(dur(arg, q), child(), jitter=float(j))
         if k == "rate":
             only("gen")
@@ -162,7 +143,7 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
         if k == "repeat":
             only("times")
             t = params.get("times")
-            t = None if t is None else num(t, f"{p}.times", integer=True)
+            t = None if t is None else num(t, p + ("times",), integer=True)
             if isinstance(arg, dict) and "f" in arg:
                 build(arg, q)  # validate the op
                 return C.repeat(dict(arg), t)
@@ -174,14 +155,14 @@ def generator_from_spec(node: Any, *, path: str = "generator", source: str | Non
                            "{threads: N, gen: G} entries")
             flat: list[Any] = []
             for i, e in enumerate(arg):
-                ep = f"{q}[{i}]"
+                ep = q + (i,)
                 if not isinstance(e, dict) or set(e) != {"threads", "gen"}:
                     raise _err(source, ep, f"{e!r} is not valid; expected {{threads: N, gen: G}}")
-                flat += [num(e["threads"], f"{ep}.threads", integer=True),
-                         build(e["gen"], f"{ep}.gen")]
-            default = build(params["default"], f"{p}.default") if "default" in params \
+                flat += [num(e["threads"], ep + ("threads",), integer=True),
+                         build(e["gen"], ep + ("gen",))]
+            default = build(params["default"], p + ("default",)) if "default" in params \
                 else C.seq()
             return C.reserve(*flat, default)
         raise _err(source, q, "unsupported combinator")  # pragma: no cover
 
-    return build(node, path)
+    return build(node, (path,) if isinstance(path, str) else tuple(path))
