@@ -163,7 +163,8 @@ class Nemesis:
                 try:
                     res = step()
                     nodes = res.get("nodes") if isinstance(res, dict) else None
-                    done.append(f"{what}" + (f": {', '.join(nodes)}" if nodes else ""))
+                    done.append(f"{what}" + (f": {', '.join(nodes)}" if nodes else "")
+                                + _clock.measured_offsets(res))
                 except Exception as e:  # noqa: BLE001 - heal the rest, report this one
                     done.append(f"{what} FAILED: {e}")
             if not self.journal.close():

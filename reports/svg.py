@@ -83,8 +83,10 @@ def tick_label(v: float, step: float | None = None) -> str:
     """A tick value with as many decimals as the tick step needs, so neighbouring
     ticks never print the same text (``10, 10.02, 10.04``, not ``10, 10, 10.1``)."""
     if step is not None and step > 0 and math.isfinite(step):
-        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-        if step * 10 ** decimals % 1 > 1e-6:  # steps like 0.25 need one more
+        step = float(f"{step:.9g}")  # 10.01 - 10.0 is 0.00999…, meant as 0.01
+        decimals = max(0, -math.floor(math.log10(step)))
+        scaled = step * 10 ** decimals
+        if abs(scaled - round(scaled)) > 1e-6:  # steps like 0.25 need one more
             decimals += 1
         return number(v, decimals=min(decimals, 9))
     if v == int(v) and abs(v) < 1e6:
