@@ -74,6 +74,11 @@ class ProgressLog:
             self.line(f"{what.replace('applied', 'FAILED')}: {f} {describe_detail(value)}: "
                       f"{type(error).__name__}: {error}".replace("  ", " "))
             return
+        if f == "heal":  # the final heal of everything lists what it undid
+            done = result.get("healed") if isinstance(result, dict) else None
+            self.line("healed: everything" + (f" ({'; '.join(map(str, done))})" if done
+                                              else " (nothing was in force)"))
+            return
         detail = describe_detail(result if result is not None else value)
         self.line(f"{what}: {f}" + (f" {detail}" if detail else ""))
 

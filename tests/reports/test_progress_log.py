@@ -26,6 +26,8 @@ def test_phase_and_fault_lines():
     p.fault("kill", "one", {"nodes": ["n2"]})
     p.fault("stop-partition", None, {"healed": True})
     p.fault("pause", "one", error=RuntimeError("no such process"))
+    p.fault("heal", None, {"healed": ["restarted: n2"]})
+    p.fault("heal", None, {"healed": []})
     lines = out.getvalue().splitlines()
     assert lines[0] == "splitbrain: [    2.5 s] starting nodes"
     assert "nodes up" in lines[1] and "target healthy; main phase" in lines[2]
@@ -33,6 +35,8 @@ def test_phase_and_fault_lines():
     assert lines[4].endswith("fault applied: kill n2")
     assert lines[5].endswith("healed: stop-partition healed true")
     assert "FAILED: pause one: RuntimeError: no such process" in lines[6]
+    assert lines[7].endswith("healed: everything (restarted: n2)")
+    assert lines[8].endswith("healed: everything (nothing was in force)")
 
 
 def test_op_counts_every_interval_until_the_run_stops():
