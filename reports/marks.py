@@ -105,8 +105,10 @@ class Placer:
         """An op as a list entry: time, node, process and what it did."""
         o = o or {}
         node = self.node_of(o)
+        process = f"p{short(o.get('process'), 12)}"
+        text = opref_text(o, limit)
         return {"time": time_text(self.time_of(o), self.axis), "node": node or "—",
-                "process": f"p{short(o.get('process'), 12)}", "op": opref_text(o, limit)}
+                "process": process, "op": text.removeprefix(process + " ")}
 
     def mark_op(self, kind: str, o: dict[str, Any] | None, what: str = "") -> None:
         t = self.time_of(o)

@@ -88,3 +88,16 @@ def test_counter_read_out_of_bounds_is_marked_at_its_time():
                                        r'data-t="([^"]+)"', html)]
     assert ts and all(abs(t - want) < 1e-9 for t in ts)
     assert "counter read out of bounds ×" in html
+
+
+def test_ops_of_a_causal_anomaly_are_marked():
+    from report_histories import causal_bad, hand_causal_result
+    h = causal_bad()
+    res = hand_causal_result(h)
+    html = render_report(h, [res], {"name": "causal"})
+    origin = min(o.time for o in h.ops)
+    want = sorted({(o["invoke_time"] - origin) / 1e9 for o in res.evidence["patterns"][0]["ops"]})
+    got = sorted({float(t) for t in re.findall(r'<g class="mark mark-cycle" data-kind="cycle" '
+                                               r'data-t="([^"]+)"', html)})
+    assert got == want
+    assert "op of a causal anomaly ×" in html
