@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from harness.nodes.netns import tag_for
+from harness.store import state_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
 CONTROLLER = r"""
 import json, sys, time
 from harness.nodes import get_provider
-from harness.store import state_dir
 kind, store, test_id, count, opts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
 p = get_provider(kind, store, test_id, opts)
 nodes = p.create(count)
