@@ -30,7 +30,7 @@ from .svg import SHAPE_NAMES, Frame, Svg, legend, marker, text_width
 
 MAX_POINTS = 20_000
 WIDTH = 1100
-LEFT, RIGHT, BOTTOM = 60, 20, 34
+LEFT, RIGHT, BOTTOM = 70, 20, 34  # left: 6-character tick labels clear of the upright axis label
 LANE_H = 13
 MAX_LANES = 3
 # The plot's x range runs this fraction past the last op, so a heal recorded
