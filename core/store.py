@@ -6,9 +6,6 @@ says otherwise)::
     store/
       latest -> <test-name>/<YYYYMMDDTHHMMSS>      (symlink to the newest run)
       index.html                                   (written by reports/)
-      .state/                                      (what a crashed controller must reclaim)
-        nodes/<test-id>.json                       (node providers)
-        nemesis/<test-id>.json                     (journal of applied faults)
       <test-name>/<YYYYMMDDTHHMMSS>/
         run.json        metadata: name, target, faults, seed, started, finished, ops, verdict
         spec.yaml       the spec as run (with the seed filled in)
@@ -16,6 +13,9 @@ says otherwise)::
         results.json    {"valid": ..., "checkers": [CheckResult.to_json(), ...]}
         report.html
         logs/<node>/<file>
+
+What a crashed controller must reclaim (node state files, nemesis journals)
+is not in the store: it is machine-wide (core.machine_state).
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ def store_root(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def state_dir(root: Path, kind: str) -> Path:
-    d = root / ".state" / kind
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """Where ``kind`` records of machine-wide resources live: one place per machine
+    (core.machine_state), whatever the store — ``root`` is not used."""
+    from .machine_state import state_dir as machine_state_dir
+    return machine_state_dir(kind)
 
 
 def check_test_name(name: str) -> str:

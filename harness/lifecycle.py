@@ -21,7 +21,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from checkers.history import load_history
 from core.store import RunDir, new_run
@@ -34,13 +34,18 @@ class _NemesisFront:
     """What the runner's nemesis thread calls: the real nemesis plus a recorded
     ``heal`` op, so the end of every fault window is in the history."""
 
-    def __init__(self, nem: Any):
+    def __init__(self, nem: Any, on_done: Callable[..., None] = lambda *a, **k: None):
         self.nem = nem
+        self.on_done = on_done  # progress lines: each fault applied or healed
 
     def apply(self, f: str, value: Any = None) -> Any:
-        if f == "heal":
-            return {"healed": self.nem.heal_all()}
-        return self.nem.apply(f, value)
+        try:
+            res = {"healed": self.nem.heal_all()} if f == "heal" else self.nem.apply(f, value)
+        except Exception as e:
+            self.on_done(f, value, error=e)
+            raise
+        self.on_done(f, value, res)
+        return res
 
     def active(self) -> list[str]:
         return self.nem.active()
@@ -97,8 +102,10 @@ def validate_plan(plan: Plan) -> tuple[Any, Any]:
         except targets.OptionError as e:
             problems.append(f"workload: {e}")
     if plan.nemesis:
-        from nemesis.schedule import validate_nemesis_spec
+        from nemesis.schedule import coverage_warning, validate_nemesis_spec
         problems += validate_nemesis_spec(plan.nemesis, target, plan.node_count)
+        if not problems and (warning := coverage_warning(plan.nemesis, plan.time_limit_s)):
+            _log(f"warning: {warning}")
     if problems:
         raise RunAbort("; ".join(problems))
     return target, wl
@@ -127,8 +134,12 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
     provider = nodes = nem = runner = writer = None
     summary: dict[str, Any] = {}
 
+    from reports.progress_log import ProgressLog
+    progress = ProgressLog(enabled=not (live and sys.stdout.isatty()))  # no live panel: log lines
+
     def phase(name: str) -> None:
         run.write_meta(phase=name)
+        progress.phase(name)
 
     with _Interrupts(stop):
         try:
@@ -180,9 +191,10 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
                 return target.client(node_list[worker % len(node_list)], plan.workload_name,
                                      plan.workload_options)
 
-            runner = Runner(main_gen, client_factory, _NemesisFront(nem), writer,
+            runner = Runner(main_gen, client_factory, _NemesisFront(nem, progress.fault), writer,
                             plan.concurrency, plan.op_timeout_s,
                             max_duration_s=plan.time_limit_s + plan.op_timeout_s * 3 + 60)
+            progress.follow(runner.stats)
             panel = _live_panel(runner, plan, target, node_list) if live else None
             with panel if panel is not None else contextlib.nullcontext():
                 s = runner.run(stop)

@@ -97,12 +97,13 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
         parts.append(nemesis(generator_from_spec(plan.nemesis_steps, path="nemesis")))
     elif plan.nemesis and plan.nemesis.get("faults"):
         from core.durations import parse_duration
-        from nemesis.schedule import combined_ops
+        from nemesis.schedule import combined_ops, op_spacing_s
         n = plan.nemesis
         interval = parse_duration(n.get("interval", "10s"), "nemesis.interval", positive=True)
         jitter_s = parse_duration(n.get("jitter", 0), "nemesis.jitter")
         ops = combined_ops(list(n["faults"]), node_names, nem_rng, n)
-        parts.append(nemesis_schedule(ops, interval, jitter=min(1.0, jitter_s / interval)))
+        spacing = op_spacing_s(interval)
+        parts.append(nemesis_schedule(ops, spacing, jitter=min(1.0, jitter_s / spacing)))
     main = time_limit(plan.time_limit_s, any_of(*parts))
     bind(main, bind_seed)
     if final is not None:

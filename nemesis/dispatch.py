@@ -19,6 +19,7 @@ from core.nodes import Node, NodeError
 
 from . import faults as _faults
 from .errors import NemesisError, UnsupportedFault
+from .faketime import measured_offsets
 from .faults import DEFAULTS, FAULTS, KINDS, OPS
 from .faults.base import Fault
 from .faults.chains import Chains
@@ -109,7 +110,8 @@ class Nemesis:
                 try:
                     res = fault.heal(None)
                     nodes = res.get("nodes") if isinstance(res, dict) else None
-                    done.append(fault.healed_as + (f": {', '.join(nodes)}" if nodes else ""))
+                    done.append(fault.healed_as + (f": {', '.join(nodes)}" if nodes else "")
+                                + measured_offsets(res))
                 except Exception as e:  # noqa: BLE001 - heal the rest, report this one
                     done.append(f"{fault.healed_as} FAILED: {e}")
             if not self.journal.close():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import shlex
 import threading
 import uuid
-from typing import Mapping
+from typing import Any, Mapping
 
 from core.nodes import Node, NodeError
 
@@ -194,3 +194,14 @@ class Strobe:
     def describe(self) -> Mapping[str, object]:
         return {"node": self.node.name, "offsets_s": [self.a, self.b],
                 "period_ms": round(self.period_s * 1000, 3), "duration_s": self.duration_s}
+
+
+def measured_offsets(result: Any) -> str:
+    """`` (measured n1 +0.001s, n2 +0s)`` for a clock op's result, else ``""``: the
+    final heal records what each clock read afterwards, like every other clock op."""
+    offs = result.get("offsets_s") if isinstance(result, Mapping) else None
+    if not isinstance(offs, Mapping) or not offs:
+        return ""
+    parts = [f"{n} {round(x, 3) + 0.0:+.3f}s" if isinstance(x, (int, float)) else f"{n} {x}"
+             for n, x in sorted(offs.items())]
+    return f" (measured {', '.join(parts)})"

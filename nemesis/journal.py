@@ -1,6 +1,7 @@
 """The journal of applied faults, and healing what a killed controller left.
 
-``<store>/.state/nemesis/<test-id>.json`` holds how to reach every node
+``<machine state>/nemesis/<test-id>.json`` (core.machine_state: one place
+per machine, whatever the store) holds how to reach every node
 again and one entry per fault, written (and fsynced) *before* the fault is
 applied.  A crash between the write and the fault leaves an entry for a
 fault that may not exist; healing is idempotent, so that is harmless,
@@ -178,7 +179,7 @@ def heal_all(store_root: Path, *, test_id: str | None = None, force: bool = Fals
     ``force``; each healed journal file is removed.
     """
     out: list[str] = []
-    d = Path(store_root) / ".state" / "nemesis"
+    d = state_dir(Path(store_root), "nemesis")
     if not d.is_dir():
         return out
     for path in sorted(d.glob("*.json")):

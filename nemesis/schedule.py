@@ -63,11 +63,14 @@ def _pair(fault: str, names: Sequence[str], rng: random.Random,
 
 def combined_ops(faults: list[str], node_names: list[str], rng: random.Random,
                  options: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-    """Endless start, stop, start, stop … ops, each start of a randomly chosen kind.
+    """Endless start, stop, start, stop … ops; the starts go round the fault kinds.
 
-    Checked eagerly (unknown faults, too few nodes raise ValueError here, not
-    at the first ``next``).  Only one fault is in force at a time, so every
-    stop undoes exactly the start before it.
+    Each round draws every requested fault once, in an order shuffled by
+    ``rng``, before any repeats — so a short run still tries each kind (a
+    uniform draw per start left kill untried in one run of four kinds, and
+    drew only kills in another).  Checked eagerly (unknown faults, too few
+    nodes raise ValueError here, not at the first ``next``).  Only one fault
+    is in force at a time, so every stop undoes exactly the start before it.
     """
     options = dict(options or {})
     if not faults:
@@ -80,14 +83,55 @@ def combined_ops(faults: list[str], node_names: list[str], rng: random.Random,
             _topologies(f, len(node_names), options)
     if len(node_names) < 1:
         raise ValueError("nemesis: no nodes")
-    faults = list(faults)
+    kinds = list(dict.fromkeys(faults))  # each named fault once, in the spec's order
 
     def gen() -> Iterator[dict[str, Any]]:
         while True:
-            start, stop = _pair(rng.choice(faults), node_names, rng, options)
-            yield start
-            yield stop
+            order = list(kinds)
+            rng.shuffle(order)
+            for fault in order:
+                start, stop = _pair(fault, node_names, rng, options)
+                yield start
+                yield stop
     return gen()
+
+
+def op_spacing_s(interval_s: float) -> float:
+    """Seconds between consecutive nemesis ops for a spec's ``interval``.
+
+    A fault starts every ``interval`` and is healed half an interval after
+    it started, so the cluster also gets half an interval to recover before
+    the next one: 60 s at a 10 s interval tries six faults, not three.
+    """
+    return interval_s / 2
+
+
+def faults_that_fit(time_limit_s: float, interval_s: float) -> int:
+    """How many fault starts a main phase of ``time_limit_s`` holds (the first
+    comes one op spacing in, then one every interval)."""
+    spacing = op_spacing_s(interval_s)
+    if time_limit_s < spacing:
+        return 0
+    return int((time_limit_s - spacing) // interval_s) + 1
+
+
+def coverage_warning(spec_dict: Mapping[str, Any] | None, time_limit_s: float) -> str | None:
+    """A one-line warning when the time limit cannot try each requested fault once."""
+    if not isinstance(spec_dict, Mapping) or not spec_dict.get("faults"):
+        return None
+    kinds = list(dict.fromkeys(str(f) for f in spec_dict["faults"]))
+    try:
+        interval = parse_duration(spec_dict.get("interval", "10s"), "nemesis.interval")
+    except ValueError:
+        return None  # validation reports it
+    fit = faults_that_fit(time_limit_s, interval)
+    if fit >= len(kinds):
+        return None
+    need = (len(kinds) - 1) * interval + op_spacing_s(interval)
+    return (f"nemesis: a {time_limit_s:g} s run at a {interval:g} s interval has room for "
+            f"{fit} fault(s), fewer than the {len(kinds)} requested ({', '.join(kinds)}): "
+            f"some will not be tried; give at least {need:g} s (plus the time the faults "
+            "themselves take) or a shorter interval")
 
 
 def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = None,

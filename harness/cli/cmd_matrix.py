@@ -234,7 +234,7 @@ def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.
                    "interrupted": meta.get("interrupted")}
 
 
-def _print_table(name: str, cells: list[Cell]) -> None:
+def _print_table(name: str, cells: list[Cell], console: Any = None) -> None:
     rows = []
     for c in cells:
         exp = "/".join(c.expect)
@@ -256,19 +256,27 @@ def _print_table(name: str, cells: list[Cell]) -> None:
     except ImportError:  # pragma: no cover - rich ships with the project
         for row in rows:
             print("  ".join(str(x) for x in row))
-        return
+        return  # (plain rows already hold each path whole)
     colour = {"valid": "green", "invalid": "bold red", "unknown": "yellow", "error": "yellow",
               "refused": "dim", "not run": "dim"}
     table = Table(title=f"matrix {name}", show_lines=True)
-    for col in ("target", "nemesis", "verdict", "expected", "ok/fail/info", "reason", "run"):
+    for col in ("#", "target", "nemesis", "verdict", "expected", "ok/fail/info", "reason"):
         table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(row[0], row[1], f"[{colour.get(row[2], '')}]{row[2]}[/]", row[3], row[4],
-                      row[5][:240], row[6])
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 180))   # logs and CI: room for run dirs
+    for i, row in enumerate(rows, 1):
+        table.add_row(str(i), row[0], row[1], f"[{colour.get(row[2], '')}]{row[2]}[/]", row[3],
+                      row[4], row[5][:240])
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, 180))   # logs and CI: room for run dirs
     console.print(table)
+    # Run directories below the table, one a line and never wrapped by us: a table
+    # cell folds a long path across lines, and then it cannot be copied.
+    runs = [(i, row) for i, row in enumerate(rows, 1) if row[6]]
+    if runs:
+        console.print("run directories:", highlight=False)
+        for i, row in runs:
+            console.print(f"  {i:>2}  {row[6]}", soft_wrap=True, highlight=False, markup=False)
 
 
 def cell_ok(c: Cell) -> bool | None:

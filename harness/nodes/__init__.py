@@ -3,7 +3,7 @@
 ``get_provider(name, store_root, test_id, options)`` returns a provider; its
 ``create(n)`` gives nodes, ``destroy()`` removes them.  ``reclaim_all`` is
 what ``splitbrain clean`` uses to destroy whatever crashed controllers left
-recorded under ``<store>/.state/nodes/``.
+recorded in the machine-wide state directory (core.machine_state).
 
 Provider options (a dict; each provider's ``OPTIONS``, and a spec naming any
 other is refused):
@@ -29,6 +29,7 @@ from typing import Any, Mapping
 from core.errors import UnknownName
 from core.nodes import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
 from core.registry import Registry
+from core.store import state_dir
 from .state import all_states, controller_alive
 
 __all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",
@@ -54,7 +55,7 @@ def new_test_id(store_root: Path | None = None) -> str:
     """Eight lowercase hex digits, unused by any state file in the store."""
     for _ in range(100):
         tid = secrets.token_hex(4)
-        if store_root is None or not (Path(store_root) / ".state" / "nodes" / f"{tid}.json").exists():
+        if store_root is None or not (state_dir(Path(store_root), "nodes") / f"{tid}.json").exists():
             return tid
     raise NodeError("cannot find an unused test id")  # pragma: no cover - 2^32 ids
 
