@@ -11,7 +11,8 @@ nothing and is dropped, or carries ``ANY`` when it also changes the state
 State representations (all exact except where a fingerprint is noted):
 
 - register, cas-register, kv: the value's intern code.
-- counter: the integer itself.
+- counter: the integer itself (histories whose adds could take it beyond
+  +/-2^62 are refused, so int64 never wraps).
 - mutex: 0 free, 1 held.
 - append-kv: a 61-bit polynomial fingerprint of the string, mod p = 2^61-1,
   with bytes+1 as coefficients and a fixed base B.  fp(s+t) = fp(s)*B^|t| +
@@ -246,6 +247,11 @@ def _int_value(ctx: Ctx, v: Any, row: int, what: str) -> int:
     return int(v)
 
 
+# every state the counter model can reach stays strictly within +/- this, so the
+# kernel's int64 arithmetic never wraps (reads and deltas are within 2^61 each)
+COUNTER_LIMIT = 1 << 62
+
+
 class Counter(Model):
     name = "counter"
     model_id = K.M_COUNTER
@@ -270,6 +276,16 @@ class Counter(Model):
             out_rows.append(r)
             must.append(st == T_OK)
         init = 0 if ctx.init is None else _int_value(ctx, ctx.init, 0, "the initial counter")
+        deltas = [d for d, k in zip(a, kind) if k == K.K_ADD]
+        low = init + sum(d for d in deltas if d < 0)
+        high = init + sum(d for d in deltas if d > 0)
+        if low <= -COUNTER_LIMIT or high >= COUNTER_LIMIT:
+            # the kernel adds in int64, which would wrap around silently (eight adds of
+            # 2^61-1 would read as -8); refuse rather than risk a false "valid"
+            where = "" if key is None else f" on key {show(key)}"
+            raise ModelError(f"counter{where} may reach {high if high >= COUNTER_LIMIT else low}"
+                             f" (initial value plus every add), beyond the +/-2^62 the "
+                             f"compiled counter model computes exactly")
         z = np.zeros(len(out_rows), np.int64)
         return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, z, z, must,
                      init_state=init)

@@ -37,12 +37,12 @@ class H:
     def info(self, p, f, v=None, key=None, error=None):
         return self._add(p, "info", f, v, key, error)
 
-    def add(self, p, v, typ="ok"):
-        self.inv(p, "add", v)
-        return self._add(p, typ, "add", v)
+    def add(self, p, v, typ="ok", key=None):
+        self.inv(p, "add", v, key)
+        return self._add(p, typ, "add", v, key)
 
-    def read(self, p, v):
-        return self.inv(p, "read").ok(p, "read", v)
+    def read(self, p, v, key=None):
+        return self.inv(p, "read", key=key).ok(p, "read", v, key)
 
     def history(self):
         return History.from_dicts(self.recs)
@@ -120,6 +120,51 @@ def test_set_concurrent_read_does_not_judge_the_element():
 
 def test_set_without_reads_is_unknown():
     assert run("set", H().add(0, 1).add(0, 2)).valid == "unknown"
+
+
+@pytest.mark.parametrize("added,read", [(1, [1.0]), (1, [True]), (1.0, [1]), (True, [1]),
+                                        ([1, 2], [[1.0, 2]]), ("1", [1])])
+def test_set_tells_elements_apart_by_type_and_value(added, read):
+    # 1, 1.0 and true are three JSON values: a read of 1.0 did not return the added 1
+    r = run("set", H().add(0, added).read(1, read))
+    assert r.valid is False
+    assert r.evidence["lost"] == [added] and r.evidence["unexpected"] == read
+
+
+def test_set_same_type_and_value_is_one_element():
+    r = run("set", H().add(0, [1, "a"]).add(1, 2.5).read(0, [[1, "a"], 2.5]))
+    assert r.valid is True and r.evidence["lost"] == [] and r.evidence["unexpected"] == []
+
+
+def test_set_checks_each_key_on_its_own():
+    # 1 is lost from key a; a read of key b showing 1 says nothing about a
+    h = H().add(0, 1, key="a").add(1, 2, key="b").read(0, [2], key="a").read(1, [1, 2], key="b")
+    r = run("set", h)
+    assert r.valid is False
+    assert r.summary.startswith("key 'a': ")
+    keys = {k["key"]: k for k in r.evidence["keys"]}
+    assert keys["a"]["valid"] is False and keys["a"]["lost"] == [1]
+    assert keys["a"]["unexpected"] == [2]
+    assert keys["b"]["valid"] is False and keys["b"]["unexpected"] == [1]
+    assert r.evidence["keys_checked"] == 2
+    assert r.evidence["lost_ops"][0]["key"] == "a"
+
+
+def test_set_keys_valid_each_and_one_unknown_key_is_unknown():
+    h = (H().add(0, 1, key="a").read(0, [1], key="a")
+         .add(1, 1, key="b").read(1, [1], key="b").add(1, 7, key="c"))
+    r = run("set", h)
+    assert r.valid == "unknown" and r.summary.startswith("key 'c': no read succeeded")
+    assert [k["key"] for k in r.evidence["keys"]] == ["c", "a", "b"]
+    r = run("set", H().add(0, 1, key="a").read(0, [1], key="a").add(1, 1, key="b")
+            .read(1, [1], key="b"))
+    assert r.valid is True and "2 keys" in r.summary
+
+
+def test_set_invalid_key_beats_an_unknown_key_listed_before_it():
+    h = H().add(1, 7, key="c").add(0, 1, key="a").read(0, [], key="a")
+    r = run("set", h)
+    assert r.valid is False and r.summary.startswith("key 'a': 1 lost")
 
 
 # ------------------------------------------------------------------------------ counter

@@ -1,0 +1,68 @@
+"""Counters never round and never wrap: the ``counter`` checker sums exactly,
+and the linearizability ``counter`` model refuses what its int64 state cannot
+hold rather than wrap around into a false "valid"."""
+
+from __future__ import annotations
+
+import pytest
+
+from checkers import registry
+from checkers.history import History, Op
+from checkers.linear import check_linearizable
+from checkers.linear.models import ModelError
+
+
+def counter_history(deltas: list, read: object) -> History:
+    ops = []
+    for d in deltas:
+        ops.append(Op(index=len(ops), time=len(ops), process=0, type="invoke", f="add", value=d))
+        ops.append(Op(index=len(ops), time=len(ops), process=0, type="ok", f="add", value=d))
+    ops.append(Op(index=len(ops), time=len(ops), process=0, type="invoke", f="read"))
+    ops.append(Op(index=len(ops), time=len(ops), process=0, type="ok", f="read", value=read))
+    return History(ops=ops)
+
+
+@pytest.mark.parametrize("deltas,read", [
+    ([2**53 + 1], 2**53),              # float64 would make these one number
+    ([2**53, 1], 2**53),
+    ([2**63, 2**63], 0),               # beyond int64 too
+    ([0.1, 0.2], 0.30000000000000004),  # 0.1 + 0.2 exactly is not that float
+])
+def test_counter_checker_bounds_are_exact(deltas, read) -> None:
+    r = registry.run("counter", counter_history(deltas, read))
+    assert r.valid is False
+    e = r.evidence["errors"][0]
+    assert e["read"] == read
+
+
+@pytest.mark.parametrize("deltas,read", [([2**53 + 1], 2**53 + 1), ([2**70, -1], 2**70 - 1),
+                                         ([0.5, 0.25], 0.75)])
+def test_counter_checker_exact_sums_that_hold(deltas, read) -> None:
+    r = registry.run("counter", counter_history(deltas, read))
+    assert r.valid is True
+    assert r.evidence["bounds"][0][1:] == [read, read, read]
+
+
+def test_counter_checker_rejects_a_non_numeric_init() -> None:
+    with pytest.raises(ValueError, match="counter init must be a finite number"):
+        registry.run("counter", counter_history([1], 1), init="x")
+
+
+def test_counter_model_refuses_what_would_wrap_around() -> None:
+    # eight adds of 2^61-1 wrap to -8 in int64: never "valid"
+    h = counter_history([2**61 - 1] * 8, -8)
+    with pytest.raises(ModelError, match=r"may reach 18446744073709551608 .*2\^62"):
+        check_linearizable(h, model="counter")
+    h = counter_history([-(2**61 - 1)] * 3, 0)
+    with pytest.raises(ModelError, match="may reach -6917529027641081853"):
+        check_linearizable(h, model="counter")
+
+
+def test_counter_model_exact_near_the_limit() -> None:
+    h = counter_history([2**61 - 1, 2**61 - 1], 2**62 - 2)
+    with pytest.raises(ModelError, match="a counter read must be an integer"):
+        check_linearizable(h, model="counter")  # a read beyond 2^61 is refused, not wrapped
+    assert check_linearizable(counter_history([2**60, 2**60 - 1], 2**61 - 1),
+                              model="counter").valid is True
+    assert check_linearizable(counter_history([2**60, 2**60 - 1], 2**61 - 2),
+                              model="counter").valid is False
