@@ -270,8 +270,8 @@ def _evidence(found: list[KeyFindings], keyed: bool) -> dict[str, Any]:
         ranked = sorted(found, key=lambda k: 0 if k.valid is False else (2 if k.valid is True else 1))
         listed = [k for k in ranked if k.valid is not True]
         listed += [k for k in ranked if k.valid is True][:MAX_VALID_KEYS_LISTED]
-        ev["keys_checked"] = len(found)
-        ev["keys"] = [k.evidence() for k in listed]
+        ev["keys_total"] = len(found)
+        ev["by_key"] = [k.evidence() for k in listed]
     return ev
 
 

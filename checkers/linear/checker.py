@@ -91,7 +91,8 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         results = []
         for i, (_, rows) in enumerate(groups):
             on_start(i)
-            results.append(run_python_model(m, ctx, rows, deadline=deadline))
+            results.append(run_python_model(m, ctx, rows, deadline=deadline,
+                                            memory_limit_mib=mem))
             on_done(i, results[-1])
         parts_rows = [r.rows for r in results]
         describe = lambda raw: m.describe(raw)  # noqa: E731

@@ -14,6 +14,7 @@ import abc
 import importlib
 import importlib.util
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Hashable
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..history import T_FAIL, T_INFO, T_OK
 from .models import Ctx, ModelError
-from .search import PartResult
+from .search import MIB, PartResult
 
 _TYPE = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
 
@@ -90,9 +91,23 @@ def load_user_model(spec: str) -> PyModel:
     return inst
 
 
+# Budgets are looked at every this many search steps (a step is one model call
+# or one backtrack: microseconds, so the budget is overshot by milliseconds).
+BUDGET_EVERY = 4096
+# Bytes one memo entry costs beyond what sys.getsizeof sees of its parts: the
+# set's own table is measured whole (sys.getsizeof(memo)); a (bitset, state)
+# tuple is 56 bytes, plus the bitset int and the state's shallow size.
+_MEMO_TUPLE_BYTES = sys.getsizeof((0, 0))
+
+
 def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
-                     deadline: float | None) -> PartResult:
+                     deadline: float | None,
+                     memory_limit_mib: float | None = None) -> PartResult:
+    """The search over one key's ops, within a time and a memory budget (the memo
+    of configurations is what grows; it is measured, shallowly, as it grows — the
+    same budget the compiled search counts its tables against)."""
     t0 = time.perf_counter()
+    mem_limit = None if memory_limit_mib is None else memory_limit_mib * MIB
     ops = ctx.ops
     views: list[OpView] = []
     keep: list[int] = []
@@ -148,6 +163,7 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
     linearized = 0
     stack: list[tuple[int, Hashable]] = []
     memo: set[tuple[int, Hashable]] = set()
+    memo_bytes = 0  # the memo's entries, beyond its table
     best_entry, best_prefix, best_states = 0, [], []
     entry = nxt[0]
     budget_hit = None
@@ -158,9 +174,13 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
         if remain == 0:
             status = True
             break
-        if deadline is not None and steps % 4096 == 0 and time.monotonic() > deadline:
-            budget_hit = "time"
-            break
+        if steps % BUDGET_EVERY == 0:
+            if deadline is not None and time.monotonic() > deadline:
+                budget_hit = "time"
+                break
+            if mem_limit is not None and memo_bytes + sys.getsizeof(memo) > mem_limit:
+                budget_hit = "memory"
+                break
         o = ev_op[entry]
         if ev_call[entry]:
             try:
@@ -172,6 +192,7 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
                 lin2 = linearized | (1 << o)
                 if (lin2, ns) not in memo:
                     memo.add((lin2, ns))
+                    memo_bytes += _MEMO_TUPLE_BYTES + sys.getsizeof(lin2) + sys.getsizeof(ns)
                     stack.append((o, state))
                     state, linearized = ns, lin2
                     remain -= must[o]
