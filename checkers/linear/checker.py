@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..history import T_FAIL, T_INFO, T_OK, History
+from ..history import T_FAIL, T_INFO, T_OK, Columnar, History, Operations
+from ..op_errors import CAS_MISMATCH
 from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
@@ -39,6 +40,20 @@ def opref(ctx: Ctx, row: int) -> dict[str, Any]:
             "type": _TYPE.get(int(ops.status[row]), "info"),
             "invoke_time": it if it >= 0 else None,
             "complete_time": ct if ct >= 0 and comp >= 0 else None}
+
+
+def cas_mismatches(history: History, col: Columnar, ops: Operations) -> np.ndarray:
+    """Per op row: a failed cas whose client recorded that its compare failed.  A cas
+    that failed for any other reason (never sent, no primary, its read timed out)
+    observed nothing, so under ``cas_fail_observes`` it is still a plain fail."""
+    out = np.zeros(len(ops), np.bool_)
+    cas = col.f_code("cas")
+    if cas < 0:
+        return out
+    hops = history.ops
+    for r in np.flatnonzero((ops.f == cas) & (ops.status == T_FAIL)).tolist():
+        out[r] = hops[int(ops.complete[r])].error == CAS_MISMATCH
+    return out
 
 
 def resolve_model(model: Any) -> Any:
@@ -78,7 +93,9 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
     ops = col.operations()
     ctx = Ctx(col=col, ops=ops, vt=ValueTable(col), init=init,
-              cas_fail_observes=bool(cas_fail_observes), n_positions=len(col))
+              cas_mismatch=(cas_mismatches(history, col, ops) if cas_fail_observes
+                            else np.zeros(len(ops), np.bool_)),
+              n_positions=len(col))
     keyed = bool(getattr(m, "partitioned", True)) and bool((ops.key >= 0).any())
     if keyed:
         groups = [(col.keys[kc] if kc >= 0 else None, rows)

@@ -50,7 +50,9 @@ class Ctx:
     ops: Operations
     vt: ValueTable
     init: Any
-    cas_fail_observes: bool
+    # per op row: a failed cas whose compare failed (error "cas-mismatch"), kept as
+    # the observation "the register did not hold from" under cas_fail_observes
+    cas_mismatch: np.ndarray
     n_positions: int
 
     def f_name(self, row: int) -> str:
@@ -150,7 +152,7 @@ class Register(Model):
         is_write = f == codes.get("write", -2)
         is_cas = f == codes.get("cas", -2)
         keep = ((is_read & (st == T_OK)) | (is_write & (st != T_FAIL))
-                | (is_cas & ((st != T_FAIL) | ctx.cas_fail_observes)))
+                | (is_cas & ((st != T_FAIL) | ctx.cas_mismatch[rows])))
         rows, gid = rows[keep], gid[keep]
         f, st = f[keep], st[keep]
         is_read, is_write, is_cas = is_read[keep], is_write[keep], is_cas[keep]
@@ -215,8 +217,8 @@ def _needed(kind: np.ndarray, a: np.ndarray, b: np.ndarray, must: np.ndarray) ->
     between it and the next write (a read of its value or a cas expecting it does
     not exist), so removing it leaves a linearization.  Such ops are common (writes
     that timed out on an isolated node) and each one doubles the search.  Not with
-    failed cas kept as observations (``--cas-fail-observes``): those can tell the
-    value apart from the one before it."""
+    failed cas kept as observations (``--cas-fail-observes``, error "cas-mismatch"):
+    those can tell the value apart from the one before it."""
     keep = np.ones(kind.size, np.bool_)
     if (kind == K.K_CASFAIL).any():
         return keep
