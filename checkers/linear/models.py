@@ -245,7 +245,8 @@ class KV(CasRegister):
 
 def _int_value(ctx: Ctx, v: Any, row: int, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or abs(v) >= (1 << 61):
-        raise ModelError(f"{what} must be an integer, got {show(v)} ({ctx.op_where(row)})")
+        raise ModelError(f"{what} must be an integer within +/-2^61 (the compiled counter "
+                         f"model's range), got {show(v)} ({ctx.op_where(row)})")
     return int(v)
 
 

@@ -122,6 +122,23 @@ def test_set_without_reads_is_unknown():
     assert run("set", H().add(0, 1).add(0, 2)).valid == "unknown"
 
 
+def test_set_element_whose_failed_add_was_retried_ok_is_not_unexpected():
+    h = H().add(0, 5, typ="fail").add(1, 5).read(0, [5])
+    r = run("set", h)
+    assert r.valid is True and r.evidence["unexpected"] == []
+
+
+def test_set_element_is_known_from_the_first_read_that_shows_it():
+    # the add of 7 is still in flight when read 1 shows it; read 2 begins after
+    # read 1 ended and misses it: stale (invalid with linearizable), though read 2
+    # began before the add completed
+    h = (H().inv(0, "add", 7).inv(1, "read").ok(1, "read", [7])
+         .inv(2, "read").ok(2, "read", []).ok(0, "add", 7).read(1, [7]))
+    assert run("set", h).evidence["stale"] == [7]
+    r = run("set", h, linearizable=True)
+    assert r.valid is False and "1 stale" in r.summary
+
+
 @pytest.mark.parametrize("added,read", [(1, [1.0]), (1, [True]), (1.0, [1]), (True, [1]),
                                         ([1, 2], [[1.0, 2]]), ("1", [1])])
 def test_set_tells_elements_apart_by_type_and_value(added, read):
