@@ -219,6 +219,12 @@ def test_counter_add_invoked_after_the_read_completed_cannot_count():
     assert run("counter", h).valid is False
 
 
+def test_counter_add_invoked_while_the_read_was_in_flight_may_count():
+    h = H().inv(0, "read").inv(1, "add", 1).ok(1, "add", 1).ok(0, "read", 1)
+    r = run("counter", h)
+    assert r.valid is True and r.evidence["bounds"][0][1:] == [0, 1, 1]
+
+
 def test_counter_negative_deltas_widen_the_other_way():
     h = H().add(0, 10).inv(1, "add", -3).read(0, 7).read(0, 10).ok(1, "add", -3).read(0, 7)
     assert run("counter", h).valid is True
