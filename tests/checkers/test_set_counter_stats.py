@@ -248,6 +248,12 @@ def test_stats_counts_and_flags_an_f_that_never_succeeded():
     assert "cas" in r.summary
 
 
+def test_stats_flags_an_f_whose_every_op_was_indeterminate():
+    h = H().add(0, 1).inv(1, "read").info(1, "read", error="timeout")
+    r = run("stats", h)
+    assert r.valid is False and r.evidence["never_succeeded"] == ["read"]
+
+
 def test_stats_valid_and_counts_an_invoke_without_completion_as_info():
     h = H().add(0, 1).read(0, [1]).inv(1, "read")
     r = run("stats", h)
