@@ -56,3 +56,4 @@ def test_linearizable_invalid_key_after_a_budget_hit_key_is_invalid() -> None:
     by_key = {k["key"]: k["valid"] for k in r.evidence["keys"]}
     assert by_key == {"a": UNKNOWN, "b": False}
     assert r.valid is False and "key \"b\"" in r.summary
+
