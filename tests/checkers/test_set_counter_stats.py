@@ -232,6 +232,13 @@ def test_counter_negative_deltas_widen_the_other_way():
     assert run("counter", h).valid is False
 
 
+@pytest.mark.parametrize("delta", ["1", None, True, float("nan")])
+def test_counter_add_of_something_not_a_number_is_unknown_not_valid(delta):
+    h = H().add(0, 1).add(1, delta).read(0, 1)
+    r = run("counter", h)
+    assert r.valid == "unknown" and "non-numeric" in r.summary
+
+
 def test_counter_without_reads_is_unknown():
     assert run("counter", H().add(0, 1)).valid == "unknown"
 
