@@ -131,11 +131,13 @@ def _check_key(p: Pairs, key: Any, rows: list[int], add_f: str, read_f: str,
         if not isinstance(v, (list, tuple)):
             out.malformed_reads += 1
             continue
-        for x in v:
-            e = ident(x)
+        for x in v:  # the hot loop: every element of every read
+            t = type(x)
+            e = x if t is int or t is str else intern_key(x)
             lst = seen_in.get(e)
             if lst is None:
                 seen_in[e] = [k]
+                value_of.setdefault(e, x)
             elif lst[-1] != k:
                 lst.append(k)
             fs = first_seen.get(e)
