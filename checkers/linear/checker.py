@@ -13,7 +13,7 @@ from ..op_errors import CAS_MISMATCH
 from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
-from .models import BUILTIN, Ctx, ModelError
+from .models import BUILTIN, Ctx, ModelError, Unrepresentable
 from .partition import run_all, split_rows
 from .search import PartResult, warm_up
 
@@ -103,6 +103,16 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     else:
         groups = [(None, np.arange(len(ops), dtype=np.int64))]
 
+    parts: list[Partition] = []
+    if not isinstance(m, PyModel):
+        try:
+            parts = m.encode_many(ctx, groups)
+        except Unrepresentable:
+            twin = m.exact_twin()
+            if twin is None:
+                raise
+            m = twin  # exact Python values where the compiled words would round or wrap
+
     on_start, on_done = _progress_hooks(progress, groups)
     if isinstance(m, PyModel):
         results = []
@@ -115,7 +125,6 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         describe = lambda raw: m.describe(raw)  # noqa: E731
         name = m.name
     else:
-        parts: list[Partition] = m.encode_many(ctx, groups)
         results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers,
                           on_start=on_start, on_done=on_done)
         parts_rows = [p.rows for p in parts]

@@ -11,8 +11,8 @@ nothing and is dropped, or carries ``ANY`` when it also changes the state
 State representations (all exact except where a fingerprint is noted):
 
 - register, cas-register, kv: the value's intern code.
-- counter: the integer itself (histories whose adds could take it beyond
-  +/-2^62 are refused, so int64 never wraps).
+- counter: the integer itself; a history whose values or sums could leave
+  +/-2^62 is checked by the exact Python twin instead (int64 never wraps).
 - mutex: 0 free, 1 held.
 - append-kv: a 61-bit polynomial fingerprint of the string, mod p = 2^61-1,
   with bytes+1 as coefficients and a fixed base B.  fp(s+t) = fp(s)*B^|t| +
@@ -72,6 +72,11 @@ class ModelError(ValueError):
     """An op the model cannot interpret (one line, names the op)."""
 
 
+class Unrepresentable(ModelError):
+    """Values the compiled model cannot hold exactly in its 64-bit words; the
+    checker then runs the model's exact Python twin (:meth:`Model.exact_twin`)."""
+
+
 def _positions(ctx: Ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = ctx.ops.invoke[rows].astype(np.int64)
     st = ctx.ops.status[rows]
@@ -122,6 +127,11 @@ class Model(abc.ABC):
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         f = ctx.f_name(row)
         return f"{f} {show(ctx.inv_value(row))} is not legal from state " + " or ".join(states)
+
+    def exact_twin(self) -> Any:
+        """A PyModel with the same semantics in exact Python values, for histories
+        the encoding raises :class:`Unrepresentable` on (None: no such twin)."""
+        return None
 
 
 # ------------------------------------------------------------------ registers
@@ -244,14 +254,16 @@ class KV(CasRegister):
 # ------------------------------------------------------------------ counter, mutex
 
 def _int_value(ctx: Ctx, v: Any, row: int, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or abs(v) >= (1 << 61):
-        raise ModelError(f"{what} must be an integer within +/-2^61 (the compiled counter "
-                         f"model's range), got {show(v)} ({ctx.op_where(row)})")
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ModelError(f"{what} must be an integer, got {show(v)} ({ctx.op_where(row)})")
+    if abs(v) >= (1 << 61):
+        raise Unrepresentable(f"{what} {v} is beyond the compiled model's +/-2^61")
     return int(v)
 
 
-# every state the counter model can reach stays strictly within +/- this, so the
-# kernel's int64 arithmetic never wraps (reads and deltas are within 2^61 each)
+# every state the compiled counter model can reach stays strictly within +/- this,
+# so the kernel's int64 arithmetic never wraps (reads and deltas are within 2^61
+# each); a history that could go further is checked by the exact Python twin
 COUNTER_LIMIT = 1 << 62
 
 
@@ -284,17 +296,18 @@ class Counter(Model):
         high = init + sum(d for d in deltas if d > 0)
         if low <= -COUNTER_LIMIT or high >= COUNTER_LIMIT:
             # the kernel adds in int64, which would wrap around silently (eight adds of
-            # 2^61-1 would read as -8); refuse rather than risk a false "valid"
-            where = "" if key is None else f" on key {show(key)}"
-            raise ModelError(f"counter{where} may reach {high if high >= COUNTER_LIMIT else low}"
-                             f" (initial value plus every add), beyond the +/-2^62 the "
-                             f"compiled counter model computes exactly")
+            # 2^61-1 would read as -8, a false "valid")
+            raise Unrepresentable(f"counter may reach {high if high >= COUNTER_LIMIT else low}")
         z = np.zeros(len(out_rows), np.int64)
         return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, z, z, must,
                      init_state=init)
 
     def describe(self, raw: Any, ctx: Ctx) -> str:
         return str(int(raw))
+
+    def exact_twin(self) -> Any:
+        from .pymodel import ExactCounter
+        return ExactCounter()
 
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         if ctx.f_name(row) == "read":

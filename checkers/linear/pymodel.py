@@ -64,6 +64,39 @@ class PyModel(abc.ABC):
         return f"{ctx.f_name(row)} is not legal from " + " or ".join(states)
 
 
+class ExactCounter(PyModel):
+    """The ``counter`` model in Python integers: what the compiled model hands
+    over when a history's values or sums do not fit its 64-bit words."""
+
+    name = "counter"
+
+    def init(self, init: Any) -> Hashable:
+        if init is None:
+            return 0
+        if isinstance(init, bool) or not isinstance(init, int):
+            raise ModelError(f"the initial counter must be an integer, got {init!r}")
+        return init
+
+    def step(self, state: Hashable, op: OpView) -> tuple[bool, Hashable]:
+        if op.f not in ("add", "read"):
+            raise ModelError(f"model 'counter' has no operation '{op.f}' (op index "
+                             f"{op.index}); expected one of: add, read")
+        v = op.value if op.f == "add" else op.result
+        if op.f == "read" and op.type != "ok":
+            return True, state  # nobody saw what it read
+        if isinstance(v, bool) or not isinstance(v, int):
+            what = "an add's delta" if op.f == "add" else "a counter read"
+            raise ModelError(f"{what} must be an integer, got {v!r} (op index {op.index})")
+        if op.f == "add":
+            return True, state + v
+        return v == state, state
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        if ctx.f_name(row) == "read":
+            return "read " + " or ".join(states)
+        return "counter was " + " or ".join(states)
+
+
 def load_user_model(spec: str) -> PyModel:
     """``package.module:Class`` or ``path/to/file.py:Class``."""
     target, _, attr = spec.rpartition(":")

@@ -48,21 +48,29 @@ def test_counter_checker_rejects_a_non_numeric_init() -> None:
         registry.run("counter", counter_history([1], 1), init="x")
 
 
-def test_counter_model_refuses_what_would_wrap_around() -> None:
-    # eight adds of 2^61-1 wrap to -8 in int64: never "valid"
+def test_counter_model_never_wraps_around() -> None:
+    # eight adds of 2^61-1 wrap to -8 in int64: the exact twin judges such histories
     h = counter_history([2**61 - 1] * 8, -8)
-    with pytest.raises(ModelError, match=r"may reach 18446744073709551608 .*2\^62"):
-        check_linearizable(h, model="counter")
-    h = counter_history([-(2**61 - 1)] * 3, 0)
-    with pytest.raises(ModelError, match="may reach -6917529027641081853"):
-        check_linearizable(h, model="counter")
-
-
-def test_counter_model_exact_near_the_limit() -> None:
-    h = counter_history([2**61 - 1, 2**61 - 1], 2**62 - 2)
-    with pytest.raises(ModelError, match="a counter read must be an integer"):
-        check_linearizable(h, model="counter")  # a read beyond 2^61 is refused, not wrapped
-    assert check_linearizable(counter_history([2**60, 2**60 - 1], 2**61 - 1),
+    r = check_linearizable(h, model="counter")
+    assert r.valid is False and r.evidence["model"] == "counter"
+    assert r.evidence["keys"][0]["failure"]["expected"] == f"read {8 * (2**61 - 1)}"
+    assert check_linearizable(counter_history([2**61 - 1] * 8, 8 * (2**61 - 1)),
                               model="counter").valid is True
-    assert check_linearizable(counter_history([2**60, 2**60 - 1], 2**61 - 2),
+    assert check_linearizable(counter_history([-(2**61 - 1)] * 3, 0),
                               model="counter").valid is False
+
+
+@pytest.mark.parametrize("deltas,read,valid", [
+    ([2**70], 2**70, True), ([2**70, -(2**70)], 0, True), ([2**70, 1], 2**70, False),
+    ([2**53 + 1], 2**53, False), ([1, 2], 3, True)])
+def test_counter_model_is_exact_at_any_size(deltas, read, valid) -> None:
+    assert check_linearizable(counter_history(deltas, read), model="counter").valid is valid
+
+
+def test_counter_model_exact_twin_keeps_the_model_rules() -> None:
+    h = counter_history([2**62, 1], 2**62 + 1)
+    h.ops.append(Op(index=len(h.ops), time=len(h.ops), process=1, type="invoke", f="cas"))
+    with pytest.raises(ModelError, match="no operation 'cas'"):
+        check_linearizable(History(ops=h.ops), model="counter")
+    with pytest.raises(ModelError, match="a counter read must be an integer"):
+        check_linearizable(counter_history([2**62], "x"), model="counter")
