@@ -21,6 +21,18 @@ from checkers import registry  # noqa: E402
 from checkers.history import History, Op  # noqa: E402
 
 
+def _apply(kind: str, state: dict, f: str, key: str, v: object) -> object:
+    """The op's effect on ``state``; the value its completion records."""
+    if f == "add":
+        if kind == "set":
+            state.setdefault(key, set()).add(v)
+        else:
+            state[key] = state.get(key, 0) + v
+        return v
+    cur = state.get(key, set() if kind == "set" else 0)
+    return sorted(cur) if kind == "set" else cur
+
+
 def simulate(kind: str, ops: int, keys: int, processes: int, read_every: int,
              seed: int) -> History:
     """Each process invokes, then completes a little later; reads see the exact
@@ -34,16 +46,8 @@ def simulate(kind: str, ops: int, keys: int, processes: int, read_every: int,
         p = rng.randrange(processes)
         if p in pending:
             f, key, v = pending.pop(p)
-            if f == "add":
-                if kind == "set":
-                    state.setdefault(key, set()).add(v)  # type: ignore[union-attr]
-                else:
-                    state[key] = state.get(key, 0) + v  # type: ignore[operator]
-            else:
-                cur = state.get(key, set() if kind == "set" else 0)
-                v = sorted(cur) if kind == "set" else cur  # type: ignore[arg-type]
             out.append(Op(index=len(out), time=len(out), process=p, type="ok", f=f, key=key,
-                          value=v))
+                          value=_apply(kind, state, f, key, v)))
             continue
         key = f"k{rng.randrange(keys)}"
         if rng.randrange(read_every) == 0:
@@ -56,22 +60,13 @@ def simulate(kind: str, ops: int, keys: int, processes: int, read_every: int,
         out.append(Op(index=len(out), time=len(out), process=p, type="invoke", f=f, key=key,
                       value=v))
     for p, (f, key, v) in sorted(pending.items()):  # complete what is in flight
-        if f == "add":
-            if kind == "set":
-                state.setdefault(key, set()).add(v)  # type: ignore[union-attr]
-            else:
-                state[key] = state.get(key, 0) + v  # type: ignore[operator]
-        else:
-            cur = state.get(key, set() if kind == "set" else 0)
-            v = sorted(cur) if kind == "set" else cur  # type: ignore[arg-type]
-        out.append(Op(index=len(out), time=len(out), process=p, type="ok", f=f, key=key, value=v))
+        out.append(Op(index=len(out), time=len(out), process=p, type="ok", f=f, key=key,
+                      value=_apply(kind, state, f, key, v)))
     for k in range(keys):  # a final read of every key
-        key, cur = f"k{k}", state.get(f"k{k}", set() if kind == "set" else 0)
-        v = sorted(cur) if kind == "set" else cur  # type: ignore[arg-type]
         out.append(Op(index=len(out), time=len(out), process=0, type="invoke", f="read",
-                      key=key))
-        out.append(Op(index=len(out), time=len(out), process=0, type="ok", f="read", key=key,
-                      value=v))
+                      key=f"k{k}"))
+        out.append(Op(index=len(out), time=len(out), process=0, type="ok", f="read",
+                      key=f"k{k}", value=_apply(kind, state, "read", f"k{k}", None)))
     return History(ops=out)
 
 
