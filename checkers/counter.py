@@ -11,17 +11,22 @@ respect real time):
 With non-negative increments the read must be within [sum of definite adds,
 sum of possible adds]; negative deltas widen the range the other way:
 lower = definite positives + possible negatives, upper = possible positives
-+ definite negatives.  Reads are judged independently per key.
++ definite negatives.  Reads are judged independently per key.  Sums are
+exact (Python integers; float deltas as exact fractions): a float64 sum
+would make 2^53 + 1 and 2^53 one number.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import time
-from typing import Any
-
-import numpy as np
+from fractions import Fraction
+from typing import Any, Iterable
 
 from .history import T_FAIL, T_OK, History
+from .history.columnar import intern_key
 from .registry import register
 from .result import UNKNOWN, CheckResult
 from .stats import Pairs
@@ -30,7 +35,22 @@ MAX_BOUNDS = 2000
 
 
 def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _exact(v: int | float) -> int | Fraction:
+    return v if isinstance(v, int) else Fraction(v)
+
+
+def _plain(v: int | Fraction) -> int | float:
+    """A bound as the evidence shows it: an int when whole, else the nearest float."""
+    if isinstance(v, int):
+        return v
+    return int(v) if v.denominator == 1 else float(v)
+
+
+def _prefix_sums(xs: Iterable[int | Fraction]) -> list[int | Fraction]:
+    return [0, *itertools.accumulate(xs)]
 
 
 def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: str = "read",
@@ -38,6 +58,8 @@ def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: s
     t0 = time.perf_counter()
     if init is None:
         init = 0
+    if not _num(init):
+        raise ValueError(f"counter init must be a finite number, got {init!r}")
     p = Pairs(history)
     ops = history.ops
     by_key: dict[Any, dict[str, list]] = {}
@@ -46,8 +68,7 @@ def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: s
         f = p.f[row]
         st = p.status[row]
         inv = ops[p.invoke[row]]
-        k = by_key.setdefault(inv.key if not isinstance(inv.key, list) else repr(inv.key),
-                              {"adds": [], "reads": []})
+        k = by_key.setdefault(intern_key(inv.key), {"adds": [], "reads": []})
         if f == add_f:
             if st == T_FAIL:
                 continue
@@ -63,35 +84,28 @@ def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: s
     n_reads = 0
     malformed = 0
     for key, d in by_key.items():
+        # exact arithmetic: ints stay Python ints, floats become exact fractions, so
+        # 2^53+1 and 2^53 stay apart (float64 sums would make them equal)
         adds = d["adds"]
-        inv_pos = np.array([a[0] for a in adds], dtype=np.int64)
-        deltas = np.array([a[2] for a in adds], dtype=np.float64)
-        ok_mask = np.array([a[1] >= 0 for a in adds], dtype=bool)
-        comp_pos = np.array([a[1] for a in adds], dtype=np.int64)
-        # definite: ok adds by completion position
-        o = np.argsort(comp_pos[ok_mask], kind="stable")
-        def_pos_at = comp_pos[ok_mask][o]
-        dv = deltas[ok_mask][o]
-        def_plus = np.concatenate([[0.0], np.cumsum(np.maximum(dv, 0))])
-        def_minus = np.concatenate([[0.0], np.cumsum(np.minimum(dv, 0))])
-        # possible: ok + info adds by invoke position
-        o2 = np.argsort(inv_pos, kind="stable")
-        pos_at = inv_pos[o2]
-        pv = deltas[o2]
-        pos_plus = np.concatenate([[0.0], np.cumsum(np.maximum(pv, 0))])
-        pos_minus = np.concatenate([[0.0], np.cumsum(np.minimum(pv, 0))])
+        ok_adds = sorted((a for a in adds if a[1] >= 0), key=lambda a: a[1])
+        def_pos_at = [a[1] for a in ok_adds]
+        def_plus = _prefix_sums(max(_exact(a[2]), 0) for a in ok_adds)
+        def_minus = _prefix_sums(min(_exact(a[2]), 0) for a in ok_adds)
+        by_inv = sorted(adds, key=lambda a: a[0])
+        pos_at = [a[0] for a in by_inv]
+        pos_plus = _prefix_sums(max(_exact(a[2]), 0) for a in by_inv)
+        pos_minus = _prefix_sums(min(_exact(a[2]), 0) for a in by_inv)
         for row in d["reads"]:
             n_reads += 1
             i, c = p.invoke[row], p.complete[row]
             v = ops[c].value
             if v is None:
                 v = init
-            nd = int(np.searchsorted(def_pos_at, i, side="left"))
-            npos = int(np.searchsorted(pos_at, c, side="left"))
-            lower = init + def_plus[nd] + pos_minus[npos]
-            upper = init + pos_plus[npos] + def_minus[nd]
-            lo = int(lower) if float(lower).is_integer() else float(lower)
-            hi = int(upper) if float(upper).is_integer() else float(upper)
+            nd = bisect.bisect_left(def_pos_at, i)
+            npos = bisect.bisect_left(pos_at, c)
+            lower = _exact(init) + def_plus[nd] + pos_minus[npos]
+            upper = _exact(init) + pos_plus[npos] + def_minus[nd]
+            lo, hi = _plain(lower), _plain(upper)
             t = ops[i].time
             if not _num(v):
                 malformed += 1
@@ -99,7 +113,7 @@ def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: s
                 bounds.append([t, lo, hi, None])
                 continue
             bounds.append([t, lo, hi, v])
-            if v < lower or v > upper:
+            if _exact(v) < lower or _exact(v) > upper:
                 errors.append({"op": p.opref(row), "lower": lo, "upper": hi, "read": v})
     bounds.sort(key=lambda b: (b[0] is None, b[0] or 0))
     if len(bounds) > MAX_BOUNDS:

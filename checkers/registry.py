@@ -1,6 +1,10 @@
 """Checkers by name.  A checker module calls :func:`register` at import; the
 modules listed in ``_MODULES`` are imported on first lookup so that a plain
-``import checkers`` stays cheap (numba compiles nothing until asked)."""
+``import checkers`` stays cheap (numba compiles nothing until asked).
+
+One rule for every checker that judges client operations: a history with none
+(an empty file, a file holding only a torn line, nemesis ops alone) is
+``unknown`` — nothing was checked, so nothing is vouched for."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .history import History
-from .result import CheckResult
+from .result import UNKNOWN, CheckResult
 
 CheckFn = Callable[..., CheckResult]
 
@@ -29,6 +33,7 @@ class Checker:
     name: str
     fn: CheckFn
     description: str
+    judges_client_ops: bool = True  # False: judges something else (e.g. node logs)
 
 
 class UnknownChecker(LookupError):
@@ -39,8 +44,8 @@ _REGISTRY: dict[str, Checker] = {}
 _loaded = False
 
 
-def register(name: str, fn: CheckFn, description: str) -> None:
-    _REGISTRY[name] = Checker(name, fn, description)
+def register(name: str, fn: CheckFn, description: str, judges_client_ops: bool = True) -> None:
+    _REGISTRY[name] = Checker(name, fn, description, judges_client_ops)
 
 
 def _load() -> None:
@@ -71,7 +76,13 @@ def takes_progress(name: str) -> bool:
     return "progress" in inspect.signature(get(name).fn).parameters
 
 
+NOTHING_CHECKED = "no client operations in the history, so nothing was checked"
+
+
 def run(name: str, history: History, **options) -> CheckResult:
+    checker = get(name)
+    if checker.judges_client_ops and len(history.columnar().operations()) == 0:
+        return CheckResult(name, UNKNOWN, NOTHING_CHECKED, evidence={"unknown_reason": "empty"})
     if "progress" in options and not takes_progress(name):
         options.pop("progress")
-    return get(name).fn(history, **options)
+    return checker.fn(history, **options)

@@ -236,4 +236,5 @@ def check_log_patterns(history: History, log_matches: list | None = None,
 register("stats", check_stats, "ok/fail/info per f; invalid when some f never succeeded")
 register("exceptions", check_exceptions, "info ops grouped by error, one example each")
 register("log-patterns", check_log_patterns,
-         "target-declared patterns (e.g. 'panic:') in node logs; invalid when found")
+         "target-declared patterns (e.g. 'panic:') in node logs; invalid when found",
+         judges_client_ops=False)

@@ -15,6 +15,8 @@ import random
 import threading
 from typing import Any
 
+from checkers.op_errors import CAS_MISMATCH
+
 from .base import DefiniteFailure
 
 
@@ -48,7 +50,7 @@ class MemoryStore:
             if f == "cas":
                 old, new = value
                 if self.registers.get(key) != old:
-                    return "fail", value, None
+                    return "fail", value, CAS_MISMATCH
                 self.previous[key] = old
                 self.registers[key] = new
                 return "ok", value, None

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from ..history import T_FAIL, T_INFO, T_OK, History
+from ..history import T_FAIL, T_INFO, T_OK, Columnar, History, Operations
+from ..op_errors import CAS_MISMATCH
 from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
-from .models import BUILTIN, Ctx, ModelError
+from .models import BUILTIN, Ctx, ModelError, Unrepresentable
 from .partition import run_all, split_rows
 from .search import PartResult, warm_up
 
@@ -39,6 +40,20 @@ def opref(ctx: Ctx, row: int) -> dict[str, Any]:
             "type": _TYPE.get(int(ops.status[row]), "info"),
             "invoke_time": it if it >= 0 else None,
             "complete_time": ct if ct >= 0 and comp >= 0 else None}
+
+
+def cas_mismatches(history: History, col: Columnar, ops: Operations) -> np.ndarray:
+    """Per op row: a failed cas whose client recorded that its compare failed.  A cas
+    that failed for any other reason (never sent, no primary, its read timed out)
+    observed nothing, so under ``cas_fail_observes`` it is still a plain fail."""
+    out = np.zeros(len(ops), np.bool_)
+    cas = col.f_code("cas")
+    if cas < 0:
+        return out
+    hops = history.ops
+    for r in np.flatnonzero((ops.f == cas) & (ops.status == T_FAIL)).tolist():
+        out[r] = hops[int(ops.complete[r])].error == CAS_MISMATCH
+    return out
 
 
 def resolve_model(model: Any) -> Any:
@@ -78,7 +93,9 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
     ops = col.operations()
     ctx = Ctx(col=col, ops=ops, vt=ValueTable(col), init=init,
-              cas_fail_observes=bool(cas_fail_observes), n_positions=len(col))
+              cas_mismatch=(cas_mismatches(history, col, ops) if cas_fail_observes
+                            else np.zeros(len(ops), np.bool_)),
+              n_positions=len(col))
     keyed = bool(getattr(m, "partitioned", True)) and bool((ops.key >= 0).any())
     if keyed:
         groups = [(col.keys[kc] if kc >= 0 else None, rows)
@@ -86,18 +103,28 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     else:
         groups = [(None, np.arange(len(ops), dtype=np.int64))]
 
+    parts: list[Partition] = []
+    if not isinstance(m, PyModel):
+        try:
+            parts = m.encode_many(ctx, groups)
+        except Unrepresentable:
+            twin = m.exact_twin()
+            if twin is None:
+                raise
+            m = twin  # exact Python values where the compiled words would round or wrap
+
     on_start, on_done = _progress_hooks(progress, groups)
     if isinstance(m, PyModel):
         results = []
         for i, (_, rows) in enumerate(groups):
             on_start(i)
-            results.append(run_python_model(m, ctx, rows, deadline=deadline))
+            results.append(run_python_model(m, ctx, rows, deadline=deadline,
+                                            memory_limit_mib=mem))
             on_done(i, results[-1])
         parts_rows = [r.rows for r in results]
         describe = lambda raw: m.describe(raw)  # noqa: E731
         name = m.name
     else:
-        parts: list[Partition] = m.encode_many(ctx, groups)
         results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers,
                           on_start=on_start, on_done=on_done)
         parts_rows = [p.rows for p in parts]

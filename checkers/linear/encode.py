@@ -4,7 +4,7 @@ A partition is the ops of one independent object (one key, or the whole
 history) after the model's encoder has decided, per op, its kind, integer
 arguments and whether it *must* be linearized (``ok``) or *may* be (``info``
 and invokes never completed).  ``fail`` ops are dropped before this point
-(except failed CAS under ``cas_fail_observes``).
+(except a CAS whose compare failed, error "cas-mismatch", under ``cas_fail_observes``).
 """
 
 from __future__ import annotations

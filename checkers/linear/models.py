@@ -11,7 +11,8 @@ nothing and is dropped, or carries ``ANY`` when it also changes the state
 State representations (all exact except where a fingerprint is noted):
 
 - register, cas-register, kv: the value's intern code.
-- counter: the integer itself.
+- counter: the integer itself; a history whose values or sums could leave
+  +/-2^62 is checked by the exact Python twin instead (int64 never wraps).
 - mutex: 0 free, 1 held.
 - append-kv: a 61-bit polynomial fingerprint of the string, mod p = 2^61-1,
   with bytes+1 as coefficients and a fixed base B.  fp(s+t) = fp(s)*B^|t| +
@@ -49,7 +50,9 @@ class Ctx:
     ops: Operations
     vt: ValueTable
     init: Any
-    cas_fail_observes: bool
+    # per op row: a failed cas whose compare failed (error "cas-mismatch"), kept as
+    # the observation "the register did not hold from" under cas_fail_observes
+    cas_mismatch: np.ndarray
     n_positions: int
 
     def f_name(self, row: int) -> str:
@@ -67,6 +70,11 @@ class Ctx:
 
 class ModelError(ValueError):
     """An op the model cannot interpret (one line, names the op)."""
+
+
+class Unrepresentable(ModelError):
+    """Values the compiled model cannot hold exactly in its 64-bit words; the
+    checker then runs the model's exact Python twin (:meth:`Model.exact_twin`)."""
 
 
 def _positions(ctx: Ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +128,11 @@ class Model(abc.ABC):
         f = ctx.f_name(row)
         return f"{f} {show(ctx.inv_value(row))} is not legal from state " + " or ".join(states)
 
+    def exact_twin(self) -> Any:
+        """A PyModel with the same semantics in exact Python values, for histories
+        the encoding raises :class:`Unrepresentable` on (None: no such twin)."""
+        return None
+
 
 # ------------------------------------------------------------------ registers
 
@@ -149,7 +162,7 @@ class Register(Model):
         is_write = f == codes.get("write", -2)
         is_cas = f == codes.get("cas", -2)
         keep = ((is_read & (st == T_OK)) | (is_write & (st != T_FAIL))
-                | (is_cas & ((st != T_FAIL) | ctx.cas_fail_observes)))
+                | (is_cas & ((st != T_FAIL) | ctx.cas_mismatch[rows])))
         rows, gid = rows[keep], gid[keep]
         f, st = f[keep], st[keep]
         is_read, is_write, is_cas = is_read[keep], is_write[keep], is_cas[keep]
@@ -214,8 +227,8 @@ def _needed(kind: np.ndarray, a: np.ndarray, b: np.ndarray, must: np.ndarray) ->
     between it and the next write (a read of its value or a cas expecting it does
     not exist), so removing it leaves a linearization.  Such ops are common (writes
     that timed out on an isolated node) and each one doubles the search.  Not with
-    failed cas kept as observations (``--cas-fail-observes``): those can tell the
-    value apart from the one before it."""
+    failed cas kept as observations (``--cas-fail-observes``, error "cas-mismatch"):
+    those can tell the value apart from the one before it."""
     keep = np.ones(kind.size, np.bool_)
     if (kind == K.K_CASFAIL).any():
         return keep
@@ -241,9 +254,17 @@ class KV(CasRegister):
 # ------------------------------------------------------------------ counter, mutex
 
 def _int_value(ctx: Ctx, v: Any, row: int, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or abs(v) >= (1 << 61):
+    if isinstance(v, bool) or not isinstance(v, int):
         raise ModelError(f"{what} must be an integer, got {show(v)} ({ctx.op_where(row)})")
+    if abs(v) >= (1 << 61):
+        raise Unrepresentable(f"{what} {v} is beyond the compiled model's +/-2^61")
     return int(v)
+
+
+# every state the compiled counter model can reach stays strictly within +/- this,
+# so the kernel's int64 arithmetic never wraps (reads and deltas are within 2^61
+# each); a history that could go further is checked by the exact Python twin
+COUNTER_LIMIT = 1 << 62
 
 
 class Counter(Model):
@@ -270,12 +291,23 @@ class Counter(Model):
             out_rows.append(r)
             must.append(st == T_OK)
         init = 0 if ctx.init is None else _int_value(ctx, ctx.init, 0, "the initial counter")
+        deltas = [d for d, k in zip(a, kind) if k == K.K_ADD]
+        low = init + sum(d for d in deltas if d < 0)
+        high = init + sum(d for d in deltas if d > 0)
+        if low <= -COUNTER_LIMIT or high >= COUNTER_LIMIT:
+            # the kernel adds in int64, which would wrap around silently (eight adds of
+            # 2^61-1 would read as -8, a false "valid")
+            raise Unrepresentable(f"counter may reach {high if high >= COUNTER_LIMIT else low}")
         z = np.zeros(len(out_rows), np.int64)
         return _part(ctx, self.model_id, key, np.array(out_rows, np.int64), kind, a, z, z, must,
                      init_state=init)
 
     def describe(self, raw: Any, ctx: Ctx) -> str:
         return str(int(raw))
+
+    def exact_twin(self) -> Any:
+        from .pymodel import ExactCounter
+        return ExactCounter()
 
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         if ctx.f_name(row) == "read":

@@ -14,6 +14,7 @@ import abc
 import importlib
 import importlib.util
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Hashable
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..history import T_FAIL, T_INFO, T_OK
 from .models import Ctx, ModelError
-from .search import PartResult
+from .search import MIB, PartResult
 
 _TYPE = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
 
@@ -63,6 +64,39 @@ class PyModel(abc.ABC):
         return f"{ctx.f_name(row)} is not legal from " + " or ".join(states)
 
 
+class ExactCounter(PyModel):
+    """The ``counter`` model in Python integers: what the compiled model hands
+    over when a history's values or sums do not fit its 64-bit words."""
+
+    name = "counter"
+
+    def init(self, init: Any) -> Hashable:
+        if init is None:
+            return 0
+        if isinstance(init, bool) or not isinstance(init, int):
+            raise ModelError(f"the initial counter must be an integer, got {init!r}")
+        return init
+
+    def step(self, state: Hashable, op: OpView) -> tuple[bool, Hashable]:
+        if op.f not in ("add", "read"):
+            raise ModelError(f"model 'counter' has no operation '{op.f}' (op index "
+                             f"{op.index}); expected one of: add, read")
+        v = op.value if op.f == "add" else op.result
+        if op.f == "read" and op.type != "ok":
+            return True, state  # nobody saw what it read
+        if isinstance(v, bool) or not isinstance(v, int):
+            what = "an add's delta" if op.f == "add" else "a counter read"
+            raise ModelError(f"{what} must be an integer, got {v!r} (op index {op.index})")
+        if op.f == "add":
+            return True, state + v
+        return v == state, state
+
+    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
+        if ctx.f_name(row) == "read":
+            return "read " + " or ".join(states)
+        return "counter was " + " or ".join(states)
+
+
 def load_user_model(spec: str) -> PyModel:
     """``package.module:Class`` or ``path/to/file.py:Class``."""
     target, _, attr = spec.rpartition(":")
@@ -90,9 +124,23 @@ def load_user_model(spec: str) -> PyModel:
     return inst
 
 
+# Budgets are looked at every this many search steps (a step is one model call
+# or one backtrack: microseconds, so the budget is overshot by milliseconds).
+BUDGET_EVERY = 4096
+# Bytes one memo entry costs beyond what sys.getsizeof sees of its parts: the
+# set's own table is measured whole (sys.getsizeof(memo)); a (bitset, state)
+# tuple is 56 bytes, plus the bitset int and the state's shallow size.
+_MEMO_TUPLE_BYTES = sys.getsizeof((0, 0))
+
+
 def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
-                     deadline: float | None) -> PartResult:
+                     deadline: float | None,
+                     memory_limit_mib: float | None = None) -> PartResult:
+    """The search over one key's ops, within a time and a memory budget (the memo
+    of configurations is what grows; it is measured, shallowly, as it grows — the
+    same budget the compiled search counts its tables against)."""
     t0 = time.perf_counter()
+    mem_limit = None if memory_limit_mib is None else memory_limit_mib * MIB
     ops = ctx.ops
     views: list[OpView] = []
     keep: list[int] = []
@@ -148,6 +196,7 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
     linearized = 0
     stack: list[tuple[int, Hashable]] = []
     memo: set[tuple[int, Hashable]] = set()
+    memo_bytes = 0  # the memo's entries, beyond its table
     best_entry, best_prefix, best_states = 0, [], []
     entry = nxt[0]
     budget_hit = None
@@ -158,9 +207,13 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
         if remain == 0:
             status = True
             break
-        if deadline is not None and steps % 4096 == 0 and time.monotonic() > deadline:
-            budget_hit = "time"
-            break
+        if steps % BUDGET_EVERY == 0:
+            if deadline is not None and time.monotonic() > deadline:
+                budget_hit = "time"
+                break
+            if mem_limit is not None and memo_bytes + sys.getsizeof(memo) > mem_limit:
+                budget_hit = "memory"
+                break
         o = ev_op[entry]
         if ev_call[entry]:
             try:
@@ -172,6 +225,7 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
                 lin2 = linearized | (1 << o)
                 if (lin2, ns) not in memo:
                     memo.add((lin2, ns))
+                    memo_bytes += _MEMO_TUPLE_BYTES + sys.getsizeof(lin2) + sys.getsizeof(ns)
                     stack.append((o, state))
                     state, linearized = ns, lin2
                     remain -= must[o]

@@ -6,7 +6,9 @@ Every call is bounded by the op timeout.  Outcome rules (Jepsen's):
 - a read that errs is ``fail`` — reads change nothing, so nothing is unknown;
 - a write that times out or loses its connection after sending is ``info``;
 - a write the server refused before proposing it (a short, explicit list)
-  is ``fail``; any other server error on a write is ``info``.
+  is ``fail``; any other server error on a write is ``info``;
+- a cas whose compare failed is ``fail`` with the error ``cas-mismatch`` (an
+  observation); every other failed cas never compared anything.
 """
 
 from __future__ import annotations
@@ -15,19 +17,22 @@ import json
 import time
 from typing import Any
 
+from checkers.op_errors import CAS_MISMATCH
+
 from ..base import sorted_elements
 from .gateway import Gateway, Indefinite, NotSent, ServerError, b64, prefix_end, unb64
 
 OK, FAIL, INFO = "ok", "fail", "info"
 
 # Errors etcd returns before a proposal enters raft, so nothing was applied
-# (etcdserver/api/v3rpc/rpctypes).
+# (etcdserver/api/v3rpc/rpctypes).  Not the quota error ("etcdserver: mvcc:
+# database space exceeded"): etcd applies a write and only then reports that the
+# backend is over quota, so that error stays ``info`` (the write may be there).
 _DEFINITE_SERVER_ERRORS = (
     "etcdserver: too many requests",
     "etcdserver: request is too large",
     "etcdserver: not capable",
     "etcdserver: key is not provided",
-    "etcdserver: no space",
 )
 
 READ_MODES = ("linearizable", "serializable")
@@ -107,14 +112,19 @@ class RegisterClient(EtcdClient):
         old, new = value
         k = self._k(key)
         # Compare by value; etcd fails a VALUE compare on a missing key, which is what a
-        # cas from an absent register must do.
+        # cas from an absent register must do when ``old`` is a value.
         doc = self.gw.txn(
             compare=[{"key": b64(k), "result": "EQUAL", "target": "VALUE", "value": b64(_encode(old))}],
             success=[{"request_put": {"key": b64(k), "value": b64(_encode(new))}}],
             timeout=timeout)
         if doc.get("succeeded"):
             return OK, value, None
-        return FAIL, value, "cas mismatch"
+        if old is None:
+            # the key may be absent (nil, which the cas expected) or hold "null":
+            # which one failed the compare is unknown, so it observes nothing
+            return FAIL, value, "cas from nil: etcd fails a compare on an absent key"
+        # the txn's compare ran in raft order inside the op: a genuine observation
+        return FAIL, value, CAS_MISMATCH
 
 
 class SetClient(EtcdClient):

@@ -10,6 +10,8 @@ Outcome rules (every call bounded by the op timeout, no retries):
 - no primary known, or the connection to it cannot be opened → ``fail``;
 - a read that errs in any way → ``fail`` (a read changes nothing);
 - a write refused by the server (READONLY replica, NOREPLICAS, …) → ``fail``;
+- a cas whose compare failed on the primary → ``fail`` with the error
+  ``cas-mismatch`` (an observation; every other failed cas compared nothing);
 - a write whose reply is lost or late → ``info``;
 - with ``wait_replicas`` > 0, a write acknowledged by fewer replicas within
   ``wait_timeout_ms`` → ``info`` (applied on the primary, durability unknown).
@@ -21,6 +23,8 @@ import json
 import time
 from typing import Any, Sequence
 
+from checkers.op_errors import CAS_MISMATCH
+
 from ..base import sorted_elements
 from .conn import Conn, Indefinite, NotSent, Refused
 
@@ -28,8 +32,10 @@ OK, FAIL, INFO = "ok", "fail", "info"
 
 # Compare-and-set as one script: redis runs a script atomically.  A missing key
 # never equals the expected value, the same rule as etcd's VALUE compare.
-CAS_SCRIPT = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
-              "redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end")
+# 1: set; 0: the key held another value; -1: the key is absent.
+CAS_SCRIPT = ("local cur = redis.call('GET', KEYS[1]) "
+              "if cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end "
+              "if cur == false then return -1 end return 0")
 
 # How long a discovered primary is trusted before the sentinels are asked again;
 # any error on the primary forces a fresh answer at once.
@@ -171,9 +177,13 @@ class RegisterClient(RedisClient):
         old, new = value
         r = conn.call("EVAL", CAS_SCRIPT, 1, self._k(key), _enc(old), _enc(new),
                       timeout=self._left(deadline))
-        if int(r) != 1:
-            return FAIL, value, "cas mismatch"
-        return self._after_write(conn, deadline, value)
+        if int(r) == 1:
+            return self._after_write(conn, deadline, value)
+        if int(r) == -1 and old is None:
+            # an absent key is nil, which the cas expected: it failed without a mismatch
+            return FAIL, value, "cas from nil on an absent key"
+        # the script compared on the primary inside the op: a genuine observation
+        return FAIL, value, CAS_MISMATCH
 
 
 class SetClient(RedisClient):

@@ -11,7 +11,9 @@ op retry, and stops at ``close()``.
 Outcome rules: not connected when the op starts → ``fail`` (nothing sent);
 a read that errs → ``fail``; BadVersion / NoNode / NodeExists on a write →
 ``fail`` (the server refused it); a write that times out or loses its
-connection → ``info``.
+connection → ``info``; a cas whose synced read saw another value → ``fail``
+with the error ``cas-mismatch`` (an observation; every other failed cas
+compared nothing).
 
 ``reads``: ``sync`` issues ``sync(path)`` before each read, so the member
 catches up with the leader first; ``plain`` reads whatever the member has
@@ -32,6 +34,8 @@ from kazoo.exceptions import (BadVersionError, ConnectionClosedError, Connection
                               KazooException, NodeExistsError, NoNodeError, SessionExpiredError)
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
+
+from checkers.op_errors import CAS_MISMATCH
 
 from ..base import sorted_elements
 
@@ -166,21 +170,28 @@ class RegisterClient(ZkClient):
         old, new = value
         p = self._p(key)
         # The version read here pins the compare: a setData with it fails if anything
-        # was written in between, so CAS is atomic even though the read is not synced.
+        # was written in between, so CAS is atomic whatever the read saw.  The read is
+        # synced first (whatever ``reads`` says): a follower's unsynced read may show a
+        # value from before the op was invoked, and a mismatch against that value
+        # would claim the register "did not hold old" at a time outside the op.
         try:
+            self._get(self.zk.sync_async(p), deadline)
             data, stat = self._get(self.zk.get_async(p), deadline)
         except NoNodeError:
-            return FAIL, value, "cas on an absent key"
+            if old is None:
+                return FAIL, value, "cas from nil on an absent key"
+            return FAIL, value, CAS_MISMATCH  # absent is nil, not old: synced, so genuine
         except (KazooTimeoutError, ConnectionLoss, SessionExpiredError, ConnectionClosedError) as e:
             return FAIL, value, f"cas read: {type(e).__name__}"
         if _dec(data) != old:
-            return FAIL, value, "cas mismatch"
+            return FAIL, value, CAS_MISMATCH
         try:
             self._get(self.zk.set_async(p, _enc(new), stat.version), deadline)
         except BadVersionError:
-            return FAIL, value, "cas mismatch (version moved)"
+            # someone wrote in between — possibly ``old`` again: no mismatch was seen
+            return FAIL, value, "cas: version moved between the read and the set"
         except NoNodeError:
-            return FAIL, value, "cas on an absent key"
+            return FAIL, value, "cas: the key vanished between the read and the set"
         return OK, value, None
 
 

@@ -27,6 +27,7 @@ class ROp:
     inv: int
     ret: float
     key: Any = None
+    error: Any = None  # the completion's
 
 
 def pair_ops(history: History) -> list[ROp]:
@@ -41,7 +42,7 @@ def pair_ops(history: History) -> list[ROp]:
             ipos, inv = open_.pop(op.process)
             ret = math.inf if op.type == "info" else pos
             out.append(ROp(inv.f, _freeze(inv.value), _freeze(op.value), op.type, ipos, ret,
-                            inv.key))
+                            inv.key, op.error))
     for ipos, inv in open_.values():
         out.append(ROp(inv.f, _freeze(inv.value), None, "info", ipos, math.inf, inv.key))
     return out
@@ -128,6 +129,11 @@ def _multi(state, op: ROp):
     return True, tuple(sorted(d.items()))
 
 
+def _observes(op: ROp, cas_fail_observes: bool) -> bool:
+    """A failed cas is an observation only when its compare failed (the client says so)."""
+    return cas_fail_observes and op.f == "cas" and op.error == "cas-mismatch"
+
+
 def reference_check(history: History, model: str, init: Any = None,
                     cas_fail_observes: bool = False) -> bool:
     ops = pair_ops(history)
@@ -138,13 +144,13 @@ def reference_check(history: History, model: str, init: Any = None,
                                                 or (o.f == "cas" and o.value[1] is None))
                           for o in ops)
         nil_unknown = init is not None and not written_nil
-        keep = [o for o in ops if o.type != "fail" or (o.f == "cas" and cas_fail_observes)]
+        keep = [o for o in ops if o.type != "fail" or _observes(o, cas_fail_observes)]
 
         def step(s, o):
             return _register(s, o, nil_unknown, cas_fail_observes)
         state0 = init
     elif model == "kv":
-        keep = [o for o in ops if o.type != "fail" or (o.f == "cas" and cas_fail_observes)]
+        keep = [o for o in ops if o.type != "fail" or _observes(o, cas_fail_observes)]
 
         def step(s, o):
             return _kv(s, o, cas_fail_observes)

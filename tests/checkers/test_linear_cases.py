@@ -113,21 +113,41 @@ def test_failed_write_must_not_appear() -> None:
     assert check(h).valid is False
 
 
+def _with_error(h: History, index: int, error: Any) -> History:
+    h.ops[index].error = error
+    return History(ops=h.ops)
+
+
 def test_cas_fail_two_interpretations() -> None:
     # the register holds 0 throughout; a failed cas [0 1] is only inconsistent if
     # the failure is taken as an observation that the value was not 0
-    h = hist((0, "invoke", "write", 0), (0, "ok", "write", 0),
-             (1, "invoke", "cas", [0, 1]), (1, "fail", "cas", [0, 1]),
-             (0, "invoke", "read", None), (0, "ok", "read", 0))
+    h = _with_error(hist((0, "invoke", "write", 0), (0, "ok", "write", 0),
+                         (1, "invoke", "cas", [0, 1]), (1, "fail", "cas", [0, 1]),
+                         (0, "invoke", "read", None), (0, "ok", "read", 0)), 3, "cas-mismatch")
     assert check(h).valid is True
     r = check(h, cas_fail_observes=True)
     assert r.valid is False
     assert r.evidence["keys"][0]["failure"]["op"]["type"] == "fail"
     # a failed cas concurrent with a write of another value is consistent either way
-    h2 = hist((0, "invoke", "write", 0), (0, "ok", "write", 0),
-              (1, "invoke", "cas", [0, 1]), (2, "invoke", "write", 5),
-              (2, "ok", "write", 5), (1, "fail", "cas", [0, 1]))
+    h2 = _with_error(hist((0, "invoke", "write", 0), (0, "ok", "write", 0),
+                          (1, "invoke", "cas", [0, 1]), (2, "invoke", "write", 5),
+                          (2, "ok", "write", 5), (1, "fail", "cas", [0, 1])), 5, "cas-mismatch")
     assert check(h2, cas_fail_observes=True).valid is True
+
+
+@pytest.mark.parametrize("error", ["connection refused", "etcdserver: too many requests",
+                                   "READONLY You can't write against a read only replica.",
+                                   "not connected to n1", "cas read: KazooTimeoutError", None,
+                                   "cas mismatch"])
+def test_only_a_cas_mismatch_is_an_observation(error: Any) -> None:
+    # write 1, then a cas [1 2] that failed without comparing anything, then read 1:
+    # the cas never happened and observed nothing, so the history is linearizable
+    h = _with_error(hist((0, "invoke", "write", 1), (0, "ok", "write", 1),
+                         (1, "invoke", "cas", [1, 2]), (1, "fail", "cas", [1, 2]),
+                         (0, "invoke", "read", None), (0, "ok", "read", 1)), 3, error)
+    assert check(h, cas_fail_observes=True).valid is True
+    h = _with_error(h, 3, "cas-mismatch")
+    assert check(h, cas_fail_observes=True).valid is False
 
 
 # ------------------------------------------------------------------ other models, named

@@ -25,8 +25,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def write(tmp_path, name: str, events: list[tuple]) -> str:
-    ops = [Op(index=i, time=i * 100, process=p, type=t, f=f, value=v)
-           for i, (p, t, f, v) in enumerate(events)]
+    """Events as (process, type, f, value[, error])."""
+    ops = [Op(index=i, time=i * 100, process=e[0], type=e[1], f=e[2], value=e[3],
+              error=e[4] if len(e) > 4 else None)
+           for i, e in enumerate(events)]
     path = str(tmp_path / name)
     save_history(History(ops=ops), path)
     return path
@@ -40,7 +42,7 @@ def files(tmp_path):
                                         (1, "invoke", "read", None), (1, "ok", "read", 2)])
     casfail = write(tmp_path, "casfail.jsonl", [
         (0, "invoke", "write", 0), (0, "ok", "write", 0),
-        (1, "invoke", "cas", [0, 1]), (1, "fail", "cas", [0, 1])])
+        (1, "invoke", "cas", [0, 1]), (1, "fail", "cas", [0, 1], "cas-mismatch")])
     return {"good": good, "bad": bad, "casfail": casfail, "tmp": tmp_path}
 
 

@@ -72,18 +72,22 @@ def histories(draw, model: str) -> History:
         f, value, result = _op_spec(draw, model, i)
         outcome = draw(st.sampled_from(["ok", "ok", "ok", "fail", "info"]))
         key = draw(st.sampled_from(["a", "b"])) if model == "kv" else None
-        per_slot[draw(st.integers(0, nproc - 1))].append((f, value, result, outcome, key))
+        # why a cas failed: only a compare that failed observes anything
+        error = (draw(st.sampled_from(["cas-mismatch", "cas-mismatch", "connection refused",
+                                       None])) if outcome == "fail" else None)
+        per_slot[draw(st.integers(0, nproc - 1))].append((f, value, result, outcome, key,
+                                                          error))
     # each slot's events in order; an info op retires its process id
     streams = []
     next_pid = nproc
     for s, ops in enumerate(per_slot):
         pid = s
         events = []
-        for j, (f, value, result, outcome, key) in enumerate(ops):
-            events.append((pid, "invoke", f, value, key))
+        for j, (f, value, result, outcome, key, error) in enumerate(ops):
+            events.append((pid, "invoke", f, value, key, None))
             if j == len(ops) - 1 and draw(st.booleans()) and outcome == "info":
                 break  # never completed
-            events.append((pid, outcome, f, result if outcome == "ok" else value, key))
+            events.append((pid, outcome, f, result if outcome == "ok" else value, key, error))
             if outcome == "info":
                 pid = next_pid
                 next_pid += 1
@@ -92,9 +96,9 @@ def histories(draw, model: str) -> History:
     while any(streams):
         live = [s for s in streams if s]
         s = live[draw(st.integers(0, len(live) - 1))]
-        pid, typ, f, value, key = s.pop(0)
+        pid, typ, f, value, key, error = s.pop(0)
         out.append(Op(index=len(out), time=len(out) * 10, process=pid, type=typ, f=f,
-                      value=value, key=key))
+                      value=value, key=key, error=error))
     h = History(ops=out)
     assert not validate(h), validate(h)
     return h

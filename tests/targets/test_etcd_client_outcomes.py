@@ -98,6 +98,12 @@ def test_server_errors(error_server):
     assert c.invoke("read", "k", None, 1.0)[0] == "fail"
     handler.message = "etcdserver: too many requests"          # refused before raft
     assert c.invoke("write", "k", 1, 1.0) == ("fail", None, "etcdserver: too many requests")
+    # a cas refused before raft failed, but compared nothing: not a cas-mismatch
+    assert c.invoke("cas", "k", [1, 2], 1.0) == ("fail", None, "etcdserver: too many requests")
+    # the quota error comes after etcd applied the write: it may be there
+    handler.message = "etcdserver: mvcc: database space exceeded"
+    assert c.invoke("write", "k", 1, 1.0)[0] == "info"
+    assert c.invoke("cas", "k", [1, 2], 1.0)[0] == "info"
 
 
 def test_counter_add_read_half_failing_is_definite(silent_server):

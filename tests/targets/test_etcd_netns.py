@@ -27,7 +27,9 @@ def test_register_set_counter_semantics(cluster):
     assert c.invoke("read", "k", None, 2.0) == ("ok", None, None)
     assert c.invoke("write", "k", 3, 2.0) == ("ok", 3, None)
     assert c.invoke("cas", "k", [3, 4], 2.0) == ("ok", [3, 4], None)
-    assert c.invoke("cas", "k", [3, 5], 2.0)[0] == "fail"
+    assert c.invoke("cas", "k", [3, 5], 2.0) == ("fail", [3, 5], "cas-mismatch")
+    assert c.invoke("cas", "absent", [2, 1], 2.0) == ("fail", [2, 1], "cas-mismatch")
+    assert c.invoke("cas", "absent", [None, 1], 2.0)[2] != "cas-mismatch"
     assert t.client(nodes[1], "register", {}).invoke("read", "k", None, 2.0) == ("ok", 4, None)
     assert t.client(nodes[2], "register", {"read_mode": "serializable"}).invoke(
         "read", "other", None, 2.0) == ("ok", None, None)

@@ -31,8 +31,10 @@ def test_register_set_counter_and_primary(group):
     assert c.invoke("read", "k", None, 2.0) == ("ok", None, None)
     assert c.invoke("write", "k", 3, 2.0) == ("ok", 3, None)
     assert c.invoke("cas", "k", [3, 4], 2.0) == ("ok", [3, 4], None)
-    assert c.invoke("cas", "k", [3, 5], 2.0)[0] == "fail"
-    assert c.invoke("cas", "absent", [None, 1], 2.0)[0] == "fail"
+    assert c.invoke("cas", "k", [3, 5], 2.0) == ("fail", [3, 5], "cas-mismatch")
+    assert c.invoke("cas", "absent", [None, 1], 2.0) == ("fail", [None, 1],
+                                                         "cas from nil on an absent key")
+    assert c.invoke("cas", "absent", [2, 1], 2.0) == ("fail", [2, 1], "cas-mismatch")
     assert t.client(nodes[2], "register", {}).invoke("read", "k", None, 2.0) == ("ok", 4, None)
     s = t.client(nodes[2], "set", {})
     for e in (5, 1, 3):

@@ -34,10 +34,13 @@ def test_register_set_counter_leader_and_logs(ensemble):
     c = t.client(nodes[0], "register", {})
     try:
         assert c.invoke("read", "k", None, 5.0) == ("ok", None, None)
-        assert c.invoke("cas", "k", [None, 1], 5.0)[0] == "fail"
+        # only a compare that saw another value is a cas-mismatch (an observation)
+        assert c.invoke("cas", "k", [None, 1], 5.0) == ("fail", [None, 1],
+                                                        "cas from nil on an absent key")
+        assert c.invoke("cas", "k", [2, 1], 5.0) == ("fail", [2, 1], "cas-mismatch")
         assert c.invoke("write", "k", 3, 5.0) == ("ok", 3, None)
         assert c.invoke("cas", "k", [3, 4], 5.0) == ("ok", [3, 4], None)
-        assert c.invoke("cas", "k", [3, 5], 5.0)[0] == "fail"
+        assert c.invoke("cas", "k", [3, 5], 5.0) == ("fail", [3, 5], "cas-mismatch")
     finally:
         c.close()
     for reads in ("sync", "plain"):
