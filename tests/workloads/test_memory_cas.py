@@ -7,8 +7,8 @@ from __future__ import annotations
 from checkers import registry
 from checkers.history import HistoryWriter, load_history
 from checkers.op_errors import CAS_MISMATCH
-from harness.generator import bind, clients, limit
-from harness.runner import Runner
+from core.generator import bind, clients, limit
+from harness.workers import Runner
 from workloads import get
 from workloads.memory import MemoryClient, MemoryStore, memory_client_factory
 
