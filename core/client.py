@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+# The error a client records for a cas whose compare failed (part of the history format).
+from checkers.op_errors import CAS_MISMATCH  # noqa: F401
+
 OK, FAIL, INFO = "ok", "fail", "info"
 
 

@@ -15,7 +15,7 @@ import random
 import threading
 from typing import Any
 
-from checkers.op_errors import CAS_MISMATCH
+from core.client import CAS_MISMATCH
 
 from .base import DefiniteFailure
 

@@ -17,7 +17,7 @@ import json
 import time
 from typing import Any
 
-from checkers.op_errors import CAS_MISMATCH
+from core.client import CAS_MISMATCH
 
 from ..base import sorted_elements
 from .gateway import Gateway, Indefinite, NotSent, ServerError, b64, prefix_end, unb64

@@ -23,7 +23,7 @@ import json
 import time
 from typing import Any, Sequence
 
-from checkers.op_errors import CAS_MISMATCH
+from core.client import CAS_MISMATCH
 
 from ..base import sorted_elements
 from .conn import Conn, Indefinite, NotSent, Refused

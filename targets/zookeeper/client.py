@@ -35,7 +35,7 @@ from kazoo.exceptions import (BadVersionError, ConnectionClosedError, Connection
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
-from checkers.op_errors import CAS_MISMATCH
+from core.client import CAS_MISMATCH
 
 from ..base import sorted_elements
 
