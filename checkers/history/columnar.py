@@ -26,7 +26,6 @@ unit every checker reasons about.  An invoke with no completion counts as
 
 from __future__ import annotations
 
-import json
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -34,77 +33,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from .op import NEMESIS, TYPE_CODE, HistoryError, Op
+from .values import EdnSet, ValueTooDeep, intern_key
+
+__all__ = ["Columnar", "EdnSet", "Interner", "Operations", "build_columnar", "intern_key"]
 
 T_INVOKE, T_OK, T_FAIL, T_INFO = 0, 1, 2, 3
-
-
-MAX_DEPTH = 100  # values nested deeper are refused, not met with a RecursionError
-
-
-class ValueTooDeep(ValueError):
-    """A value nested more than MAX_DEPTH levels (the loader names its line)."""
-
-
-class EdnSet(list):
-    """An EDN set ``#{...}``: its members in a canonical order, compared as a set.
-
-    A list subclass so that JSON writers and the models' ``isinstance(v, list)``
-    see a list (JSON has no sets); interning and the EDN writer see a set."""
-    __slots__ = ()
-
-
-def intern_key(v: Any) -> Any:
-    """A hashable key under which equal values (and only those) meet.
-
-    Equality is by type and value, as in JSON and EDN: ``1``, ``1.0`` and
-    ``True`` are three values; ``[1, 2]`` is not ``#{1 2}``, but ``#{1 2}`` is
-    ``#{2 1}``; a map's keys keep their type (``{1: 5}`` is not ``{"1": 5}``).
-    Integers of any width are exact (Python ints); the kernels only ever see
-    intern codes."""
-    t = type(v)
-    if t is int or t is str or v is None:
-        return v
-    if t is list and len(v) <= 8:
-        # Flat lists of ints/strings (CAS pairs, [key value]) hash as tuples.
-        for e in v:
-            te = type(e)
-            if te is not int and te is not str and e is not None:
-                break
-        else:
-            return ("l", *v)
-    return _deep_key(v, 0)
-
-
-def _deep_key(v: Any, depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise ValueTooDeep(f"a value nested more than {MAX_DEPTH} levels deep")
-    t = type(v)
-    if t is int or t is str or v is None:
-        return v
-    if t is bool:
-        return ("b", v)
-    if t is float:
-        return ("f", v)
-    if t is EdnSet:
-        return ("s", *_canonical(_deep_key(e, depth + 1) for e in v))
-    if isinstance(v, (list, tuple)):
-        return ("l", *(_deep_key(e, depth + 1) for e in v))
-    if isinstance(v, dict):
-        return ("d", *_canonical((_deep_key(k, depth + 1), _deep_key(x, depth + 1))
-                                 for k, x in v.items()))
-    if t is str or isinstance(v, str):  # str subclasses (EDN keywords) are strings
-        return str(v)
-    if isinstance(v, int):
-        return ("b", bool(v)) if isinstance(v, bool) else int(v)
-    if isinstance(v, float):
-        return ("f", float(v))
-    return ("o", t.__name__, repr(v))
-
-
-def _canonical(keys: Any) -> tuple:
-    """Members in an order that depends only on their values (repr of intern
-    keys is deterministic, unlike hash order), so equal sets meet."""
-    return tuple(sorted(keys, key=repr))
 
 
 class Interner:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
-from .edn import load_edn, write_edn
+from .edn import MIXED_KEYS, load_edn, mixed_keys_at, op_to_edn
 from .history import History
-from .jsonl import load_jsonl, write_jsonl
+from .jsonl import dumps_op, load_jsonl
 from .op import HistoryError
 
 FORMATS = ("jsonl", "edn")
@@ -64,22 +65,59 @@ def format_for_path(path: str | os.PathLike) -> str:
 
 
 def save_history(history: History, path: str | os.PathLike, *, fmt: str | None = None) -> None:
+    """Write ``history`` to ``path`` all or nothing: into a temporary file beside
+    it, renamed over ``path`` only once every op is written, so a failed
+    conversion leaves no empty or half-written file behind."""
     fmt = fmt or format_for_path(path)
-    if fmt == "jsonl":
-        with open(path, "wb") as out:
-            write_jsonl(history.ops, out)
-    elif fmt == "edn":
-        with open(path, "w", encoding="utf-8") as out:
-            write_edn(history.ops, out)
-    else:
+    if fmt not in FORMATS:
         raise HistoryError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    data = dumps_history(history, fmt)
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def format_op_error(history: History, position: int, fmt: str, e: Exception) -> HistoryError:
+    why = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return HistoryError(f"cannot write this op as {fmt}: {why}", file=history.source,
+                        line=history.line_of(position))
 
 
 def dumps_history(history: History, fmt: str) -> bytes:
-    buf = io.BytesIO()
+    """The whole history in ``fmt``; an op that cannot be written raises
+    HistoryError naming its source line."""
+    ops = history.ops
     if fmt == "jsonl":
-        write_jsonl(history.ops, buf)
-        return buf.getvalue()
-    text = io.StringIO()
-    write_edn(history.ops, text)
-    return text.getvalue().encode()
+        out = []
+        for pos, op in enumerate(ops):
+            try:
+                out.append(dumps_op(op))
+            except (TypeError, ValueError) as e:
+                raise format_op_error(history, pos, fmt, e) from None
+        out.append(b"")
+        return b"\n".join(out)
+    if fmt != "edn":
+        raise HistoryError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    at = mixed_keys_at(ops)
+    if at is not None:
+        raise HistoryError(f"{MIXED_KEYS} (this op; converting to JSON Lines keeps them)",
+                           file=history.source, line=history.line_of(at))
+    text = []
+    for pos, op in enumerate(ops):
+        try:
+            text.append(op_to_edn(op))
+        except (TypeError, ValueError) as e:
+            raise format_op_error(history, pos, fmt, e) from None
+    text.append("")
+    try:
+        return "\n".join(text).encode("utf-8")
+    except UnicodeEncodeError as e:  # pragma: no cover - the readers refuse lone surrogates
+        raise HistoryError(f"cannot write as UTF-8: {e.reason}", file=history.source) from None

@@ -25,6 +25,10 @@ NEMESIS = "nemesis"
 # The columns are int64: an index, time or process outside it is bad input.
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 
+# Ops whose value is what the client asked for (an input), so a completion can
+# only repeat it.  A read's or txn's completion value is its result instead.
+INPUT_VALUE_FS = frozenset({"write", "cas", "add", "put", "append", "enqueue"})
+
 # Fields an op may carry; anything else a foreign history brings is kept in
 # ``extra`` so a conversion never drops it.
 CORE_FIELDS = ("index", "time", "process", "type", "f", "key", "value", "node", "error")

@@ -25,13 +25,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .columnar import intern_key
 from .history import History
-from .op import INFO, INVOKE, NEMESIS
-
-# Ops whose value is what the client asked for (an input), so a completion can
-# only repeat it.  A read's or txn's completion value is its result instead.
-INPUT_VALUE_FS = frozenset({"write", "cas", "add", "put", "append", "enqueue"})
+from .op import INFO, INPUT_VALUE_FS, INVOKE, NEMESIS
+from .values import intern_key
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..history import T_FAIL, T_INFO, T_OK, Columnar, Operations
+from ..history.values import resolve_json_keys
 from . import kernel as K
 from .encode import Partition, ValueTable, show
 
@@ -503,6 +504,10 @@ class MultiRegister(Model):
         init = ctx.init if ctx.init is not None else {}
         if not isinstance(init, dict):
             raise ModelError(f"multi-register init must be a map of key to value, got {show(init)}")
+        try:
+            init = resolve_json_keys(init, _txn_keys(ctx, rows))
+        except ValueError as e:
+            raise ModelError(str(e)) from None
         keys: dict[Any, int] = {}
         self._keys: list[Any] = []
 
@@ -557,6 +562,16 @@ class MultiRegister(Model):
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         v = ctx.ret_value(row) if int(ctx.ops.status[row]) == T_OK else ctx.inv_value(row)
         return f"txn {show(v)} is not legal from " + " or ".join(states)
+
+
+def _txn_keys(ctx: Ctx, rows: np.ndarray) -> list[Any]:
+    """Every key a micro-op of these txns names (malformed ones are left to encode)."""
+    out = []
+    for r in rows.tolist():
+        for v in (ctx.inv_value(r), ctx.ret_value(r)):
+            if isinstance(v, (list, tuple)):
+                out.extend(m[1] for m in v if isinstance(m, (list, tuple)) and len(m) == 3)
+    return out
 
 
 BUILTIN: dict[str, type[Model]] = {m.name: m for m in (
