@@ -6,11 +6,12 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .edn import MIXED_KEYS, load_edn, mixed_keys_at, op_to_edn
 from .history import History
 from .jsonl import dumps_op, load_jsonl
-from .op import HistoryError
+from .op import HistoryError, Op
 
 FORMATS = ("jsonl", "edn")
 
@@ -85,39 +86,29 @@ def save_history(history: History, path: str | os.PathLike, *, fmt: str | None =
         raise
 
 
-def format_op_error(history: History, position: int, fmt: str, e: Exception) -> HistoryError:
-    why = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return HistoryError(f"cannot write this op as {fmt}: {why}", file=history.source,
-                        line=history.line_of(position))
+def _encoded(history: History, fmt: str, encode: Callable[[Op], bytes]) -> list[bytes]:
+    """Each op encoded; one that cannot be raises HistoryError naming its line."""
+    out = []
+    for pos, op in enumerate(history.ops):
+        try:
+            out.append(encode(op))
+        except (TypeError, ValueError) as e:  # e.g. a lone surrogate in a history built in code
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise HistoryError(f"cannot write this op as {fmt}: {why}", file=history.source,
+                               line=history.line_of(pos)) from None
+    out.append(b"")
+    return out
 
 
 def dumps_history(history: History, fmt: str) -> bytes:
     """The whole history in ``fmt``; an op that cannot be written raises
     HistoryError naming its source line."""
-    ops = history.ops
     if fmt == "jsonl":
-        out = []
-        for pos, op in enumerate(ops):
-            try:
-                out.append(dumps_op(op))
-            except (TypeError, ValueError) as e:
-                raise format_op_error(history, pos, fmt, e) from None
-        out.append(b"")
-        return b"\n".join(out)
+        return b"\n".join(_encoded(history, fmt, dumps_op))
     if fmt != "edn":
         raise HistoryError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    at = mixed_keys_at(ops)
+    at = mixed_keys_at(history.ops)
     if at is not None:
         raise HistoryError(f"{MIXED_KEYS} (this op; converting to JSON Lines keeps them)",
                            file=history.source, line=history.line_of(at))
-    text = []
-    for pos, op in enumerate(ops):
-        try:
-            text.append(op_to_edn(op))
-        except (TypeError, ValueError) as e:
-            raise format_op_error(history, pos, fmt, e) from None
-    text.append("")
-    try:
-        return "\n".join(text).encode("utf-8")
-    except UnicodeEncodeError as e:  # pragma: no cover - the readers refuse lone surrogates
-        raise HistoryError(f"cannot write as UTF-8: {e.reason}", file=history.source) from None
+    return b"\n".join(_encoded(history, fmt, lambda op: op_to_edn(op).encode("utf-8")))
