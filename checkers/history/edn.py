@@ -231,7 +231,7 @@ def _edn_key_text(k: Any) -> str:
 
 
 def _pair(v: Any) -> bool:
-    return isinstance(v, list) and len(v) == 2
+    return type(v) is list and len(v) == 2  # a vector: a two-member set is no [key value]
 
 
 def looks_independent(records: list[dict]) -> bool | None:

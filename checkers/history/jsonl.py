@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import threading
 from typing import Any, Iterable
 
@@ -30,8 +29,16 @@ from .op import HistoryError, Op
 # 2^70+1 would meet.  Only a literal of 20+ digits, or a negative one of 19,
 # can be out of that range; a line holding one is read again by the stdlib
 # parser, which keeps integers exact.  (A 19-digit positive literal, such as an
-# epoch time in ns, is below 2^64 and stays on the fast path.)
-_WIDE_INT = re.compile(rb"\d{20}|-\d{19}")
+# epoch time in ns, is below 2^64 and stays on the fast path.)  Found with
+# translate + find, both C loops over the bytes: a regex took 2.4 s on 19 MB.
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else (45 if b == 45 else 32) for b in range(256))
+_TWENTY_DIGITS = b"0" * 20
+_MINUS_NINETEEN = b"-" + b"0" * 19
+
+
+def _may_hold_wide_int(b: bytes) -> bool:
+    t = b.translate(_DIGITS_AS_ZERO)
+    return _TWENTY_DIGITS in t or _MINUS_NINETEEN in t
 
 
 def _exact_loads(line: bytes) -> Any:
@@ -42,7 +49,7 @@ def _exact_loads(line: bytes) -> Any:
 def _loads(b: bytes) -> Any:
     if _orjson is not None:
         rec = _orjson.loads(b)
-        return _exact_loads(b) if _WIDE_INT.search(b) else rec
+        return _exact_loads(b) if _may_hold_wide_int(b) else rec
     return json.loads(b, parse_constant=_no_constant)
 
 
@@ -84,8 +91,9 @@ def read_jsonl_records(data: bytes, source: str | None = None,
         except ValueError:
             recs = None
         if recs is not None and all(type(r) is dict for r in recs):
-            if _WIDE_INT.search(data):
-                recs = [_exact_loads(x) if _WIDE_INT.search(x) else r for x, r in zip(raw, recs)]
+            if _may_hold_wide_int(data):
+                recs = [_exact_loads(x) if _may_hold_wide_int(x) else r
+                        for x, r in zip(raw, recs)]
             return recs, list(range(1, len(recs) + 1))
     records: list[dict] = []
     lines: list[int] = []

@@ -71,8 +71,9 @@ def validate(history: History, *, limit: int | None = None) -> list[Breach]:
                     break
             elif p in retired and p != NEMESIS:
                 prev = retired[p]
-                if add(pos, f"process {p} invokes again after its op ({_at(history, prev)}) ended in info;"
-                            " a crashed process must continue under a new process id"):
+                if add(pos, f"process {p} invokes again after its op ({_at(history, prev)}) "
+                            "ended in info; a crashed process must continue under a new "
+                            "process id"):
                     break
             open_invoke[p] = pos
         else:

@@ -59,7 +59,8 @@ def test_a_set_holding_a_member_twice_is_refused():
 
 # ---------------------------------------------------------------- discards
 
-@pytest.mark.parametrize("tail", ["#_{:type :ok :f :read :process 0}", "#_ #_ 1 2", "#_ x ; done\n"])
+@pytest.mark.parametrize("tail", ["#_{:type :ok :f :read :process 0}", "#_ #_ 1 2",
+                                  "#_ x ; done\n"])
 def test_a_file_may_end_in_a_discarded_form(tail):
     h = loads_history(("{:type :invoke :f :read :process 0 :value nil}\n" + tail).encode(), "h.edn")
     assert len(h) == 1
@@ -189,3 +190,17 @@ def test_a_json_init_key_that_could_be_either_key_is_an_error(tmp_path):
     assert r.returncode == 2 and "EDN" in r.stderr and "Traceback" not in r.stderr, r.stderr
     r = run_cli("check", path, "--model", "multi-register", "--init", '{1 5, "1" 5}')
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_sets_built_in_code_compare_as_sets_in_any_order():
+    from checkers.history.values import EdnSet
+    ops = [Op(0, 1, 0, "invoke", "write", value=EdnSet([2, 1])),
+           Op(1, 2, 0, "ok", "write", value=EdnSet([2, 1])),
+           Op(2, 3, 1, "invoke", "read"), Op(3, 4, 1, "ok", "read", value=EdnSet([1, 2]))]
+    assert check_linearizable(History(ops=ops), model="register").valid is True
+
+
+def test_a_two_member_set_is_not_a_key_value_pair():
+    h = loads_history(b"{:type :invoke :f :read :process 0 :value #{1 nil}}\n"
+                      b"{:type :ok :f :read :process 0 :value #{1 2}}\n", "h.edn")
+    assert [o.key for o in h.ops] == [None, None]

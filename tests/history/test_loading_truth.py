@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from checkers.history import HistoryError, load_history, loads_history, validate
+from checkers.history import History, HistoryError, Op, load_history, loads_history, validate
 from checkers.linear import check_linearizable
 
 BIG = 2 ** 70
@@ -49,11 +49,14 @@ def assert_one_line_error(r: subprocess.CompletedProcess, where: str, *words: st
 def test_a_process_neither_client_nor_nemesis_is_refused_with_its_line(process):
     records = write_then_read(1, 1) + [op(4, process, "invoke", "read"),
                                        op(5, process, "ok", "read", 2)]
+    # loading JSON Lines builds the columnar view every checker reads: the
+    # refusal must come from there, not only from validate's Op objects
     with pytest.raises(HistoryError) as e:
-        h = loads_history(jsonl(*records), "h.jsonl")
-        h.columnar()
-        validate(h)
+        loads_history(jsonl(*records), "h.jsonl")
     assert e.value.line == 5 and "'process'" in str(e.value), str(e.value)
+    ops = [Op(**{k: v for k, v in r.items()}) for r in records]
+    with pytest.raises(HistoryError):
+        History(ops=ops).columnar()
 
 
 @pytest.mark.parametrize("command", ["validate", "check", "convert"])
@@ -166,6 +169,15 @@ def test_only_a_torn_last_line_is_skipped_with_a_warning(tmp_path):
     assert len(h) == 4 and len(h.warnings) == 1 and "h.jsonl:5" in h.warnings[0]
 
 
+def test_a_bad_last_line_ending_in_a_newline_is_an_error_not_a_torn_line(tmp_path):
+    # a writer interrupted mid-line leaves no newline after it; this line is whole, and bad
+    p = tmp_path / "h.jsonl"
+    p.write_bytes(jsonl(*write_then_read(1, 1)) + b'{"index":4,"process":0,"type":\n')
+    with pytest.raises(HistoryError) as e:
+        load_history(p)
+    assert e.value.line == 5
+
+
 # ---------------------------------------------------------------- validate's breaches
 
 def breaches(*records: dict) -> list[str]:
@@ -187,6 +199,9 @@ def test_indices_must_increase():
 def test_a_completion_cannot_come_before_its_invoke():
     b = breaches({**op(0, 0, "invoke", "read"), "time": 50}, {**op(1, 0, "ok", "read"), "time": 49})
     assert len(b) == 1 and "h.jsonl:2" in b[0] and "before its invoke" in b[0]
+    # an op may complete within the clock's resolution of its invoke
+    assert breaches({**op(0, 0, "invoke", "read"), "time": 50},
+                    {**op(1, 0, "ok", "read"), "time": 50}) == []
     # other processes may interleave clocks (Knossos' etcd histories do)
     assert breaches({**op(0, 0, "invoke", "read"), "time": 50},
                     {**op(1, 1, "invoke", "read"), "time": 40}) == []

@@ -85,3 +85,20 @@ def test_set_evidence_lists_members_and_the_difference():
     assert f["states_before"] == ["#{1, 2, 3}"]
     assert "missing #{2}" in f["expected"] and "unexpected #{4}" in f["expected"]
     assert "fingerprint" not in json.dumps(res.evidence)
+
+
+def test_a_python_model_failing_names_file_and_line():
+    import pytest
+
+    from checkers.linear import ModelError, PyModel
+
+    class Boom(PyModel):
+        name = "boom"
+
+        def step(self, state, op):
+            raise RuntimeError("no")
+
+    h = loads_history(b"\n" + jsonl([(0, "write", 1, 1)]), "h.jsonl")
+    with pytest.raises(ModelError) as e:
+        check_linearizable(h, model=Boom())
+    assert "h.jsonl:2" in str(e.value)
