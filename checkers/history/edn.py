@@ -124,7 +124,8 @@ class _Reader:
         return HistoryError(msg, file=self.source, line=self.line_at(offset))
 
     def at_end(self) -> bool:
-        self.skip_discards()
+        if self.i < len(self.tokens) and self.tokens[self.i][0] == "discard":
+            self.skip_discards()
         return self.i >= len(self.tokens)
 
     def peek(self) -> tuple[str, str, int]:
@@ -140,7 +141,8 @@ class _Reader:
             self.read()
 
     def read(self, depth: int = 0) -> Any:
-        self.skip_discards()
+        if self.i < len(self.tokens) and self.tokens[self.i][0] == "discard":
+            self.skip_discards()
         if self.i >= len(self.tokens):
             end = len(self.text)
             raise self.error(end, "unexpected end of input: an EDN form is not closed")
@@ -167,10 +169,12 @@ class _Reader:
             closer = {"[": "]", "(": ")", "{": "}", "#{": "}"}[tok]
             items = []
             while True:
-                self.skip_discards()
                 if self.i >= len(self.tokens):
                     raise self.error(off, f"'{tok}' opened here is never closed")
                 k2, t2, o2 = self.tokens[self.i]
+                if k2 == "discard":
+                    self.skip_discards()
+                    continue
                 if k2 == "close":
                     self.i += 1
                     if t2 != closer:
