@@ -7,8 +7,8 @@ history may number sparsely):
 ====================  =====================================================
 ``index``             the op's own index
 ``time``              ns since test start, ``-1`` where unknown
-``process``           client process id; the nemesis and other named
-                      processes get negative ids (see ``process_names``)
+``process``           client process id (>= 0); the nemesis is ``-1``
+                      (see ``process_names``)
 ``type``              0 invoke, 1 ok, 2 fail, 3 info
 ``f``                 code into ``f_names``
 ``key``               code into ``keys``, ``-1`` for no key
@@ -26,38 +26,18 @@ unit every checker reasons about.  An invoke with no completion counts as
 
 from __future__ import annotations
 
-import json
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from .op import NEMESIS, TYPE_CODE, Op
+from .op import NEMESIS, TYPE_CODE, HistoryError, Op
+from .values import EdnSet, ValueTooDeep, intern_key
+
+__all__ = ["Columnar", "EdnSet", "Interner", "Operations", "build_columnar", "intern_key"]
 
 T_INVOKE, T_OK, T_FAIL, T_INFO = 0, 1, 2, 3
-
-
-def intern_key(v: Any) -> Any:
-    """A hashable key under which equal JSON values (and only those) meet."""
-    t = type(v)
-    if t is int or t is str or v is None:
-        return v
-    if t is bool:
-        return ("b", v)
-    if t is float:
-        return ("f", v)
-    if t is list and len(v) <= 8:
-        # Flat lists of ints/strings (CAS pairs, [key value]) hash as tuples:
-        # several times cheaper than JSON.  Anything holding a bool or a float
-        # goes through JSON so that [1, true] never meets [1, 1].
-        for e in v:
-            te = type(e)
-            if te is not int and te is not str and e is not None:
-                break
-        else:
-            return ("l", *v)
-    return ("j", json.dumps(v, sort_keys=True, separators=(",", ":"), default=str))
 
 
 class Interner:
@@ -122,6 +102,15 @@ class Columnar:
     _f_codes: dict[str, int] = field(default_factory=dict, repr=False)
     _values: Interner | None = field(default=None, repr=False)
     _keys: Interner | None = field(default=None, repr=False)
+    lines: np.ndarray | None = field(default=None, repr=False)  # source line per position
+    source: str | None = None
+
+    def where(self, position: int) -> str:
+        """``file:line`` of the op at ``position`` (what a person can open)."""
+        line = int(self.lines[position]) if self.lines is not None else None
+        if line is None:
+            return f"{self.source}: op #{position}" if self.source else f"op #{position}"
+        return f"{self.source}:{line}" if self.source else f"line {line}"
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -158,11 +147,12 @@ class Columnar:
         )
 
 
-def build_columnar(ops: Sequence[Op]) -> Columnar:
+def build_columnar(ops: Sequence[Op], lines: Sequence[int] | None = None,
+                   source: str | None = None) -> Columnar:
     """The columnar view of Op objects (EDN imports, histories built in memory)."""
     records = [{"index": o.index, "time": o.time, "process": o.process, "type": o.type,
                 "f": o.f, "key": o.key, "value": o.value} for o in ops]
-    return build_columnar_from_records(records)
+    return build_columnar_from_records(records, lines, source)
 
 
 def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | None = None,
@@ -175,8 +165,12 @@ def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | 
     from .history import gc_paused
 
     with gc_paused():
-        fast = _fast_columnar(records)
+        try:
+            fast = _fast_columnar(records)
+        except ValueTooDeep:
+            fast = None  # the careful loop names the line
     if fast is not None:
+        fast.lines, fast.source = _lines_array(lines, len(records)), source
         return fast
     return _careful_columnar(records, lines, source)
 
@@ -201,7 +195,7 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
     keys = Interner(none_first=False)
     f_codes: dict[str, int] = {}
     f_names: list[str] = []
-    named: dict[str, int] = {NEMESIS: -1}
+    named = {NEMESIS: -1}
     open_inv: dict[int, int] = {}
     type_code = TYPE_CODE
     vcode = values.code
@@ -210,64 +204,85 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
     vdict = values._codes
     kdict = keys._codes
 
+    i = 0
     with gc_paused():
-        for i, r in enumerate(records):
-            get = r.get
-            ix = get("index", i)
-            t_ns = get("time")
-            p = get("process")
-            ty = get("type")
-            f = get("f")
-            k = get("key")
-            v = get("value")
-            t = type_code.get(ty) if type(ty) is str else None
-            if (t is None or type(ix) is not int or (t_ns is not None and type(t_ns) is not int)
-                    or type(f) is not str or not f or (type(p) is not int and type(p) is not str)):
-                # Not the common shape: let the one careful parser judge it,
-                # which raises naming the field and line, or normalises it.
-                op = op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
-                ix, t_ns, p, ty, f, k, v = op.index, op.time, op.process, op.type, op.f, \
-                    op.key, op.value
-                t = type_code[ty]
-            index[i] = ix
-            time[i] = -1 if t_ns is None else t_ns
-            if type(p) is not int:
-                pc = named.get(p)
-                if pc is None:
-                    pc = -len(named) - 1
-                    named[p] = pc
-                p = pc
-            process[i] = p
-            typ[i] = t
-            fc = f_codes.get(f)
-            if fc is None:
-                fc = len(f_names)
-                f_codes[f] = fc
-                f_names.append(f)
-            fcol[i] = fc
-            if k is None:
-                key[i] = -1
-            else:
-                c = kdict.get(k) if (type(k) is int or type(k) is str) else None
-                key[i] = kcode(k) if c is None else c
-            if v is not None:
-                c = vdict.get(v) if (type(v) is int or type(v) is str) else None
-                value[i] = vcode(v) if c is None else c
-            if t == 0:
-                open_inv[p] = i
-            else:
-                j = open_inv.pop(p, -1)
-                if j >= 0:
-                    pair[i] = j
-                    pair[j] = i
+        try:
+            for i, r in enumerate(records):
+                get = r.get
+                ix = get("index", i)
+                t_ns = get("time")
+                p = get("process")
+                ty = get("type")
+                f = get("f")
+                k = get("key")
+                v = get("value")
+                t = type_code.get(ty) if type(ty) is str else None
+                if (t is None or type(ix) is not int or (t_ns is not None and type(t_ns) is not int)
+                        or type(f) is not str or not f
+                        or not ((type(p) is int and p >= 0) or p == NEMESIS)):
+                    # Not the common shape: let the one careful parser judge it,
+                    # which raises naming the field and line, or normalises it.
+                    op = op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
+                    ix, t_ns, p, ty, f, k, v = op.index, op.time, op.process, op.type, op.f, \
+                        op.key, op.value
+                    t = type_code[ty]
+                index[i] = ix
+                time[i] = -1 if t_ns is None else t_ns
+                if type(p) is not int:
+                    p = -1  # the nemesis: the only named process (op_from_mapping)
+                process[i] = p
+                typ[i] = t
+                fc = f_codes.get(f)
+                if fc is None:
+                    fc = len(f_names)
+                    f_codes[f] = fc
+                    f_names.append(f)
+                fcol[i] = fc
+                if k is None:
+                    key[i] = -1
+                else:
+                    c = kdict.get(k) if (type(k) is int or type(k) is str) else None
+                    key[i] = kcode(k) if c is None else c
+                if v is not None:
+                    c = vdict.get(v) if (type(v) is int or type(v) is str) else None
+                    value[i] = vcode(v) if c is None else c
+                if t == 0:
+                    open_inv[p] = i
+                else:
+                    j = open_inv.pop(p, -1)
+                    if j >= 0:
+                        pair[i] = j
+                        pair[j] = i
+        except ValueTooDeep as e:
+            raise HistoryError(str(e), file=source, line=lines[i] if lines else None) from None
 
-    return Columnar(index=np.array(index, np.int64), time=np.array(time, np.int64),
-                    process=np.array(process, np.int64), type=np.array(typ, np.int8),
+    try:
+        arrays = [np.array(col, np.int64) for col in (index, time, process)]
+    except OverflowError:
+        _raise_first_bad(records, lines, source)
+        raise
+    return Columnar(index=arrays[0], time=arrays[1],
+                    process=arrays[2], type=np.array(typ, np.int8),
                     f=np.array(fcol, np.int32), key=np.array(key, np.int64),
                     value=np.array(value, np.int64), pair=np.array(pair, np.int64),
                     f_names=f_names, keys=keys.items, values=values.items,
                     process_names={c: name for name, c in named.items()},
-                    _f_codes=f_codes, _values=values, _keys=keys)
+                    _f_codes=f_codes, _values=values, _keys=keys,
+                    lines=_lines_array(lines, n), source=source)
+
+
+def _raise_first_bad(records: Sequence[dict], lines: Sequence[int] | None,
+                     source: str | None) -> None:
+    """Raise the HistoryError op_from_mapping gives the first bad record."""
+    from .history import op_from_mapping
+    for i, r in enumerate(records):
+        op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
+
+
+def _lines_array(lines: Sequence[int] | None, n: int) -> np.ndarray | None:
+    if lines is None or len(lines) != n:
+        return None
+    return np.array(lines, np.int64)
 
 
 _SIX = itemgetter("index", "time", "process", "type", "f", "value")
@@ -296,6 +311,8 @@ def _fast_columnar(records: Sequence[dict]) -> Columnar | None:
     ptypes = set(map(type, process))
     if not ptypes <= {int, str}:
         return None
+    if str in ptypes and any(type(p) is str and p != NEMESIS for p in process):
+        return None  # the careful loop names the line of the bad process
     try:
         tcol = list(map(TYPE_CODE.__getitem__, types))
     except (KeyError, TypeError):
@@ -307,21 +324,28 @@ def _fast_columnar(records: Sequence[dict]) -> Columnar | None:
     fcol = list(map(f_codes.__getitem__, fs))
     if _NONE in ttypes:
         time = [-1 if t is None else t for t in time]
-    named: dict[str, int] = {NEMESIS: -1}
+    named = {NEMESIS: -1}
     if str in ptypes:
-        for name in dict.fromkeys(p for p in process if type(p) is str):
-            if name not in named:
-                named[name] = -len(named) - 1
-        process = [p if type(p) is int else named[p] for p in process]
+        # every int must be >= 0: checked below, before the nemesis becomes -1
+        if min((p for p in process if type(p) is int), default=0) < 0:
+            return None
+        process = [p if type(p) is int else -1 for p in process]
+    try:
+        proc = np.array(process, np.int64)
+        index_col = np.array(index, np.int64)
+        time_col = np.array(time, np.int64)
+    except OverflowError:
+        return None  # wider than 64 bits: the careful loop names the line
+    if str not in ptypes and n and proc.min() < 0:
+        return None
 
     values = Interner(none_first=True)
     keys = Interner(none_first=False)
     vcol = _intern_column(vals, values, 0)
     kcol = _intern_column([r.get("key") for r in records], keys, -1)
 
-    proc = np.array(process, np.int64)
     typ = np.array(tcol, np.int8)
-    return Columnar(index=np.array(index, np.int64), time=np.array(time, np.int64),
+    return Columnar(index=index_col, time=time_col,
                     process=proc, type=typ, f=np.array(fcol, np.int32),
                     key=np.array(kcol, np.int64), value=np.array(vcol, np.int64),
                     pair=_pair(proc, typ), f_names=f_order, keys=keys.items,

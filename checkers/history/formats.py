@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
+import tempfile
 from pathlib import Path
+from typing import Callable
 
-from .edn import load_edn, write_edn
+from .edn import MIXED_KEYS, load_edn, mixed_keys_at, op_to_edn
 from .history import History
-from .jsonl import load_jsonl, write_jsonl
-from .op import HistoryError
+from .jsonl import dumps_op, load_jsonl
+from .op import HistoryError, Op
 
 FORMATS = ("jsonl", "edn")
 
@@ -64,22 +66,49 @@ def format_for_path(path: str | os.PathLike) -> str:
 
 
 def save_history(history: History, path: str | os.PathLike, *, fmt: str | None = None) -> None:
+    """Write ``history`` to ``path`` all or nothing: into a temporary file beside
+    it, renamed over ``path`` only once every op is written, so a failed
+    conversion leaves no empty or half-written file behind."""
     fmt = fmt or format_for_path(path)
-    if fmt == "jsonl":
-        with open(path, "wb") as out:
-            write_jsonl(history.ops, out)
-    elif fmt == "edn":
-        with open(path, "w", encoding="utf-8") as out:
-            write_edn(history.ops, out)
-    else:
+    if fmt not in FORMATS:
         raise HistoryError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    data = dumps_history(history, fmt)
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _encoded(history: History, fmt: str, encode: Callable[[Op], bytes]) -> list[bytes]:
+    """Each op encoded; one that cannot be raises HistoryError naming its line."""
+    out = []
+    for pos, op in enumerate(history.ops):
+        try:
+            out.append(encode(op))
+        except (TypeError, ValueError) as e:  # e.g. a lone surrogate in a history built in code
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise HistoryError(f"cannot write this op as {fmt}: {why}", file=history.source,
+                               line=history.line_of(pos)) from None
+    out.append(b"")
+    return out
 
 
 def dumps_history(history: History, fmt: str) -> bytes:
-    buf = io.BytesIO()
+    """The whole history in ``fmt``; an op that cannot be written raises
+    HistoryError naming its source line."""
     if fmt == "jsonl":
-        write_jsonl(history.ops, buf)
-        return buf.getvalue()
-    text = io.StringIO()
-    write_edn(history.ops, text)
-    return text.getvalue().encode()
+        return b"\n".join(_encoded(history, fmt, dumps_op))
+    if fmt != "edn":
+        raise HistoryError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    at = mixed_keys_at(history.ops)
+    if at is not None:
+        raise HistoryError(f"{MIXED_KEYS} (this op; converting to JSON Lines keeps them)",
+                           file=history.source, line=history.line_of(at))
+    return b"\n".join(_encoded(history, fmt, lambda op: op_to_edn(op).encode("utf-8")))

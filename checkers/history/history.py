@@ -11,7 +11,7 @@ import contextlib
 import gc
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from .op import CORE_FIELDS, NEMESIS, TYPES, HistoryError, Op
+from .op import CORE_FIELDS, I64_MAX, I64_MIN, NEMESIS, TYPES, HistoryError, Op
 
 _TYPESET = frozenset(TYPES)
 _CORE_SET = frozenset(CORE_FIELDS)
@@ -32,8 +32,9 @@ def op_from_mapping(d: Mapping[str, Any], position: int, *, file: str | None = N
         f = d.get("f")
         index = d.get("index", position)
         time = d.get("time")
-        if typ in _TYPESET and (type(proc) is int or proc == NEMESIS) and type(f) is str and f \
-                and type(index) is int and (time is None or type(time) is int):
+        if typ in _TYPESET and ((type(proc) is int and 0 <= proc <= I64_MAX) or proc == NEMESIS) \
+                and type(f) is str and f and type(index) is int and I64_MIN <= index <= I64_MAX \
+                and (time is None or (type(time) is int and I64_MIN <= time <= I64_MAX)):
             node = d.get("node")
             if _CORE_SET.issuperset(d):
                 extra = {}
@@ -55,28 +56,38 @@ def op_from_mapping(d: Mapping[str, Any], position: int, *, file: str | None = N
     if typ not in TYPES:
         raise bad(f"unknown type {typ!r}: expected one of invoke, ok, fail, info")
     proc = d["process"]
-    if isinstance(proc, bool) or not isinstance(proc, (int, str)):
-        raise bad(f"field 'process' must be an integer or \"nemesis\", got {proc!r}")
+    if not ((type(proc) is int and 0 <= proc <= I64_MAX) or proc == NEMESIS):
+        # one rule for validate and every checker: an op of any other process
+        # would be counted by one and silently skipped by the others
+        raise bad(f"field 'process' must be a client number 0..2^63-1 or \"nemesis\", "
+                  f"got {_short(proc)}")
     f = d["f"]
     if not isinstance(f, str) or not f:
         raise bad(f"field 'f' must be a non-empty string, got {f!r}")
     index = d.get("index", position)
     if index is None:
         index = position
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise bad(f"field 'index' must be an integer, got {index!r}")
+    if type(index) is not int or not I64_MIN <= index <= I64_MAX:
+        raise bad(f"field 'index' must be a 64-bit integer, got {_short(index)}")
     time = d.get("time")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, int)):
-        if isinstance(time, float) and time.is_integer():
+    if time is not None and type(time) is not int:
+        if type(time) is float and time.is_integer():
             time = int(time)
         else:
-            raise bad(f"field 'time' must be integer nanoseconds, got {time!r}")
+            raise bad(f"field 'time' must be integer nanoseconds, got {_short(time)}")
+    if time is not None and not I64_MIN <= time <= I64_MAX:
+        raise bad(f"field 'time' must be a 64-bit integer (nanoseconds), got {_short(time)}")
     node = d.get("node")
     if node is not None and not isinstance(node, str):
         node = str(node)
     extra = {k: v for k, v in d.items() if k not in CORE_FIELDS}
     return Op(index=index, time=time, process=proc, type=typ, f=f, key=d.get("key"),
               value=d.get("value"), node=node, error=d.get("error"), extra=extra)
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit - 1] + "…"
 
 
 class History:
@@ -130,7 +141,7 @@ class History:
         """The numpy view the checkers work on (built once, then cached)."""
         if self._columnar is None:
             from .columnar import build_columnar
-            self._columnar = build_columnar(self.ops)
+            self._columnar = build_columnar(self.ops, self.lines, self.source)
         return self._columnar
 
     def client_ops(self) -> list[Op]:

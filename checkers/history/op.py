@@ -6,6 +6,10 @@ effect, ``fail`` that it certainly did not, ``info`` that nobody knows (it may
 take effect at any later time, or never).  A client process whose op ended in
 ``info`` never invokes again; the worker continues under a fresh process id.
 The nemesis is a process of its own, named ``"nemesis"``.
+
+``process`` is either an integer >= 0 (a client) or ``"nemesis"``; loading
+rejects anything else naming the line, so every checker and ``validate``
+see the same client ops (docs/history.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 TYPES = (INVOKE, OK, FAIL, INFO)
 TYPE_CODE = {INVOKE: 0, OK: 1, FAIL: 2, INFO: 3}
 NEMESIS = "nemesis"
+
+# The columns are int64: an index, time or process outside it is bad input.
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+
+# Ops whose value is what the client asked for (an input), so a completion can
+# only repeat it.  A read's or txn's completion value is its result instead.
+INPUT_VALUE_FS = frozenset({"write", "cas", "add", "put", "append", "enqueue"})
 
 # Fields an op may carry; anything else a foreign history brings is kept in
 # ``extra`` so a conversion never drops it.
@@ -42,7 +53,7 @@ class Op:
 
     @property
     def is_client(self) -> bool:
-        return isinstance(self.process, int)
+        return self.process != NEMESIS
 
     def to_dict(self) -> dict:
         """The JSON Lines form: optional fields only when present."""

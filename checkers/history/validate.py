@@ -3,7 +3,11 @@
 Checked, each breach reported with its position (and source line):
 - a completion (ok/fail/info) whose process has no open invoke;
 - an invoke from a process that already has one open (two invokes in a row);
-- a completion whose f differs from its invoke's f;
+- a completion whose f differs from its invoke's f, or that states a
+  different key, or (for ops whose value is an input: write, cas, add, ...)
+  a different value — the checkers use the invoke's, so a disagreement would
+  otherwise be judged silently on one side of it (a completion may leave
+  ``key``/``value`` out: that states nothing);
 - a client process invoking again after an op of it ended in ``info``
   (Jepsen retires such a process: the op may still be in flight);
 - op indices that do not increase.
@@ -18,10 +22,12 @@ order; within one process a completion before its invoke is a breach.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .history import History
-from .op import INFO, INVOKE, NEMESIS
+from .op import INFO, INPUT_VALUE_FS, INVOKE, NEMESIS
+from .values import intern_key
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,14 @@ def validate(history: History, *, limit: int | None = None) -> list[Breach]:
         if op.type == INVOKE:
             if p in open_invoke:
                 prev = open_invoke[p]
-                if add(pos, f"process {p} invokes {op.f} while its invoke at op #{prev}"
-                            f" (line {history.line_of(prev)}) has not completed"):
+                if add(pos, f"process {p} invokes {op.f} while its invoke ({_at(history, prev)})"
+                            " has not completed"):
                     break
             elif p in retired and p != NEMESIS:
                 prev = retired[p]
-                if add(pos, f"process {p} invokes again after its op #{prev} ended in info;"
-                            " a crashed process must continue under a new process id"):
+                if add(pos, f"process {p} invokes again after its op ({_at(history, prev)}) "
+                            "ended in info; a crashed process must continue under a new "
+                            "process id"):
                     break
             open_invoke[p] = pos
         else:
@@ -77,10 +84,23 @@ def validate(history: History, *, limit: int | None = None) -> list[Breach]:
                 if add(pos, f"{op.type} completion from process {p} without a preceding invoke"):
                     break
                 continue
-            if ops[inv].f != op.f:
-                if add(pos, f"completion f {op.f!r} does not match its invoke's f {ops[inv].f!r}"
-                            f" (op #{inv})"):
+            invoke = ops[inv]
+            at = _at(history, inv)
+            if invoke.f != op.f:
+                if add(pos, f"completion f {op.f!r} does not match its invoke's f {invoke.f!r}"
+                            f" ({at})"):
                     break
+            elif p != NEMESIS:
+                if op.key is not None and not _same(op.key, invoke.key):
+                    if add(pos, f"completion key {_show(op.key)} differs from its invoke's key "
+                                f"{_show(invoke.key)} ({at})"):
+                        break
+                if (op.f in INPUT_VALUE_FS and op.value is not None
+                        and not _same(op.value, invoke.value)):
+                    if add(pos, f"completion value {_show(op.value)} differs from its invoke's "
+                                f"value {_show(invoke.value)} ({at}); a {op.f}'s value is its "
+                                "input"):
+                        break
             t0, t1 = ops[inv].time, op.time
             if t0 is not None and t1 is not None and t1 < t0:
                 if add(pos, f"completion time {t1} is before its invoke's time {t0}"):
@@ -88,3 +108,17 @@ def validate(history: History, *, limit: int | None = None) -> list[Breach]:
             if op.type == INFO:
                 retired[p] = pos
     return breaches
+
+
+def _at(history: History, pos: int) -> str:
+    line = history.line_of(pos)
+    return f"line {line}" if line is not None else f"op #{pos}"
+
+
+def _same(a: object, b: object) -> bool:
+    return intern_key(a) == intern_key(b)  # by type and value: 1 is not 1.0
+
+
+def _show(v: object, limit: int = 60) -> str:
+    r = json.dumps(v, default=str) if not isinstance(v, str) else json.dumps(v)
+    return r if len(r) <= limit else r[:limit - 1] + "…"

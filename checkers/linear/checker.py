@@ -15,6 +15,7 @@ from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
 from .models import BUILTIN, Ctx, ModelError, Unrepresentable
 from .partition import run_all, split_rows
+from .readable import show_value
 from .search import PartResult, warm_up
 
 MAX_VALID_LISTED = 1000
@@ -30,8 +31,11 @@ def opref(ctx: Ctx, row: int) -> dict[str, Any]:
     kc = int(ops.key[row])
     it = int(ops.invoke_time[row])
     ct = int(ops.complete_time[row])
+    lines = col.lines
     return {"index": int(col.index[inv]),
             "complete_index": int(col.index[comp]) if comp >= 0 else None,
+            "line": int(lines[inv]) if lines is not None else None,
+            "complete_line": int(lines[comp]) if lines is not None and comp >= 0 else None,
             "process": int(ops.process[row]),
             "f": col.f_names[int(ops.f[row])],
             "key": col.keys[kc] if kc >= 0 else None,
@@ -147,7 +151,7 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         evidence["valid_keys_not_listed"] = len(valid_keys) - MAX_VALID_LISTED
     if verdict is True and len(results) == 1 and results[0].final_states:
         evidence["final_state"] = describe(results[0].final_states[0])
-    summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed)
+    summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed, col.source)
     return CheckResult("linearizable", verdict, summary, time.perf_counter() - t0, evidence)
 
 
@@ -179,14 +183,19 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
     if res.valid is True or res.fail_op is None:
         return ev
     row = int(rows[res.fail_op])
-    states = [describe(s) for s in res.states]
+    if hasattr(m, "explain"):
+        # models whose states are fingerprints name the values behind them
+        states, expected = m.explain(ctx, rows, res.prefix, res.states, row)
+    else:
+        states = [describe(s) for s in res.states]
+        expected = m.expected(ctx, row, states) if hasattr(m, "expected") else ""
     prefix = [opref(ctx, int(rows[o])) for o in res.prefix]
     failure = {
         "op": opref(ctx, row),
         "prefix": prefix[-MAX_LISTED_OPS:],
         "prefix_length": len(prefix),
         "states_before": states,
-        "expected": m.expected(ctx, row, states) if hasattr(m, "expected") else "",
+        "expected": expected,
         "concurrent": [opref(ctx, int(rows[o])) for o in res.concurrent[:MAX_LISTED_OPS]],
     }
     if res.valid == UNKNOWN:
@@ -196,7 +205,8 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
     return ev
 
 
-def _summary(verdict: Any, listed: list[dict], n_keys: int, n_ops: int, keyed: bool) -> str:
+def _summary(verdict: Any, listed: list[dict], n_keys: int, n_ops: int, keyed: bool,
+             source: str | None = None) -> str:
     where = (f"{n_keys} key{'' if n_keys == 1 else 's'}, " if keyed else "")
     if verdict is True:
         return f"linearizable ({where}{n_ops} ops)"
@@ -209,13 +219,17 @@ def _summary(verdict: Any, listed: list[dict], n_keys: int, n_ops: int, keyed: b
         more = f" (and {len(bad) - 1} more keys)" if len(bad) > 1 else ""
         desc = str(op.get("f"))
         if op.get("value") is not None:
-            desc += " " + show(op.get("value"))
+            desc += " " + show_value(op.get("value"))
         if op.get("type") == "ok" and op.get("result") != op.get("value"):
-            desc += " -> " + show(op.get("result"))
+            desc += " -> " + show_value(op.get("result"))
         elif op.get("type") != "ok":
             desc += f" ({op.get('type')})"
+        at = ""
+        if op.get("line") is not None:
+            at = f", {source}:{op['line']}" if source else f", line {op['line']}"
         return (f"not linearizable: {kp}{desc} (index {op.get('index')}, process "
-                f"{op.get('process')}) cannot be linearized; expected {f.get('expected')}{more}")
+                f"{op.get('process')}{at}) cannot be linearized; expected {f.get('expected')}"
+                f"{more}")
     unk = [k for k in listed if k["valid"] == UNKNOWN]
     hits = sorted({str(k["explored"]["budget_hit"]) for k in unk})
     return (f"unknown: {'/'.join(hits)} budget hit on {len(unk)} of {n_keys} "

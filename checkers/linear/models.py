@@ -40,8 +40,10 @@ from typing import Any
 import numpy as np
 
 from ..history import T_FAIL, T_INFO, T_OK, Columnar, Operations
+from ..history.values import resolve_json_keys
 from . import kernel as K
 from .encode import Partition, ValueTable, show
+from .readable import STRING_LIMIT, set_diff, show_set, show_string, string_diff
 
 
 @dataclass
@@ -65,7 +67,8 @@ class Ctx:
         return self.col.values[int(self.ops.complete_value[row])]
 
     def op_where(self, row: int) -> str:
-        return f"op index {int(self.col.index[int(self.ops.invoke[row])])}"
+        pos = int(self.ops.invoke[row])
+        return f"op index {int(self.col.index[pos])} at {self.col.where(pos)}"
 
 
 class ModelError(ValueError):
@@ -400,11 +403,38 @@ class AppendKV(Model):
     def describe(self, raw: Any, ctx: Ctx) -> str:
         return f"string with fingerprint {int(raw):#x}"
 
-    def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
-        if ctx.f_name(row) == "get":
-            return (f"get returned {show(ctx.ret_value(row))} (fingerprint "
-                    f"{fp61(ctx.ret_value(row) or ''):#x}); possible: " + " or ".join(states))
-        return "state " + " or ".join(states)
+    def explain(self, ctx: Ctx, rows: np.ndarray, prefix: list[int], raws: list[Any],
+                row: int) -> tuple[list[str], str]:
+        """The strings behind the state fingerprints, and how the failing get's
+        result differs from them.  The first state is the one the search reached
+        by ``prefix``, so replaying it gives that string exactly; the others are
+        found among the strings the history shows."""
+        s = self._str(ctx, ctx.init, 0)
+        known = {fp61(s): s}
+        for o in prefix:
+            r = int(rows[o])
+            f = ctx.f_name(r)
+            if f == "put":
+                s = self._str(ctx, ctx.inv_value(r), r)
+            elif f == "append":
+                s += self._str(ctx, ctx.inv_value(r), r)
+            known.setdefault(fp61(s), s)
+        for r in rows.tolist():
+            for v in (ctx.inv_value(r), ctx.ret_value(r)):
+                if isinstance(v, str):
+                    known.setdefault(fp61(v), v)
+        held = [known.get(int(raw)) for raw in raws]
+        states = [show_string(h) if h is not None else
+                  f"a string with fingerprint {int(raw):#x} (not one the history shows)"
+                  for h, raw in zip(held, raws)]
+        if ctx.f_name(row) != "get":
+            return states, "state " + " or ".join(states)
+        got = self._str(ctx, ctx.ret_value(row), row)
+        expected = f"get returned {show_string(got)}; the string was " + " or ".join(states)
+        want = next((h for h in held if h is not None), None)
+        if want is not None and max(len(got), len(want)) > STRING_LIMIT:
+            expected += f" ({string_diff(got, want)})"
+        return states, expected
 
 
 # ------------------------------------------------------------------ set
@@ -474,6 +504,45 @@ class SetModel(Model):
     def describe(self, raw: Any, ctx: Ctx) -> str:
         return f"set with fingerprint {int(raw) & ((1 << 64) - 1):#x}"
 
+    def explain(self, ctx: Ctx, rows: np.ndarray, prefix: list[int], raws: list[Any],
+                row: int) -> tuple[list[str], str]:
+        """The members behind the state fingerprints (replaying ``prefix`` gives
+        the first state's exactly; others are found among the sets read), and
+        what the failing read missed or added."""
+        from ..history.columnar import intern_key
+        members = {intern_key(v): v for v in (ctx.init or [])}
+        known = {self._fp(ctx, members.values()): list(members.values())}
+        for o in prefix:
+            r = int(rows[o])
+            if ctx.f_name(r) == "add":
+                v = ctx.inv_value(r)
+                members[intern_key(v)] = v
+                known.setdefault(self._fp(ctx, members.values()), list(members.values()))
+        for r in rows.tolist():
+            v = ctx.ret_value(r)
+            if ctx.f_name(r) == "read" and isinstance(v, (list, tuple)):
+                known.setdefault(self._fp(ctx, v), list(v))
+        held = [known.get(int(raw)) for raw in raws]
+        states = [show_set(h) if h is not None else
+                  f"a set with fingerprint {int(raw) & ((1 << 64) - 1):#x} (not one the "
+                  "history shows)" for h, raw in zip(held, raws)]
+        if ctx.f_name(row) != "read":
+            return states, "set was " + " or ".join(states)
+        got = ctx.ret_value(row)
+        expected = f"read returned {show_set(got)}; the set was " + " or ".join(states)
+        want = next((h for h in held if h is not None), None)
+        if want is not None:
+            expected += f" ({set_diff(got, want)})"
+        return states, expected
+
+    @staticmethod
+    def _fp(ctx: Ctx, values: Any) -> int:
+        from ..history.columnar import intern_key
+        fp = 0
+        for v in {intern_key(x): x for x in values}.values():
+            fp ^= _h64(ctx, v)
+        return fp
+
 
 # ------------------------------------------------------------------ fifo-queue
 
@@ -535,6 +604,10 @@ class MultiRegister(Model):
         init = ctx.init if ctx.init is not None else {}
         if not isinstance(init, dict):
             raise ModelError(f"multi-register init must be a map of key to value, got {show(init)}")
+        try:
+            init = resolve_json_keys(init, _txn_keys(ctx, rows))
+        except ValueError as e:
+            raise ModelError(str(e)) from None
         keys: dict[Any, int] = {}
         self._keys: list[Any] = []
 
@@ -589,6 +662,16 @@ class MultiRegister(Model):
     def expected(self, ctx: Ctx, row: int, states: list[str]) -> str:
         v = ctx.ret_value(row) if int(ctx.ops.status[row]) == T_OK else ctx.inv_value(row)
         return f"txn {show(v)} is not legal from " + " or ".join(states)
+
+
+def _txn_keys(ctx: Ctx, rows: np.ndarray) -> list[Any]:
+    """Every key a micro-op of these txns names (malformed ones are left to encode)."""
+    out = []
+    for r in rows.tolist():
+        for v in (ctx.inv_value(r), ctx.ret_value(r)):
+            if isinstance(v, (list, tuple)):
+                out.extend(m[1] for m in v if isinstance(m, (list, tuple)) and len(m) == 3)
+    return out
 
 
 BUILTIN: dict[str, type[Model]] = {m.name: m for m in (

@@ -219,7 +219,7 @@ def run_python_model(m: PyModel, ctx: Ctx, rows: np.ndarray, *,
             try:
                 legal, ns = m.step(state, views[o])
             except Exception as e:  # a user's code: report it as one line naming the op
-                raise ModelError(f"model {m.name!r} failed on op index {views[o].index} "
+                raise ModelError(f"model {m.name!r} failed on {ctx.op_where(int(kept[o]))} "
                                  f"({views[o].f}): {type(e).__name__}: {e}") from None
             if legal:
                 lin2 = linearized | (1 << o)

@@ -10,17 +10,24 @@ from typing import Any
 from checkers import registry
 from checkers.history import HistoryError, History, load_history, save_history, validate
 from checkers.history.edn import loads_value
+from checkers.history.values import JsonKey
 from checkers.result import CheckResult, exit_code, merge_verdicts, verdict_word
 
 from .errors import UserError
 
 
 def parse_value(text: str) -> Any:
-    """A value given on the command line: JSON first, then EDN (``nil``, ``:x``, ``[1 2]``)."""
+    """A value given on the command line: JSON first, then EDN (``nil``, ``:x``, ``[1 2]``).
+
+    A JSON map's keys are all strings, so they are marked as such (JsonKey): a
+    model keyed by integers matches ``"1"`` to the key 1 when the history leaves
+    no doubt (docs/history.md).  EDN map keys keep their own type."""
     try:
-        return json.loads(text)
+        v = json.loads(text)
     except ValueError:
         pass
+    else:
+        return {JsonKey(k): x for k, x in v.items()} if isinstance(v, dict) else v
     try:
         return loads_value(text)
     except HistoryError as e:

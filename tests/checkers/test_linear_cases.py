@@ -299,11 +299,11 @@ def test_evidence_shape_per_key_failing_first() -> None:
     assert set(k) >= {"key", "valid", "ops", "elapsed_s", "explored", "failure"}
     f = k["failure"]
     assert set(f) >= {"op", "prefix", "states_before", "expected", "concurrent"}
-    assert set(f["op"]) == {"index", "complete_index", "process", "f", "key", "value",
-                            "result", "type", "invoke_time", "complete_time"}
+    assert set(f["op"]) == {"index", "complete_index", "line", "complete_line", "process", "f",
+                            "key", "value", "result", "type", "invoke_time", "complete_time"}
     assert f["op"] == {"index": 4, "complete_index": 5, "process": 2, "f": "read", "key": "b",
                        "value": None, "result": 9, "type": "ok", "invoke_time": 400,
-                       "complete_time": 500}
+                       "complete_time": 500, "line": None, "complete_line": None}
     assert "key \"b\"" in r.summary
 
 

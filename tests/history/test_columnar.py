@@ -64,7 +64,7 @@ def _records(draw):
     out = []
     for i in range(n):
         r = {"index": i, "time": draw(st.one_of(st.none(), st.integers(0, 100))),
-             "process": draw(st.one_of(st.integers(0, 3), st.sampled_from(["nemesis", "x"]))),
+             "process": draw(st.one_of(st.integers(0, 3), st.just("nemesis"))),
              "type": draw(st.sampled_from(["invoke", "ok", "fail", "info"])),
              "f": draw(st.sampled_from(["read", "write", "cas"])), "value": draw(_values)}
         if draw(st.booleans()):

@@ -116,7 +116,11 @@ def test_edn_reader_details():
 
 
 def test_independent_detection():
-    assert looks_independent([{"process": 0, "value": [1, None]}, {"process": 0, "value": [1, 3]}])
+    assert looks_independent([{"process": 0, "type": "invoke", "f": "read", "value": [1, None]},
+                              {"process": 0, "type": "ok", "f": "read", "value": [1, 3]}])
+    # could be either: no read invoked with [k nil]
+    assert looks_independent([{"process": 0, "value": [1, None]},
+                              {"process": 0, "value": [1, 3]}]) is None
     assert not looks_independent([{"process": 0, "value": None}, {"process": 0, "value": [1, 3]}])
     assert not looks_independent([{"process": 0, "value": [["read", "x", None], ["read", "y", None]]}])
 
