@@ -21,6 +21,8 @@ packages=(
   etcd-server etcd-client                            # targets
   redis-server redis-sentinel
   zookeeperd libslf4j-java
+  postgresql-15                                      # transactional target
+  fuse3 python3-pyfuse3                              # lazyfs: the disk faults' filesystem
   openssh-client
 )
 if [ $want_tests = 1 ]; then
@@ -31,6 +33,7 @@ fi
 declare -A daemon_units=(
   [etcd-server]=etcd.service [redis-server]=redis-server.service
   [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
+  [postgresql-15]=postgresql.service
 )
 
 missing=()
