@@ -13,8 +13,9 @@ from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
 from .models import BUILTIN, Ctx, ModelError
-from .partition import run_all, split_rows
+from .partition import split_rows
 from .search import PartResult, warm_up
+from .unique import UniqueResult, decide_parts
 
 MAX_VALID_LISTED = 1000
 MAX_LISTED_OPS = 200
@@ -63,7 +64,8 @@ def resolve_model(model: Any) -> Any:
 def check_linearizable(history: History, model: Any = "cas-register", init: Any = None,
                        cas_fail_observes: bool = False, time_limit: float | None = None,
                        memory_limit: float | None = None, workers: int | None = None,
-                       progress: Progress | None = None, **_ignored: Any) -> CheckResult:
+                       progress: Progress | None = None, algorithm: str = "auto",
+                       **_ignored: Any) -> CheckResult:
     # the columnar view belongs to loading (it is built once per History and shared by
     # every checker), so the clock starts after it
     col = history.columnar()
@@ -98,8 +100,8 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         name = m.name
     else:
         parts: list[Partition] = m.encode_many(ctx, groups)
-        results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers,
-                          on_start=on_start, on_done=on_done)
+        results = decide_parts(parts, algorithm, deadline=deadline, memory_limit_mib=mem,
+                               workers=workers, on_start=on_start, on_done=on_done)
         parts_rows = [p.rows for p in parts]
         describe = lambda raw: m.describe(raw, ctx)  # noqa: E731
         name = m.name
@@ -115,7 +117,8 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     evidence: dict[str, Any] = {
         "model": name, "init": init, "keys_checked": len(groups), "keys": listed,
         "ops": int(sum(r.ops for r in results)),
-        "configurations": int(sum(r.configurations for r in results))}
+        "configurations": int(sum(r.configurations for r in results)),
+        "algorithm": _algorithm(results)}
     if len(valid_keys) > MAX_VALID_LISTED:
         evidence["valid_keys_not_listed"] = len(valid_keys) - MAX_VALID_LISTED
     if verdict is True and len(results) == 1 and results[0].final_states:
@@ -139,6 +142,11 @@ def _progress_hooks(progress: Progress | None, groups: list[tuple[Any, np.ndarra
             (lambda i, r: progress.finish_key(label(i), r.valid)))
 
 
+def _algorithm(results: list[PartResult]) -> str:
+    fast = sum(isinstance(r, UniqueResult) for r in results)
+    return "wgl" if fast == 0 else ("unique-values" if fast == len(results) else "mixed")
+
+
 def _rank(v: Any) -> int:
     return 0 if v is False else (2 if v is True else 1)
 
@@ -148,7 +156,8 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
     ev: dict[str, Any] = {"key": key, "valid": res.valid, "ops": res.ops,
                           "elapsed_s": round(res.elapsed_s, 6),
                           "explored": {"configurations": res.configurations,
-                                       "budget_hit": res.budget_hit}}
+                                       "budget_hit": res.budget_hit},
+                          "algorithm": "unique-values" if isinstance(res, UniqueResult) else "wgl"}
     if res.valid is True or res.fail_op is None:
         return ev
     row = int(rows[res.fail_op])
@@ -162,6 +171,10 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
         "expected": m.expected(ctx, row, states) if hasattr(m, "expected") else "",
         "concurrent": [opref(ctx, int(rows[o])) for o in res.concurrent[:MAX_LISTED_OPS]],
     }
+    if isinstance(res, UniqueResult) and res.reason:
+        # no search ran, so no prefix: the ops that force the failure instead
+        failure["why"] = res.reason
+        failure["witnesses"] = [opref(ctx, int(rows[o])) for o in res.witnesses]
     if res.valid == UNKNOWN:
         # what the search had reached when the budget ran out; not a verdict
         failure["note"] = "furthest point explored before the budget ran out"
