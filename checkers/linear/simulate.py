@@ -121,3 +121,125 @@ def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: i
         ops.append(Op(index=j, time=tl[e], process=pl[i], type=typ, f=names[f],
                       key=None if k < 0 else k, value=val))
     return History(ops=ops, source=f"simulated(seed={seed})")
+
+
+def simulate_unique_register_history(seed: int, n_ops: int, processes: int = 5,
+                                     keys: int | None = None, info_rate: float = 0.0, *,
+                                     cas: bool = True, read_frac: float = 0.5,
+                                     mean_latency_ns: int = 1_000_000,
+                                     lag_ns: int = 0) -> History:
+    """Like :func:`simulate_register_history`, but every write and CAS writes a
+    value never written before (as splitbrain's own register workload does),
+    and a CAS usually expects the value current at its linearization point, so
+    most succeed.  The register starts as nil.
+
+    ``lag_ns`` > 0 simulates a replica that serves every read from the state
+    ``lag_ns`` before the read's linearization point (writes and CASes go to
+    the primary): the history is then Δ-atomic for Δ = ``lag_ns`` and, when
+    writes are frequent, for no Δ much smaller."""
+    import bisect
+    rng = np.random.default_rng(seed)
+    n = int(n_ops)
+    slot = rng.integers(0, processes, n)
+    dur = rng.exponential(mean_latency_ns, n).astype(np.int64) + 1000
+    gap = rng.exponential(mean_latency_ns / 4, n).astype(np.int64) + 10
+    u = rng.random(n)
+    r = rng.random(n)
+    wr = (1 - read_frac) * (0.6 if cas else 1.0)
+    fkind = np.where(r < read_frac, 0, np.where(r < read_frac + wr, 1, 2))
+    key = rng.integers(0, keys, n) if keys else np.full(n, -1)
+    crash = rng.random(n) < info_rate
+    took = rng.random(n) < 0.5
+    guess = rng.random(n)
+
+    invoke_t = np.empty(n, np.int64)
+    order = np.argsort(slot, kind="stable")
+    ss = slot[order]
+    starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
+    step = dur[order] + gap[order]
+    cum = np.cumsum(step)
+    base = np.repeat(cum[starts] - step[starts], np.diff(np.r_[starts, n]))
+    invoke_t[order] = cum - step - base + rng.integers(0, 1000, processes)[ss]
+    complete_t = invoke_t + dur
+    span = np.where(crash, 3 * dur, dur)
+    lin_t = invoke_t + 1 + (u * (span - 2)).astype(np.int64)
+
+    pid = np.empty(n, np.int64)
+    next_pid = processes
+    cur = list(range(processes))
+    for i in order.tolist():
+        s = int(slot[i])
+        pid[i] = cur[s]
+        if crash[i]:
+            cur[s] = next_pid
+            next_pid += 1
+
+    effective = ~crash | (took & (fkind != 0))
+    # per key: the times its state changed and the states, for lagging reads
+    changed_at: dict[int, list[int]] = {}
+    states: dict[int, list] = {}
+    result: list = [None] * n
+    value: list = [None] * n
+    ok = np.ones(n, bool)
+    fresh = 0
+    kl, fl, gl, ll = key.tolist(), fkind.tolist(), guess.tolist(), lin_t.tolist()
+    for i in np.argsort(lin_t, kind="stable").tolist():
+        k, f = kl[i], fl[i]
+        times = changed_at.setdefault(k, [-(1 << 62)])
+        hist = states.setdefault(k, [None])
+        if f == 0:
+            if effective[i]:
+                j = bisect.bisect_right(times, ll[i] - lag_ns) - 1 if lag_ns else len(hist) - 1
+                result[i] = hist[j]
+            continue
+        fresh += 1
+        new = fresh
+        if f == 1:
+            value[i] = new
+            if effective[i]:
+                times.append(ll[i])
+                hist.append(new)
+            continue
+        # cas: usually expects the current value; sometimes an older or unknown one
+        g = gl[i]
+        if g < 0.7 or len(hist) < 2:
+            frm = hist[-1]
+        elif g < 0.9:
+            frm = hist[int(g * 1e6) % len(hist)]
+        else:
+            frm = -new
+        value[i] = [frm, new]
+        if not effective[i]:
+            continue
+        if hist[-1] == frm:
+            times.append(ll[i])
+            hist.append(new)
+        else:
+            ok[i] = False
+    return _history(seed, n, fl, kl, value, result, ok, crash.tolist(), pid.tolist(),
+                    np.concatenate([invoke_t, complete_t]))
+
+
+def _history(seed: int, n: int, fl: list, kl: list, value: list, result: list, ok,
+             crashed: list, pl: list, times: np.ndarray) -> History:
+    names = ("read", "write", "cas")
+    ops: list[Op] = []
+    tl = times.tolist()
+    okl = ok.tolist()
+    for j, e in enumerate(np.argsort(times, kind="stable").tolist()):
+        i = e % n
+        val = value[i]
+        if e < n:
+            typ = "invoke"
+        elif crashed[i]:
+            typ = "info"
+        elif not okl[i]:
+            typ = "fail"
+        else:
+            typ = "ok"
+            if fl[i] == 0:
+                val = result[i]
+        k = kl[i]
+        ops.append(Op(index=j, time=tl[e], process=pl[i], type=typ, f=names[fl[i]],
+                      key=None if k < 0 else k, value=val))
+    return History(ops=ops, source=f"simulated(seed={seed})")

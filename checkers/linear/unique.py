@@ -75,8 +75,9 @@ REASONS = {
     R_TWO_CAS: "another successful cas changed the same value first",
     R_BEFORE_WRITE: "it observed a value before the op writing that value began",
     R_STALE: "the value it observed had already been replaced before it began",
-    R_OVERLAP: "a newer value was written and observed entirely before it began",
-    R_INSIDE: "a newer value was written and observed entirely before it began",
+    R_OVERLAP: "its value was replaced, and the newer value observed, before it began",
+    R_INSIDE: "another write (and every read of its value) came entirely after this op's "
+              "value was written and before this op began",
 }
 
 
@@ -355,6 +356,8 @@ def _search_counterexample(part: Partition, r: UniqueResult, deadline: float | N
                            memory_limit_mib: float | None) -> None:
     import time
     from .search import run_partition
+    if COUNTEREXAMPLE_SEARCH_S <= 0:
+        return
     dl = time.monotonic() + COUNTEREXAMPLE_SEARCH_S
     if deadline is not None:
         dl = min(dl, deadline)
