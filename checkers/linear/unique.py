@@ -129,37 +129,65 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
             active[o] = True
         elif k == K.K_READ and a[o] != K.ANY:
             active[o] = True
-    wid = np.empty(nw, np.int64)
-    wv = np.empty(nw, np.int64)
-    j = 0
-    for o in range(n):
-        if kind[o] == K.K_WRITE:
-            wid[j] = o
-            wv[j] = a[o]
-            j += 1
-        elif kind[o] == K.K_CAS:
-            wid[j] = o
-            wv[j] = b[o]
-            j += 1
-    order = np.argsort(wv)
-    sv = wv[order]
-    sid = wid[order]
-    for i in range(nw):
-        if sv[i] == init or (i > 0 and sv[i] == sv[i - 1]):
-            out[O_STATUS] = NOT_UNIQUE
-            return
     # 1. who reads from whom: writer op id, INIT, or -2 (nobody wrote it)
     parent = np.full(n + 1, -3, np.int64)
+    vmin = init
+    vmax = init
     for o in range(n):
-        if active[o] and (kind[o] == K.K_READ or kind[o] == K.K_CAS):
-            v = a[o]
-            p = np.searchsorted(sv, v)
-            if p < nw and sv[p] == v:
-                parent[o] = sid[p]
-            elif v == init:
-                parent[o] = INIT
-            else:
-                parent[o] = -2
+        if active[o]:
+            v = b[o] if kind[o] == K.K_CAS else a[o]
+            vmin = min(vmin, v, a[o])
+            vmax = max(vmax, v, a[o])
+    if vmin >= 0 and vmax <= 4 * n + 64:
+        # values are intern codes, dense: a table, no sort
+        writer_of = np.full(vmax + 1, -1, np.int64)
+        for o in range(n):
+            k = kind[o]
+            if k == K.K_WRITE or k == K.K_CAS:
+                v = b[o] if k == K.K_CAS else a[o]
+                if v == init or writer_of[v] >= 0:
+                    out[O_STATUS] = NOT_UNIQUE
+                    return
+                writer_of[v] = o
+        for o in range(n):
+            if active[o] and (kind[o] == K.K_READ or kind[o] == K.K_CAS):
+                v = a[o]
+                if writer_of[v] >= 0:
+                    parent[o] = writer_of[v]
+                elif v == init:
+                    parent[o] = INIT
+                else:
+                    parent[o] = -2
+    else:
+        wid = np.empty(nw, np.int64)
+        wv = np.empty(nw, np.int64)
+        j = 0
+        for o in range(n):
+            if kind[o] == K.K_WRITE:
+                wid[j] = o
+                wv[j] = a[o]
+                j += 1
+            elif kind[o] == K.K_CAS:
+                wid[j] = o
+                wv[j] = b[o]
+                j += 1
+        order = np.argsort(wv)
+        sv = wv[order]
+        sid = wid[order]
+        for i in range(nw):
+            if sv[i] == init or (i > 0 and sv[i] == sv[i - 1]):
+                out[O_STATUS] = NOT_UNIQUE
+                return
+        for o in range(n):
+            if active[o] and (kind[o] == K.K_READ or kind[o] == K.K_CAS):
+                v = a[o]
+                p = np.searchsorted(sv, v)
+                if p < nw and sv[p] == v:
+                    parent[o] = sid[p]
+                elif v == init:
+                    parent[o] = INIT
+                else:
+                    parent[o] = -2
     need = np.zeros(n + 1, np.bool_)
     need[INIT] = True
     for o in range(n):
@@ -192,73 +220,70 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
         out[O_STATUS] = INVALID
         return
     unit = np.full(n + 1, -1, np.int64)
-    layer = np.zeros(n + 1, np.int64)
     for r in range(n + 1):
         if need[r] and (r == INIT or kind[r] == K.K_WRITE):
             x = r
-            d = 0
             while x >= 0:
                 unit[x] = r
-                layer[x] = 2 * d
                 x = child[x]
-                d += 1
-    m = 0
-    for o in range(n + 1):
-        if need[o]:
-            if o < n and kind[o] == K.K_READ:
-                p = parent[o]
-                unit[o] = unit[p]
-                layer[o] = layer[p] + 1
-            if unit[o] < 0:
+    # the reads of each writer, bucketed by writer (a counting sort: O(n))
+    rcount = np.zeros(n + 2, np.int64)
+    for o in range(n):
+        if need[o] and kind[o] == K.K_READ:
+            if unit[parent[o]] < 0:
                 # not reachable from a write: cannot happen given step 1; be safe
                 out[O_STATUS] = NOT_UNIQUE
                 return
-            m += 1
-    ids = np.empty(m, np.int64)
-    keys = np.empty(m, np.int64)
-    j = 0
-    stride = 2 * n + 4
-    for o in range(n + 1):
-        if need[o]:
-            ids[j] = o
-            keys[j] = unit[o] * stride + layer[o]
-            j += 1
-    srt = np.argsort(keys, kind="mergesort")
-    ids = ids[srt]
-    # 3. inside each unit: every op after every op of an earlier layer
+            rcount[parent[o] + 1] += 1
+    for p in range(n + 1):
+        rcount[p + 1] += rcount[p]
+    rlist = np.empty(rcount[n + 1], np.int64)
+    fill = rcount[:n + 1].copy()
+    for o in range(n):
+        if need[o] and kind[o] == K.K_READ:
+            rlist[fill[parent[o]]] = o
+            fill[parent[o]] += 1
+    for o in range(n):
+        if need[o] and kind[o] != K.K_READ and unit[o] < 0:
+            out[O_STATUS] = NOT_UNIQUE
+            return
+    # 3. inside each unit, layer by layer (writer, its reads, the next writer, ...):
+    # every op after every op of an earlier layer
     f = np.full(n + 1, np.iinfo(np.int64).max, np.int64)
     s = np.full(n + 1, np.iinfo(np.int64).min, np.int64)
     fo = np.full(n + 1, -1, np.int64)
     so = np.full(n + 1, -1, np.int64)
-    i = 0
-    while i < m:
-        u = unit[ids[i]]
+    for u in range(n + 1):
+        if not (need[u] and (u == INIT or kind[u] == K.K_WRITE)):
+            continue
         prev_max = np.iinfo(np.int64).min   # largest invocation of earlier layers
         prev_op = -1
-        while i < m and unit[ids[i]] == u:
-            ly = layer[ids[i]]
-            lay_max = np.iinfo(np.int64).min
-            lay_op = -1
-            while i < m and unit[ids[i]] == u and layer[ids[i]] == ly:
-                o = ids[i]
+        x = u
+        while x >= 0:
+            for q in range(-1, rcount[x + 1] - rcount[x]):
+                o = x if q < 0 else rlist[rcount[x] + q]
                 if ret[o] < prev_max:
                     if kind[prev_op] == K.K_READ:
                         _cand(out, prev_op, ret[prev_op], R_STALE, o, -1, -1)
                     else:
                         _cand(out, o, ret[o], R_BEFORE_WRITE, prev_op, -1, -1)
-                if inv[o] > lay_max:
-                    lay_max = inv[o]
-                    lay_op = o
                 if ret[o] < f[u]:
                     f[u] = ret[o]
                     fo[u] = o
                 if inv[o] > s[u]:
                     s[u] = inv[o]
                     so[u] = o
-                i += 1
-            if lay_max > prev_max:
-                prev_max = lay_max
-                prev_op = lay_op
+                if q < 0 and inv[x] > prev_max:
+                    # the writer is a layer of its own
+                    prev_max = inv[x]
+                    prev_op = x
+            # the reads' layer ends here
+            for q in range(rcount[x + 1] - rcount[x]):
+                o = rlist[rcount[x] + q]
+                if inv[o] > prev_max:
+                    prev_max = inv[o]
+                    prev_op = o
+            x = child[x]
     # 4. zones
     nf = 0
     for u in range(n + 1):
