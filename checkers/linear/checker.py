@@ -15,6 +15,7 @@ from .encode import Partition, ValueTable, show
 from .models import BUILTIN, Ctx, ModelError
 from .partition import split_rows
 from .search import PartResult, warm_up
+from .staleness import bounded_staleness, staleness_evidence, staleness_note
 from .unique import UniqueResult, decide_parts
 
 MAX_VALID_LISTED = 1000
@@ -65,7 +66,7 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
                        cas_fail_observes: bool = False, time_limit: float | None = None,
                        memory_limit: float | None = None, workers: int | None = None,
                        progress: Progress | None = None, algorithm: str = "auto",
-                       **_ignored: Any) -> CheckResult:
+                       max_staleness_s: float | None = None, **_ignored: Any) -> CheckResult:
     # the columnar view belongs to loading (it is built once per History and shared by
     # every checker), so the clock starts after it
     col = history.columnar()
@@ -75,6 +76,10 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         # numba's once-per-process start (its runtime, the kernel's cache) is
         # loading too; after the first call this is a 2-op search, microseconds
         warm_up()
+    if max_staleness_s is not None and (isinstance(max_staleness_s, bool) or not isinstance(
+            max_staleness_s, (int, float)) or not max_staleness_s >= 0):
+        raise ModelError(f"max_staleness_s must be a number of seconds >= 0, got "
+                         f"{max_staleness_s!r}")
     t0 = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + float(time_limit)
     mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
@@ -124,6 +129,15 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     if verdict is True and len(results) == 1 and results[0].final_states:
         evidence["final_state"] = describe(results[0].final_states[0])
     summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed)
+    if not isinstance(m, PyModel):
+        st = staleness_evidence(ctx, parts, results)
+        if st is not None:
+            evidence["staleness"] = st
+            summary += staleness_note(st)
+    if max_staleness_s is not None:
+        evidence["linearizable"], evidence["max_staleness_s"] = verdict, float(max_staleness_s)
+        verdict, summary = bounded_staleness(verdict, evidence.get("staleness"),
+                                             float(max_staleness_s), summary)
     return CheckResult("linearizable", verdict, summary, time.perf_counter() - t0, evidence)
 
 
