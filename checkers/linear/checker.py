@@ -106,7 +106,7 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     else:
         parts: list[Partition] = m.encode_many(ctx, groups)
         results = decide_parts(parts, algorithm, deadline=deadline, memory_limit_mib=mem,
-                               workers=workers, on_start=on_start, on_done=on_done)
+                               workers=workers, on_start=on_start, on_done=on_done, ctx=ctx)
         parts_rows = [p.rows for p in parts]
         describe = lambda raw: m.describe(raw, ctx)  # noqa: E731
         name = m.name
@@ -157,8 +157,8 @@ def _progress_hooks(progress: Progress | None, groups: list[tuple[Any, np.ndarra
 
 
 def _algorithm(results: list[PartResult]) -> str:
-    fast = sum(isinstance(r, UniqueResult) for r in results)
-    return "wgl" if fast == 0 else ("unique-values" if fast == len(results) else "mixed")
+    used = {r.algorithm if isinstance(r, UniqueResult) else "wgl" for r in results}
+    return used.pop() if len(used) == 1 else ("mixed" if used else "wgl")
 
 
 def _rank(v: Any) -> int:
@@ -171,7 +171,7 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
                           "elapsed_s": round(res.elapsed_s, 6),
                           "explored": {"configurations": res.configurations,
                                        "budget_hit": res.budget_hit},
-                          "algorithm": "unique-values" if isinstance(res, UniqueResult) else "wgl"}
+                          "algorithm": res.algorithm if isinstance(res, UniqueResult) else "wgl"}
     if res.valid is True or res.fail_op is None:
         return ev
     row = int(rows[res.fail_op])
@@ -188,6 +188,7 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
     if isinstance(res, UniqueResult) and res.reason:
         # no search ran, so no prefix: the ops that force the failure instead
         failure["why"] = res.reason
+        failure["expected"] = res.expected or failure["expected"]
         failure["witnesses"] = [opref(ctx, int(rows[o])) for o in res.witnesses]
     if res.valid == UNKNOWN:
         # what the search had reached when the budget ran out; not a verdict

@@ -243,3 +243,50 @@ def _history(seed: int, n: int, fl: list, kl: list, value: list, result: list, o
         ops.append(Op(index=j, time=tl[e], process=pl[i], type=typ, f=names[fl[i]],
                       key=None if k < 0 else k, value=val))
     return History(ops=ops, source=f"simulated(seed={seed})")
+
+
+def simulate_append_kv(seed: int, n_ops: int, clients: int = 50, keys: int = 10,
+                       lost: int = 1):
+    """A linearizable append-kv store (get / put / append of short strings, like
+    the kvraft histories Porcupine's kv tests use) with ``lost`` acknowledged
+    appends that never took effect."""
+    rng = np.random.default_rng(seed)
+    n = n_ops
+    slot = rng.integers(0, clients, n)
+    dur = rng.exponential(1_000_000, n).astype(np.int64) + 1000
+    gap = rng.exponential(250_000, n).astype(np.int64) + 10
+    # as in the kvraft tests Porcupine's kv histories come from: appends and gets, rare puts
+    kind = rng.choice(3, n, p=[0.5, 0.02, 0.48])         # get / put / append
+    key = rng.integers(0, keys, n)
+    start = np.zeros(clients, np.int64)
+    inv = np.empty(n, np.int64)
+    for i in range(n):
+        c = int(slot[i])
+        inv[i] = start[c]
+        start[c] += dur[i] + gap[i]
+    ret = inv + dur
+    lin = inv + 1 + (rng.random(n) * (dur - 2)).astype(np.int64)
+    appends = np.flatnonzero(kind == 2)
+    lost_ops = set(rng.choice(appends, size=min(lost, appends.size), replace=False).tolist())
+    state: dict[int, str] = {}
+    value: list = [None] * n
+    result: list = [None] * n
+    for i in np.argsort(lin, kind="stable").tolist():
+        k = int(key[i])
+        if kind[i] == 0:
+            result[i] = state.get(k, "")
+        else:
+            v = f"x {int(slot[i])} {i} y"
+            value[i] = result[i] = v
+            if i in lost_ops:
+                continue
+            state[k] = v if kind[i] == 1 else state.get(k, "") + v
+    names = ("get", "put", "append")
+    times = np.concatenate([inv, ret])
+    ops = []
+    for j, e in enumerate(np.argsort(times, kind="stable").tolist()):
+        i = e % n
+        ops.append(Op(index=j, time=int(times[e]), process=int(slot[i]),
+                      type="invoke" if e < n else "ok", f=names[int(kind[i])],
+                      key=int(key[i]), value=value[i] if e < n else result[i]))
+    return History(ops=ops, source=f"append-kv(seed={seed})")

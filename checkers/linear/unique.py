@@ -83,9 +83,12 @@ REASONS = {
 
 @dataclass
 class UniqueResult(PartResult):
+    """A result decided without the search (which check: ``algorithm``)."""
     reason: str = ""
     witnesses: list[int] = field(default_factory=list)   # local op ids that force the failure
     violations: int = 0
+    algorithm: str = "unique-values"
+    expected: str = ""       # what was possible, when the model cannot say from states
 
 
 @njit(cache=True)
@@ -394,17 +397,20 @@ def _search_counterexample(part: Partition, r: UniqueResult, deadline: float | N
                            f"on key {part.key!r}; please report this history")
     if w.valid is False and w.fail_op is not None:
         r.fail_op, r.prefix, r.states, r.concurrent = w.fail_op, w.prefix, w.states, w.concurrent
-        r.reason, r.witnesses = "", []
+        r.reason, r.witnesses, r.expected = "", [], ""
         r.configurations, r.steps = w.configurations, w.steps
 
 
 
 def decide_parts(parts: list[Partition], algorithm: str, *, deadline: float | None,
                  memory_limit_mib: float | None, workers: int | None,
-                 on_start=None, on_done=None) -> list[PartResult]:
+                 on_start=None, on_done=None, ctx=None) -> list[PartResult]:
     """Each partition's result: the fast path where it applies (``auto``), the
     search for the rest.  ``unique-values`` insists on the fast path (an error
-    naming the key when it cannot decide one), ``wgl`` never takes it."""
+    naming the key when it cannot decide one), ``wgl`` never takes it.  With
+    ``ctx`` (``auto``), append-kv keys first get the lost-append check
+    (append_witness.py), which can only say "invalid"."""
+    from .append_witness import lost_append
     from .models import ModelError
     from .partition import run_all
     if algorithm not in ALGORITHMS:
@@ -415,6 +421,8 @@ def decide_parts(parts: list[Partition], algorithm: str, *, deadline: float | No
     rest: list[int] = []
     for i, p in enumerate(parts):
         r = None if algorithm == "wgl" else run_unique(p)
+        if r is None and algorithm == "auto" and ctx is not None:
+            r = lost_append(ctx, p)
         if r is None:
             if algorithm == "unique-values":
                 from .encode import show
