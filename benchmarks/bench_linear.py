@@ -28,6 +28,9 @@ Issue 17 cases:
       values repeat); per-history median and the hardest reported
   (h) a 50-client append-kv history over 10 keys with one lost append (like
       Porcupine's c50-bad); target: every key decided in < 10 s
+  (i) like the etcd register run that ended "unknown: memory budget hit" on main
+      (100 processes, ~200k ops on one key, cas included, ~100 crashed); target
+      a verdict in < 5 s
 
 Also timed: ``splitbrain check`` on a 100-op history, cold start (whole process),
 and (e) the worker pool: 48 keys, each a copy of one 600-op register history
@@ -66,7 +69,11 @@ def generate(outdir: str, skip_c: bool, skip_f: bool = False) -> dict[str, list[
     from checkers.linear.simulate import simulate_append_kv, simulate_unique_register_history
 
     cases: dict[str, list[str]] = {"a": [], "b": [], "c": [], "d": [], "f": [], "g": [],
-                                   "h": []}
+                                   "h": [], "i": []}
+    p = os.path.join(outdir, "i.jsonl")
+    save_history(simulate_unique_register_history(9, 200_000, processes=100, info_rate=0.0005,
+                                                  read_frac=0.4), p)
+    cases["i"].append(p)
     for i in range(100):
         p = os.path.join(outdir, f"g{i:03d}.jsonl")
         save_history(simulate_register_history(5000 + i, 85, processes=5, info_rate=0.03,
@@ -239,9 +246,10 @@ def main() -> None:
         cases = json.loads(gen.stdout.strip().splitlines()[-1])
         print(f"generated histories in {time.perf_counter() - t:.1f} s")
         models = {"a": "cas-register", "b": "cas-register", "c": "kv", "d": "cas-register",
-                  "f": "cas-register", "g": "cas-register", "h": "append-kv"}
+                  "f": "cas-register", "g": "cas-register", "h": "append-kv",
+                  "i": "cas-register"}
         only = set(args.only.split(",")) if args.only else None
-        for name in ("a", "b", "c", "d", "f", "g", "h"):
+        for name in ("a", "b", "c", "d", "f", "g", "h", "i"):
             if not cases[name] or (only is not None and name not in only):
                 continue
             cache = os.path.join(d, f"numba_cache_{name}")
