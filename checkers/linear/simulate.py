@@ -46,29 +46,7 @@ def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: i
         crash = rng.random(n) < info_rate
     took = rng.random(n) < 0.5
 
-    # per-slot sequential timing: each slot's ops run back to back
-    invoke_t = np.empty(n, np.int64)
-    order = np.argsort(slot, kind="stable")
-    ss = slot[order]
-    starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
-    step = dur[order] + gap[order]
-    cum = np.cumsum(step)
-    base = np.repeat(cum[starts] - step[starts], np.diff(np.r_[starts, n]))
-    invoke_t[order] = cum - step - base + rng.integers(0, 1000, processes)[ss]
-    complete_t = invoke_t + dur
-    span = np.where(crash, 3 * dur, dur)
-    lin_t = invoke_t + 1 + (u * (span - 2)).astype(np.int64)
-
-    # process ids: a slot's process changes after each crash
-    pid = np.empty(n, np.int64)
-    next_pid = processes
-    cur = list(range(processes))
-    for i in order.tolist():
-        s = int(slot[i])
-        pid[i] = cur[s]
-        if crash[i]:
-            cur[s] = next_pid
-            next_pid += 1
+    invoke_t, complete_t, lin_t, pid = _schedule(rng, slot, dur, gap, u, crash, processes)
 
     effective = ~crash | (took & (fkind != 0))
     state: dict[int, int | None] = {}
@@ -90,37 +68,37 @@ def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: i
             else:
                 ok[i] = False
 
-    times = np.concatenate([invoke_t, complete_t])
-    ev = np.argsort(times, kind="stable").tolist()
-    names = ("read", "write", "cas")
-    ops: list[Op] = []
-    tl = times.tolist()
-    pl = pid.tolist()
-    cl = crash.tolist()
-    okl = ok.tolist()
-    for j, e in enumerate(ev):
-        i = e % n
-        f = fl[i]
-        if f == 0:
-            val = None
-        elif f == 1:
-            val = v1l[i]
-        else:
-            val = [v1l[i], v2l[i]]
-        if e < n:
-            typ = "invoke"
-        elif cl[i]:
-            typ = "info"
-        elif not okl[i]:
-            typ = "fail"
-        else:
-            typ = "ok"
-            if f == 0:
-                val = result[i]
-        k = kl[i]
-        ops.append(Op(index=j, time=tl[e], process=pl[i], type=typ, f=names[f],
-                      key=None if k < 0 else k, value=val))
-    return History(ops=ops, source=f"simulated(seed={seed})")
+    value = [None if f == 0 else (a if f == 1 else [a, b]) for f, a, b in zip(fl, v1l, v2l)]
+    return _history(seed, n, fl, kl, value, result, ok, crash.tolist(), pid.tolist(),
+                    np.concatenate([invoke_t, complete_t]))
+
+
+def _schedule(rng, slot, dur, gap, u, crash, processes: int):
+    """(invoke, completion, linearization times, process ids): each slot's ops
+    run back to back; a crashed op may take effect up to three durations after
+    its invoke; a slot's process changes after each crash."""
+    n = slot.shape[0]
+    invoke_t = np.empty(n, np.int64)
+    order = np.argsort(slot, kind="stable")
+    ss = slot[order]
+    starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
+    step = dur[order] + gap[order]
+    cum = np.cumsum(step)
+    base = np.repeat(cum[starts] - step[starts], np.diff(np.r_[starts, n]))
+    invoke_t[order] = cum - step - base + rng.integers(0, 1000, processes)[ss]
+    complete_t = invoke_t + dur
+    span = np.where(crash, 3 * dur, dur)
+    lin_t = invoke_t + 1 + (u * (span - 2)).astype(np.int64)
+    pid = np.empty(n, np.int64)
+    next_pid = processes
+    cur = list(range(processes))
+    for i in order.tolist():
+        s = int(slot[i])
+        pid[i] = cur[s]
+        if crash[i]:
+            cur[s] = next_pid
+            next_pid += 1
+    return invoke_t, complete_t, lin_t, pid
 
 
 def simulate_unique_register_history(seed: int, n_ops: int, processes: int = 5,
@@ -152,27 +130,7 @@ def simulate_unique_register_history(seed: int, n_ops: int, processes: int = 5,
     took = rng.random(n) < 0.5
     guess = rng.random(n)
 
-    invoke_t = np.empty(n, np.int64)
-    order = np.argsort(slot, kind="stable")
-    ss = slot[order]
-    starts = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
-    step = dur[order] + gap[order]
-    cum = np.cumsum(step)
-    base = np.repeat(cum[starts] - step[starts], np.diff(np.r_[starts, n]))
-    invoke_t[order] = cum - step - base + rng.integers(0, 1000, processes)[ss]
-    complete_t = invoke_t + dur
-    span = np.where(crash, 3 * dur, dur)
-    lin_t = invoke_t + 1 + (u * (span - 2)).astype(np.int64)
-
-    pid = np.empty(n, np.int64)
-    next_pid = processes
-    cur = list(range(processes))
-    for i in order.tolist():
-        s = int(slot[i])
-        pid[i] = cur[s]
-        if crash[i]:
-            cur[s] = next_pid
-            next_pid += 1
+    invoke_t, complete_t, lin_t, pid = _schedule(rng, slot, dur, gap, u, crash, processes)
 
     effective = ~crash | (took & (fkind != 0))
     # per key: the times its state changed and the states, for lagging reads
