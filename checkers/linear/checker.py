@@ -130,7 +130,7 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         evidence["final_state"] = describe(results[0].final_states[0])
     summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed)
     if not isinstance(m, PyModel):
-        st = staleness_evidence(ctx, parts, results)
+        st = staleness_evidence(ctx, parts, results, deadline)
         if st is not None:
             evidence["staleness"] = st
             summary += staleness_note(st)

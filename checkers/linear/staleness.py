@@ -125,18 +125,34 @@ def is_delta_atomic(part: Partition, inv_t: np.ndarray, ret_t: np.ndarray,
     return int(out[O_STATUS]) == VALID
 
 
-def smallest_delta_ns(part: Partition, inv_t: np.ndarray, ret_t: np.ndarray) -> int | None:
+def smallest_delta_ns(part: Partition, inv_t: np.ndarray, ret_t: np.ndarray,
+                      at_least_ns: int = 0, deadline: float | None = None) -> int | None:
     """The smallest Δ (ns, to RESOLUTION_NS) making the partition Δ-atomic, or
-    None when no Δ does.  Only for partitions the unique-values check
-    found not linearizable."""
+    None when no Δ does.  Only for partitions the unique-values check found
+    not linearizable.  ``at_least_ns``: a Δ known to fail (the largest read
+    staleness: such a read must still move before the write that certainly
+    overwrote its value), so the search starts there and gallops up.  Raises
+    TimeoutError past ``deadline`` (time.monotonic)."""
+    import time
     finite = ret_t[ret_t < _FAR]
     span = int(max(finite.max() if finite.size else 0, inv_t.max()) - inv_t.min()) + 1
-    if not is_delta_atomic(part, inv_t, ret_t, span):
+
+    def holds(d: int) -> bool:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+        return is_delta_atomic(part, inv_t, ret_t, d)
+
+    if not holds(span):
         return None
-    lo, hi = 0, span     # lo fails (the history is not linearizable), hi holds
+    lo = max(0, min(int(at_least_ns), span - 1))   # fails
+    step = RESOLUTION_NS
+    hi = min(lo + step, span)
+    while not holds(hi):
+        lo, step = hi, step * 4
+        hi = min(lo + step, span)
     while hi - lo > RESOLUTION_NS:
         mid = (lo + hi) // 2
-        if is_delta_atomic(part, inv_t, ret_t, mid):
+        if holds(mid):
             hi = mid
         else:
             lo = mid
@@ -229,9 +245,10 @@ def where_stale(at_ns: np.ndarray, windows: list[tuple[int, int, str]]) -> str:
 
 # --------------------------------------------------------------------------- the checker's view
 
-def staleness_evidence(ctx: Any, parts: list[Partition], results: list) -> dict[str, Any] | None:
+def staleness_evidence(ctx: Any, parts: list[Partition], results: list,
+                       deadline: float | None = None) -> dict[str, Any] | None:
     """The ``staleness`` evidence of a check, or None when no key had unique
-    values or the history is untimed."""
+    values or the history is untimed.  Past ``deadline`` Δ is left unknown."""
     from .unique import UniqueResult
     fast = [(p, r) for p, r in zip(parts, results) if isinstance(r, UniqueResult)]
     if not fast:
@@ -245,6 +262,7 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list) -> dict[
                       if not isinstance(r, UniqueResult))
     stale_parts, vers_parts, at_parts = [], [], []
     delta: int | None = 0
+    timed_out = False
     for (p, r), (inv_t, ret_t) in zip(fast, times):
         if r.valid is True:
             n_reads = int(np.count_nonzero((p.kind == K.K_READ) & (p.a != K.ANY)))
@@ -256,13 +274,20 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list) -> dict[
         stale_parts.append(stale)
         vers_parts.append(versions)
         at_parts.append(inv_t[reads])
-        if delta is not None:
-            d = smallest_delta_ns(p, inv_t, ret_t)
+        if delta is not None and delta_known:
+            try:
+                d = smallest_delta_ns(p, inv_t, ret_t, int(stale.max(initial=1)) - 1,
+                                      deadline)
+            except TimeoutError:
+                delta_known, timed_out = False, True
+                continue
             delta = None if d is None else max(delta, d)
     stale = np.concatenate(stale_parts)
     versions = np.concatenate(vers_parts)
     at = np.concatenate(at_parts)
     ev = summarize(stale, versions, at, delta, delta_known)
+    if timed_out:
+        ev["delta_note"] = "the time budget ran out before Δ was found"
     if ev["stale_reads"]:
         ev["during"] = where_stale(at[stale > 0], fault_windows(ctx.col))
     return ev
