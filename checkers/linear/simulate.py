@@ -29,13 +29,7 @@ def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: i
     """
     rng = np.random.default_rng(seed)
     n = int(n_ops)
-    slot = rng.integers(0, processes, n)
-    dur = rng.exponential(mean_latency_ns, n).astype(np.int64) + 1000
-    gap = rng.exponential(mean_latency_ns / 4, n).astype(np.int64) + 10
-    u = rng.random(n)
-    r = rng.random(n)
-    wr = (1 - read_frac) * (0.6 if cas else 1.0)
-    fkind = np.where(r < read_frac, 0, np.where(r < read_frac + wr, 1, 2))  # read/write/cas
+    slot, dur, gap, u, fkind = _draw_ops(rng, n, processes, mean_latency_ns, read_frac, cas)
     v1 = rng.integers(0, values, n)
     v2 = rng.integers(0, values, n)
     key = rng.integers(0, keys, n) if keys else np.full(n, -1)
@@ -71,6 +65,19 @@ def simulate_register_history(seed: int, n_ops: int, processes: int = 5, keys: i
     value = [None if f == 0 else (a if f == 1 else [a, b]) for f, a, b in zip(fl, v1l, v2l)]
     return _history(seed, n, fl, kl, value, result, ok, crash.tolist(), pid.tolist(),
                     np.concatenate([invoke_t, complete_t]))
+
+
+def _draw_ops(rng, n: int, processes: int, mean_latency_ns: int, read_frac: float, cas: bool):
+    """(slot, duration, gap after, where in its window it takes effect, kind
+    0 read / 1 write / 2 cas) of each op, drawn in this order from ``rng``."""
+    slot = rng.integers(0, processes, n)
+    dur = rng.exponential(mean_latency_ns, n).astype(np.int64) + 1000
+    gap = rng.exponential(mean_latency_ns / 4, n).astype(np.int64) + 10
+    u = rng.random(n)
+    r = rng.random(n)
+    wr = (1 - read_frac) * (0.6 if cas else 1.0)
+    fkind = np.where(r < read_frac, 0, np.where(r < read_frac + wr, 1, 2))
+    return slot, dur, gap, u, fkind
 
 
 def _schedule(rng, slot, dur, gap, u, crash, processes: int):
@@ -118,13 +125,7 @@ def simulate_unique_register_history(seed: int, n_ops: int, processes: int = 5,
     import bisect
     rng = np.random.default_rng(seed)
     n = int(n_ops)
-    slot = rng.integers(0, processes, n)
-    dur = rng.exponential(mean_latency_ns, n).astype(np.int64) + 1000
-    gap = rng.exponential(mean_latency_ns / 4, n).astype(np.int64) + 10
-    u = rng.random(n)
-    r = rng.random(n)
-    wr = (1 - read_frac) * (0.6 if cas else 1.0)
-    fkind = np.where(r < read_frac, 0, np.where(r < read_frac + wr, 1, 2))
+    slot, dur, gap, u, fkind = _draw_ops(rng, n, processes, mean_latency_ns, read_frac, cas)
     key = rng.integers(0, keys, n) if keys else np.full(n, -1)
     crash = rng.random(n) < info_rate
     took = rng.random(n) < 0.5
