@@ -19,6 +19,19 @@ to the histories, and is what the cold-start target (< 3 s) bounds; the
 per-history figures are the checker's own ``elapsed_s`` (loading excluded),
 as the issue defines it.  The worker also reports its wall time, the history
 load time, its own peak RSS (VmHWM) and the sum of its pool workers' peaks.
+Issue 17 cases:
+  (f) one 1,000,000-op single-key register history with unique written values (cas
+      included, as splitbrain's register workload writes), 20 processes, 1 % crashed
+      ops: decided by the unique-values check; target < 2 s checker time, < 1 GiB RSS
+  (g) 100 Porcupine-style etcd-like histories: ~85 ops, cas-register, values 0-4,
+      5 processes, crashes; target 3 ms in total when none is hard (the search runs:
+      values repeat); per-history median and the hardest reported
+  (h) a 50-client append-kv history over 10 keys with one lost append (like
+      Porcupine's c50-bad); target: every key decided in < 10 s
+  (i) like the etcd register run that ended "unknown: memory budget hit" on main
+      (100 processes, ~200k ops on one key, cas included, ~100 crashed); target
+      a verdict in < 5 s
+
 Also timed: ``splitbrain check`` on a 100-op history, cold start (whole process),
 and (e) the worker pool: 48 keys, each a copy of one 600-op register history
 that takes ~0.4 s to search, checked with one process and with all cores.
@@ -29,7 +42,7 @@ For the figure a fresh install gives (no scipy), run it from a clean venv:
     python3 -m venv /tmp/v && /tmp/v/bin/pip install -e '.[test]'
     PATH=/tmp/v/bin:$PATH /tmp/v/bin/python benchmarks/bench_linear.py
 
-    python benchmarks/bench_linear.py [--skip-c] [--repeat N]
+    python benchmarks/bench_linear.py [--skip-c] [--skip-f] [--only a,b,...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -50,11 +63,30 @@ sys.path.insert(0, ROOT)
 from _machine import machine  # noqa: E402
 
 
-def generate(outdir: str, skip_c: bool) -> dict[str, list[str]]:
+def generate(outdir: str, skip_c: bool, skip_f: bool = False) -> dict[str, list[str]]:
     from checkers.history import Op, save_history
     from checkers.linear import simulate_register_history
+    from checkers.linear.simulate import simulate_append_kv, simulate_unique_register_history
 
-    cases: dict[str, list[str]] = {"a": [], "b": [], "c": [], "d": []}
+    cases: dict[str, list[str]] = {"a": [], "b": [], "c": [], "d": [], "f": [], "g": [],
+                                   "h": [], "i": []}
+    p = os.path.join(outdir, "i.jsonl")
+    save_history(simulate_unique_register_history(9, 200_000, processes=100, info_rate=0.0005,
+                                                  read_frac=0.4), p)
+    cases["i"].append(p)
+    for i in range(100):
+        p = os.path.join(outdir, f"g{i:03d}.jsonl")
+        save_history(simulate_register_history(5000 + i, 85, processes=5, info_rate=0.03,
+                                               values=5), p)
+        cases["g"].append(p)
+    p = os.path.join(outdir, "h.jsonl")
+    save_history(simulate_append_kv(50, 10_000), p)
+    cases["h"].append(p)
+    if not skip_f:
+        p = os.path.join(outdir, "f.jsonl")
+        save_history(simulate_unique_register_history(6, 1_000_000, processes=20,
+                                                      info_rate=0.01), p)
+        cases["f"].append(p)
     rng = random.Random(7)
     for i in range(100):
         h = simulate_register_history(1000 + i, 100, processes=5, info_rate=0.02)
@@ -94,14 +126,18 @@ def worker(model: str, paths: list[str]) -> None:
     load_s = 0.0
     verdicts = []
     pool_peak = 0.0
+    rss_loaded = 0.0
+    algorithms = set()
     for p in paths:
         t = time.perf_counter()
         h = load_history(p)
         h.columnar()  # the numpy view every checker shares: part of loading
         load_s += time.perf_counter() - t
+        rss_loaded = max(rss_loaded, rss_now_kib() / 1024.0)
         r = check_linearizable(h, model=model)
         times.append(r.elapsed_s)
         verdicts.append(r.valid)
+        algorithms.add(r.evidence.get("algorithm", "?"))
         pool_peak = max(pool_peak, sum(partition.last_pool_peaks_mib))
         partition.last_pool_peaks_mib[:] = []
     times_sorted = sorted(times)
@@ -110,9 +146,21 @@ def worker(model: str, paths: list[str]) -> None:
                       "median_s": times_sorted[len(times) // 2], "max_s": times_sorted[-1],
                       "wall_s": time.perf_counter() - t_start,
                       "rss_mib": peak_rss_kib() / 1024.0, "pool_rss_mib": pool_peak,
+                      "rss_loaded_mib": rss_loaded, "algorithms": sorted(algorithms),
                       "valid": sum(v is True for v in verdicts),
                       "invalid": sum(v is False for v in verdicts),
                       "unknown": sum(v not in (True, False) for v in verdicts)}))
+
+
+def rss_now_kib() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def pool_case() -> None:
@@ -166,7 +214,9 @@ def spawn(model: str, paths: list[str], cache: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-c", action="store_true", help="skip the 1M-op case")
+    ap.add_argument("--skip-c", action="store_true", help="skip the 1M-op kv case")
+    ap.add_argument("--skip-f", action="store_true", help="skip the 1M-op unique-value case")
+    ap.add_argument("--only", help="comma-separated cases to run (default: all)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="warm processes per case (the machine is shared: see the spread)")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -177,7 +227,7 @@ def main() -> None:
         pool_case()
         return
     if args.generate:
-        print(json.dumps(generate(args.generate, args.skip_c)))
+        print(json.dumps(generate(args.generate, args.skip_c, args.skip_f)))
         return
     if args.worker:
         with open(args.worker[1]) as f:
@@ -188,15 +238,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_linear_") as d:
         t = time.perf_counter()
         gen = subprocess.run([sys.executable, __file__, "--generate", d]
-                             + (["--skip-c"] if args.skip_c else []),
+                             + (["--skip-c"] if args.skip_c else [])
+                             + (["--skip-f"] if args.skip_f else []),
                              capture_output=True, text=True, cwd=ROOT)
         if gen.returncode != 0:
             raise SystemExit(gen.stderr)
         cases = json.loads(gen.stdout.strip().splitlines()[-1])
         print(f"generated histories in {time.perf_counter() - t:.1f} s")
-        models = {"a": "cas-register", "b": "cas-register", "c": "kv", "d": "cas-register"}
-        for name in ("a", "b", "c", "d"):
-            if not cases[name]:
+        models = {"a": "cas-register", "b": "cas-register", "c": "kv", "d": "cas-register",
+                  "f": "cas-register", "g": "cas-register", "h": "append-kv",
+                  "i": "cas-register"}
+        only = set(args.only.split(",")) if args.only else None
+        for name in ("a", "b", "c", "d", "f", "g", "h", "i"):
+            if not cases[name] or (only is not None and name not in only):
                 continue
             cache = os.path.join(d, f"numba_cache_{name}")
             os.makedirs(cache)
@@ -211,8 +265,13 @@ def main() -> None:
                       f"  [process start: numba init + kernel {'compile' if label == 'cold' else 'cache load'}"
                       f" {r['init_s']:.2f} s{', scipy imported' if r['scipy'] else ''}]"
                       f"  load {r['load_s']:.2f} s  process wall {r['process_wall_s']:.2f} s"
-                      f"  peak RSS {r['rss_mib']:.0f} MiB{pool}  verdicts valid={r['valid']}"
-                      f" invalid={r['invalid']} unknown={r['unknown']}")
+                      f"  peak RSS {r['rss_mib']:.0f} MiB (after loading {r['rss_loaded_mib']:.0f})"
+                      f"{pool}  verdicts valid={r['valid']}"
+                      f" invalid={r['invalid']} unknown={r['unknown']}"
+                      f"  algorithm {'/'.join(r['algorithms'])}  [load avg "
+                      f"{os.getloadavg()[0]:.1f}]")
+        if only is not None and not only & {"cli", "e"}:
+            return
         # cold start of the CLI on one 100-op history (warm numba cache: the default one)
         for label in ("first", "second"):
             t = time.perf_counter()

@@ -116,6 +116,10 @@ class Spec:
         from harness.checking import checker_plan
         out = checker_plan(workloads.get(self.workload).checkers(self.workload_options))
         names = {n for n, _ in out}
+        # the spec's options refine a checker the workload already runs
+        # (e.g. {name: linearizable, max_staleness_s: 2})
+        mine = dict(self.checkers)
+        out = [(n, {**o, **mine.get(n, {})}) for n, o in out]
         out += [(n, o) for n, o in self.checkers if n not in names]
         return out
 

@@ -150,7 +150,16 @@ def _linear(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
                   "budget": (k.get("explored") or {}).get("budget_hit")} for k in rows],
         "more": more + int(ev.get("valid_keys_not_listed", 0) or 0),
         "failures": failures,
+        **_staleness(ev.get("staleness"), ctx),
     }
+
+
+def _staleness(st: Any, ctx: Context) -> dict[str, Any]:
+    from .staleness_view import staleness_summary, staleness_svg
+    if not isinstance(st, dict):
+        return {}
+    return {"staleness": staleness_summary(st),
+            "staleness_svg": staleness_svg(st, ctx.axis, ctx.faults)}
 
 
 def _causal(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:

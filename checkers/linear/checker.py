@@ -14,9 +14,11 @@ from ..progress import Progress
 from ..result import UNKNOWN, CheckResult, merge_verdicts
 from .encode import Partition, ValueTable, show
 from .models import BUILTIN, Ctx, ModelError, Unrepresentable
-from .partition import run_all, split_rows
+from .partition import split_rows
 from .readable import show_value
 from .search import PartResult, warm_up
+from .staleness import bounded_staleness, staleness_evidence, staleness_note
+from .unique import UniqueResult, decide_parts
 
 MAX_VALID_LISTED = 1000
 MAX_LISTED_OPS = 200
@@ -82,7 +84,8 @@ def resolve_model(model: Any) -> Any:
 def check_linearizable(history: History, model: Any = "cas-register", init: Any = None,
                        cas_fail_observes: bool = False, time_limit: float | None = None,
                        memory_limit: float | None = None, workers: int | None = None,
-                       progress: Progress | None = None, **_ignored: Any) -> CheckResult:
+                       progress: Progress | None = None, algorithm: str = "auto",
+                       max_staleness_s: float | None = None, **_ignored: Any) -> CheckResult:
     # the columnar view belongs to loading (it is built once per History and shared by
     # every checker), so the clock starts after it
     col = history.columnar()
@@ -92,6 +95,10 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         # numba's once-per-process start (its runtime, the kernel's cache) is
         # loading too; after the first call this is a 2-op search, microseconds
         warm_up()
+    if max_staleness_s is not None and (isinstance(max_staleness_s, bool) or not isinstance(
+            max_staleness_s, (int, float)) or not max_staleness_s >= 0):
+        raise ModelError(f"max_staleness_s must be a number of seconds >= 0, got "
+                         f"{max_staleness_s!r}")
     t0 = time.perf_counter()
     deadline = None if time_limit is None else time.monotonic() + float(time_limit)
     mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
@@ -129,8 +136,8 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
         describe = lambda raw: m.describe(raw)  # noqa: E731
         name = m.name
     else:
-        results = run_all(parts, deadline=deadline, memory_limit_mib=mem, workers=workers,
-                          on_start=on_start, on_done=on_done)
+        results = decide_parts(parts, algorithm, deadline=deadline, memory_limit_mib=mem,
+                               workers=workers, on_start=on_start, on_done=on_done, ctx=ctx)
         parts_rows = [p.rows for p in parts]
         describe = lambda raw: m.describe(raw, ctx)  # noqa: E731
         name = m.name
@@ -146,12 +153,22 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
     evidence: dict[str, Any] = {
         "model": name, "init": init, "keys_checked": len(groups), "keys": listed,
         "ops": int(sum(r.ops for r in results)),
-        "configurations": int(sum(r.configurations for r in results))}
+        "configurations": int(sum(r.configurations for r in results)),
+        "algorithm": _algorithm(results)}
     if len(valid_keys) > MAX_VALID_LISTED:
         evidence["valid_keys_not_listed"] = len(valid_keys) - MAX_VALID_LISTED
     if verdict is True and len(results) == 1 and results[0].final_states:
         evidence["final_state"] = describe(results[0].final_states[0])
     summary = _summary(verdict, listed, len(groups), evidence["ops"], keyed, col.source)
+    if not isinstance(m, PyModel):
+        st = staleness_evidence(ctx, parts, results, deadline)
+        if st is not None:
+            evidence["staleness"] = st
+            summary += staleness_note(st)
+    if max_staleness_s is not None:
+        evidence["linearizable"], evidence["max_staleness_s"] = verdict, float(max_staleness_s)
+        verdict, summary = bounded_staleness(verdict, evidence.get("staleness"),
+                                             float(max_staleness_s), summary)
     return CheckResult("linearizable", verdict, summary, time.perf_counter() - t0, evidence)
 
 
@@ -170,6 +187,11 @@ def _progress_hooks(progress: Progress | None, groups: list[tuple[Any, np.ndarra
             (lambda i, r: progress.finish_key(label(i), r.valid)))
 
 
+def _algorithm(results: list[PartResult]) -> str:
+    used = {r.algorithm if isinstance(r, UniqueResult) else "wgl" for r in results}
+    return used.pop() if len(used) == 1 else ("mixed" if used else "wgl")
+
+
 def _rank(v: Any) -> int:
     return 0 if v is False else (2 if v is True else 1)
 
@@ -179,7 +201,8 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
     ev: dict[str, Any] = {"key": key, "valid": res.valid, "ops": res.ops,
                           "elapsed_s": round(res.elapsed_s, 6),
                           "explored": {"configurations": res.configurations,
-                                       "budget_hit": res.budget_hit}}
+                                       "budget_hit": res.budget_hit},
+                          "algorithm": res.algorithm if isinstance(res, UniqueResult) else "wgl"}
     if res.valid is True or res.fail_op is None:
         return ev
     row = int(rows[res.fail_op])
@@ -198,6 +221,11 @@ def _key_evidence(ctx: Ctx, m: Any, key: Any, res: PartResult, rows: np.ndarray,
         "expected": expected,
         "concurrent": [opref(ctx, int(rows[o])) for o in res.concurrent[:MAX_LISTED_OPS]],
     }
+    if isinstance(res, UniqueResult) and res.reason:
+        # no search ran, so no prefix: the ops that force the failure instead
+        failure["why"] = res.reason
+        failure["expected"] = res.expected or failure["expected"]
+        failure["witnesses"] = [opref(ctx, int(rows[o])) for o in res.witnesses]
     if res.valid == UNKNOWN:
         # what the search had reached when the budget ran out; not a verdict
         failure["note"] = "furthest point explored before the budget ran out"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..history import Columnar
+from ..history.columnar import intern_key
 
 
 @dataclass
@@ -53,7 +54,6 @@ class ValueTable:
         c = self.col.value_code(v)
         if c >= 0:
             return c
-        from ..history.columnar import intern_key
         k = intern_key(v)
         c = self.extra.get(k)
         if c is None:

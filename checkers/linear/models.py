@@ -178,13 +178,20 @@ class Register(Model):
                                              return_inverse=True)
             frm = np.empty(uniq.size, np.int64)
             to = np.empty(uniq.size, np.int64)
+            values, code_of = ctx.col.values, ctx.vt.code
+            # ints and strings are their own intern keys: a dict lookup, no call (a
+            # unique-value history has as many distinct cas values as cas ops)
+            direct = ctx.col._values._codes.get if ctx.col._values is not None else {}.get
             for i, code in enumerate(uniq.tolist()):
-                v = ctx.col.values[code]
+                v = values[code]
                 if not isinstance(v, (list, tuple)) or len(v) != 2:
                     raise ModelError(f"cas value must be [from, to], got {show(v)} "
                                      f"({ctx.op_where(int(cas_rows[first[i]]))})")
-                frm[i] = ctx.vt.code(v[0])
-                to[i] = ctx.vt.code(v[1])
+                x, y = v
+                cx = direct(x) if type(x) is int or type(x) is str else None
+                cy = direct(y) if type(y) is int or type(y) is str else None
+                frm[i] = code_of(x) if cx is None else cx
+                to[i] = code_of(y) if cy is None else cy
             a[is_cas] = frm[inverse]
             b[is_cas] = to[inverse]
             kind[is_cas] = np.where(st[is_cas] == T_FAIL, K.K_CASFAIL, K.K_CAS)

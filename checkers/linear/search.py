@@ -208,3 +208,5 @@ def warm_up() -> None:
                      a=np.array([1, 1]), b=z, c=z, must=np.ones(2, np.int8),
                      inv_pos=np.array([0, 2]), ret_pos=np.array([1, 3]))
     run_partition(part, deadline=None, memory_limit_mib=None)
+    from .unique import run_unique
+    run_unique(part)  # the unique-values check: its own compiled function

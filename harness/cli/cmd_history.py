@@ -65,7 +65,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         options["model"] = args.model
     if args.init is not None:
         options["init"] = parse_value(args.init)
-    for name in ("cas_fail_observes", "level", "time_limit", "memory_limit", "workers"):
+    for name in ("cas_fail_observes", "level", "time_limit", "memory_limit", "workers",
+                 "algorithm", "max_staleness_s"):
         v = getattr(args, name, None)
         if v is not None and v is not False:
             options[name] = v
@@ -144,6 +145,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", help="initial model value, JSON or EDN (default nil)")
     p.add_argument("--cas-fail-observes", action="store_true",
                    help="a failed CAS also observes that the register did not hold its 'from' value")
+    p.add_argument("--algorithm", choices=("auto", "unique-values", "wgl"),
+                   help="linearizability: the near-linear check for unique written values, the "
+                        "search, or the first where it applies (default auto)")
+    p.add_argument("--max-staleness", dest="max_staleness_s", type=float, metavar="SECONDS",
+                   help="linearizability: judge bounded staleness (reads at most this stale) "
+                        "instead")
     p.add_argument("--level", choices=("CC", "CM", "CCv"), help="causal checker: level to judge")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per-check time budget")
     p.add_argument("--memory-limit", type=float, metavar="MIB", help="per-check memory budget")

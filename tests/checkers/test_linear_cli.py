@@ -85,12 +85,13 @@ def test_unknown_when_budget_hit(tmp_path) -> None:
         ev += [(1000, "invoke", "read", None), (1000, "ok", "read", j)]
     ev += [(1000, "invoke", "read", None), (1000, "ok", "read", 999)]
     path = write(tmp_path, "hard.jsonl", ev)
-    p = run(path, "--model", "register", "--time-limit", "0.3", "--json")
+    # the search's budget (the unique-values check would decide this history at once)
+    p = run(path, "--model", "register", "--time-limit", "0.3", "--json", "--algorithm", "wgl")
     assert p.returncode == 2, p.stderr
     out = json.loads(p.stdout)
     assert out["valid"] == "unknown"
     assert out["evidence"]["keys"][0]["explored"]["budget_hit"] == "time"
-    p = run(path, "--model", "register", "--memory-limit", "1", "--json")
+    p = run(path, "--model", "register", "--memory-limit", "1", "--json", "--algorithm", "wgl")
     assert p.returncode == 2
     assert json.loads(p.stdout)["evidence"]["keys"][0]["explored"]["budget_hit"] == "memory"
 
