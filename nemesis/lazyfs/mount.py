@@ -104,6 +104,23 @@ class LazyMount:
             self._lazy_unmount()
         self.daemon = None
 
+    def checkpoint(self, within: float = 30.0) -> None:
+        """Make everything written so far durable (SIGUSR1), and wait until it is."""
+        path = f"{self.backing}/{META}/checkpoint"
+
+        def count() -> int:
+            r = self.node.exec(["cat", path], timeout=10)
+            return int(r.stdout.strip() or 0) if r.ok else 0
+
+        before = count()
+        self.node.signal(self.daemon, signal.SIGUSR1, group=False)
+        deadline = time.monotonic() + within
+        while count() <= before:
+            if time.monotonic() > deadline or not self.running():
+                raise LazyFsError(f"{self.node.name}: lazyfs checkpoint of {self.mountpoint} "
+                                  f"did not finish within {within:g}s: {self._log_tail()}")
+            time.sleep(0.05)
+
     def control(self, **settings: Any) -> None:
         """Make the disk slow or failing (see fs.py): written whole, read at the next call."""
         self.node.put_file(f"{self.backing}/{META}/control.json",
