@@ -41,12 +41,18 @@ class ClockSkewable(Protocol):
 
 @runtime_checkable
 class HasFiles(Protocol):
-    def data_files(self, node: Node) -> list[str]:
-        """The files holding the database's state on ``node`` (what disk faults act on)."""
+    def durable_dir(self, node: Node) -> str:
+        """The directory holding all of the database's durable state on ``node`` (what disk
+        faults act on: lazyfs mounts over it before setup).  Logs and sockets live elsewhere."""
+
+    def file_classes(self, node: Node) -> dict[str, list[str]]:
+        """File class (``wal``, ``snapshot``, ``data`` …) -> shell globs under ``durable_dir``
+        naming those files, for file corruption."""
 
 
 # fault kind -> the capability it needs
-NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable}
+NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable,
+                         "lose-unfsynced": HasFiles}
 
 
 def missing(target: Any, kind: str) -> str | None:

@@ -167,6 +167,7 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
 
             phase("setup")
             try:
+                notes.extend(nem.prepare())      # e.g. lazyfs under the target's data dirs
                 target.setup(nodes)
             except (NodeError, Exception) as e:  # noqa: BLE001 - one line for the user
                 raise RunAbort(f"cannot start {plan.target_name}: {e}")
@@ -177,6 +178,8 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
                 raise RunAbort(f"{plan.target_name} did not become healthy within "
                                f"{plan.health_timeout_s:g} s ({why}); see the node logs in "
                                f"{run.logs}")
+
+            notes.extend(nem.settled())
 
             phase("main")
             from checkers.history import HistoryWriter
@@ -253,6 +256,9 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
                     notes.extend(problems)
                 except Exception as e:  # noqa: BLE001
                     notes.append(f"log collection failed: {e}")
+            if nem is not None:
+                for line in nem.teardown():
+                    (errors if "FAILED" in line else notes).append(line)
             if provider is not None:
                 try:
                     provider.destroy()

@@ -92,6 +92,32 @@ class Nemesis:
 
     clock_env = daemon_env   # what targets' env_hook was first set to
 
+    def _in_use(self) -> list[Fault]:
+        in_use = {k.name for k in map(_faults.kind_of, self.faults) if k is not None}
+        return [f for f in self.kinds.values() if f.name in in_use]
+
+    def prepare(self) -> list[str]:
+        """Before the target's setup: each fault in use readies the nodes (lazyfs mounts)."""
+        with self._lock:
+            return [line for f in self._in_use() for line in f.prepare()]
+
+    def settled(self) -> list[str]:
+        """The target is set up and healthy: what it wrote so far is its installed state."""
+        with self._lock:
+            return [line for f in self._in_use() for line in f.settled()]
+
+    def teardown(self) -> list[str]:
+        """After the target stopped: undo ``prepare``; each failure reported, the rest done."""
+        with self._lock:
+            done = []
+            for f in self._in_use():
+                try:
+                    done += f.teardown()
+                except Exception as e:  # noqa: BLE001 - tear down the rest, report this one
+                    done.append(f"{f.name} teardown FAILED: {e}")
+            self.journal.close()
+            return done
+
     def active(self) -> list[str]:
         """Faults in force now, one short line each (for the live console).
 
@@ -114,9 +140,10 @@ class Nemesis:
                                 + measured_offsets(res))
                 except Exception as e:  # noqa: BLE001 - heal the rest, report this one
                     done.append(f"{fault.healed_as} FAILED: {e}")
-            if not self.journal.close():
+            standing = {k for f in self.kinds.values() if f.standing for k in f.journal_kinds}
+            if not self.journal.close(keep=standing):
                 # Anything the live state lost track of is healed from the journal.
-                done.extend(heal_journal(self.journal.path, force=True))
+                done.extend(heal_journal(self.journal.path, force=True, skip=standing))
             return done
 
     def close(self) -> list[str]:

@@ -99,11 +99,15 @@ class Journal:
             return [dict(e) for e in self.data["entries"] if not e["healed"]
                     and (kind is None or e["kind"] == kind) and (node is None or e["node"] == node)]
 
-    def close(self) -> bool:
-        """Remove the file when nothing is left to heal; True when removed."""
+    def close(self, keep: Iterable[str] = ()) -> bool:
+        """Remove the file when nothing is left to heal; True when nothing is, apart from
+        entries of the ``keep`` kinds (standing resources, undone at teardown: the file stays)."""
+        kept = set(keep)
         with self._lock:
-            if any(not e["healed"] for e in self.data["entries"]):
+            if any(not e["healed"] and e["kind"] not in kept for e in self.data["entries"]):
                 return False
+            if any(not e["healed"] for e in self.data["entries"]):
+                return True
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
             return True
@@ -121,7 +125,7 @@ def heal_entry(ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     return healer[1].heal_entry(ref, entry)
 
 
-def heal_journal(path: Path, *, force: bool = False) -> list[str]:
+def heal_journal(path: Path, *, force: bool = False, skip: Iterable[str] = ()) -> list[str]:
     """Heal everything one journal file lists; remove it when all is healed."""
     try:
         data = json.loads(path.read_text())
@@ -141,7 +145,9 @@ def heal_journal(path: Path, *, force: bool = False) -> list[str]:
     # else, as it cannot be stopped cleanly by whoever tears the nodes down next.
     from .faults import journal_healers
     healers = journal_healers()
-    entries = sorted((e for e in data.get("entries", []) if not e.get("healed")),
+    skipped = set(skip)
+    entries = sorted((e for e in data.get("entries", []) if not e.get("healed")
+                      and e.get("kind") not in skipped),
                      key=lambda e: healers[e["kind"]][0] if e.get("kind") in healers
                      else (99, 0))
     for e in entries:
@@ -165,7 +171,8 @@ def heal_journal(path: Path, *, force: bool = False) -> list[str]:
                 out.append(f"nemesis {tid}: {name}: FAILED to remove splitbrain chains: {msg}")
         except Unreachable:
             pass
-    if not failed:
+    kept = any(not e.get("healed") and e.get("kind") in skipped for e in data.get("entries", []))
+    if not failed and not kept:
         path.unlink(missing_ok=True)
     if not out:
         out.append(f"nemesis {tid}: nothing left to heal")

@@ -22,6 +22,7 @@ BUILTIN = {
     "pause": "nemesis.faults.pause:Pause",
     "loss": "nemesis.faults.loss:PacketLoss",
     "latency": "nemesis.faults.latency:Latency",
+    "lose-unfsynced": "nemesis.faults.lose_unfsynced:LoseUnfsynced",
 }
 
 REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")

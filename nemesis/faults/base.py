@@ -32,6 +32,9 @@ class Fault:
     heal_rank: int = 5                    # order of healing among faults (lower first)
     window: tuple[str, str] = ("", "")    # report shading: the ops opening and closing it
     healed_as: str = "healed"             # heal_all's line for it
+    # Its journal entries stand from prepare() to teardown() (a mount under the target):
+    # heal_all leaves them, teardown() undoes them, `splitbrain clean` heals them after a crash.
+    standing: bool = False
 
     def __init__(self, nem: "Nemesis") -> None:
         self.nem = nem
@@ -60,6 +63,19 @@ class Fault:
     def daemon_env(self, node: Node) -> dict[str, str]:
         """Environment every daemon on ``node`` must start with for this fault to work."""
         return {}
+
+    # -- around the target's life (only for faults the run uses) -------------------------
+    def prepare(self) -> list[str]:
+        """Before the target is set up (e.g. mount a filesystem under its data directory)."""
+        return []
+
+    def settled(self) -> list[str]:
+        """After the target is set up and healthy, before the main phase."""
+        return []
+
+    def teardown(self) -> list[str]:
+        """After the target's daemons are stopped: undo what ``prepare`` did."""
+        return []
 
     # -- before the run ------------------------------------------------------------------
     @classmethod

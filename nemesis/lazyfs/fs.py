@@ -614,12 +614,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+CHECKPOINT = b"checkpoint"   # under META: how many SIGUSR1 checkpoints are done
+
+
 async def _serve(fs: LazyFS) -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(pyfuse3.main)
-        # SIGTERM is an orderly shutdown (sync, then unmount); SIGKILL is the power loss.
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
+        # SIGTERM is an orderly shutdown (sync, then unmount); SIGKILL is the power loss;
+        # SIGUSR1 is a checkpoint: everything written so far becomes durable (the set-up a
+        # database did before the test, which a real machine would long have flushed).
+        done = 0
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) as sigs:
+            async for sig in sigs:
+                if sig == signal.SIGUSR1:
+                    fs.sync_all()
+                    done += 1
+                    Path(os.fsdecode(os.path.join(fs.journal.dir, CHECKPOINT))).write_text(
+                        f"{done}\n")
+                    continue
                 pyfuse3.terminate()
                 break
 

@@ -58,6 +58,14 @@ class EtcdTarget(KillsDaemons, Target):
     def _dir(self, node: Node) -> str:
         return self.data_path(node, "etcd")
 
+    def durable_dir(self, node: Node) -> str:
+        """etcd's --data-dir: the WAL and the snapshots/bbolt database under member/."""
+        return self._dir(node)
+
+    def file_classes(self, node: Node) -> dict[str, list[str]]:
+        return {"wal": ["member/wal/*.wal"], "snapshot": ["member/snap/*.snap"],
+                "data": ["member/snap/db"]}
+
     def _log(self, node: Node) -> str:
         return self.data_path(node, "etcd.log")
 

@@ -73,6 +73,15 @@ class RedisTarget(KillsDaemons, Target):
     def _dir(self, node: Node) -> str:
         return self.data_path(node, "redis")
 
+    def durable_dir(self, node: Node) -> str:
+        """redis' ``dir``: the append-only file, RDB snapshots and both configs (sentinel
+        rewrites its own with what it learned)."""
+        return self._dir(node)
+
+    def file_classes(self, node: Node) -> dict[str, list[str]]:
+        return {"wal": ["appendonlydir/*.aof", "appendonly.aof"], "snapshot": ["dump.rdb"],
+                "config": ["sentinel.conf"]}
+
     def _conf(self, node: Node) -> str:
         return f"{self._dir(node)}/redis.conf"
 
