@@ -13,11 +13,12 @@ from core.generator import simulate
 from harness.lifecycle import validate_plan
 from harness.plan import Plan, build_generators
 from nemesis import FAULTS, combined_ops
+from nemesis.faults import kinds as _fault_kinds
 from nemesis.schedule import _kind, coverage_warning, faults_that_fit
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
-START_OF = {"partition": "start-partition", "kill": "kill", "pause": "pause",
-            "loss": "start-loss", "clock": "start-clock", "latency": "start-latency"}
+# each fault kind's opening op, from the faults themselves (a new fault needs no entry here)
+START_OF = {k.name: k.window[0] for k in _fault_kinds()}
 
 
 def _plan(faults: list[str], time_limit_s: float, interval: str, seed: int = 7) -> Plan:
