@@ -122,7 +122,10 @@ def co_patterns(n, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, 
                     init_w[ni, 1] = wl[slo[s]]
                 ni += 1
                 hit = True
-            elif w2 != w1 and pos[w1] <= vc[w2, chain[w1]]:
+            elif w2 != w1 and pos[w2] > vc[w1, c] and pos[w1] <= vc[w2, chain[w1]]:
+                # (w2 -co-> w1 rules w1 -co-> w2 out, co being acyclic; that
+                # test reads w1's row, hot for the whole loop, so the random
+                # row of w2 is only read for writes concurrent with w1)
                 if nw < cap:
                     wcr_w[nw, 0] = w1
                     wcr_w[nw, 1] = w2
@@ -336,117 +339,3 @@ def session_guarantees(n, nchain, start, chain, pos, kind, key, src, vc, lastw,
                 counts[3] += 1
                 break
     return counts, wit
-
-
-@njit(cache=True)
-def _hbpast(x, vc, pos, chain, tg, H, out):
-    """Clock of the nodes reaching x in hb: x's co clock joined with H[j] of
-    every target t_j that reaches x by co (a path's last hb edge enters
-    some target; from there on it is pure co)."""
-    S = vc.shape[1]
-    for c in range(S):
-        out[c] = vc[x, c]
-    for j in range(tg.shape[0]):
-        t = tg[j]
-        if pos[t] <= vc[x, chain[t]]:
-            for c in range(S):
-                if H[j, c] > out[c]:
-                    out[c] = H[j, c]
-
-
-@njit(cache=True)
-def hb_session_small(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi, max_rounds):
-    """hb_o saturation for session s on the compressed graph of the writes
-    its reads returned (targets): returns 0 when CM holds for the session,
-    1 when it finds WriteHBInitRead or CyclicHB (the caller re-runs the
-    full-graph saturation to explain it), 2 when out of rounds.
-
-    Cost is O(rounds · (reads + edges) · targets · S) — for the short
-    sessions of crash-retired processes far below a full-graph pass."""
-    S = vc.shape[1]
-    # targets: distinct writes read by the session
-    m = 0
-    for r in range(start[s], start[s + 1]):
-        if kind[r] == READ and src[r] >= 0:
-            m += 1
-    tg_all = np.empty(m, np.int64)
-    m = 0
-    for r in range(start[s], start[s + 1]):
-        if kind[r] == READ and src[r] >= 0:
-            tg_all[m] = src[r]
-            m += 1
-    tg = np.unique(tg_all)
-    m = tg.shape[0]
-    H = np.empty((m, S), np.int64)
-    for j in range(m):
-        for c in range(S):
-            H[j, c] = vc[tg[j], c]
-    ea = np.empty(16, np.int64)    # edge sources
-    et = np.empty(16, np.int64)    # edge target index into tg
-    ne = 0
-    buf = np.empty(S, np.int64)
-    buf2 = np.empty(S, np.int64)
-    for _round in range(max_rounds):
-        # H to its fixpoint under the current edges
-        changed = True
-        while changed:
-            changed = False
-            for e in range(ne):
-                _hbpast(ea[e], vc, pos, chain, tg, H, buf)
-                j = et[e]
-                for c in range(S):
-                    if buf[c] > H[j, c]:
-                        H[j, c] = buf[c]
-                        changed = True
-            for j in range(m):
-                _hbpast(tg[j], vc, pos, chain, tg, H, buf)
-                for c in range(S):
-                    if buf[c] > H[j, c]:
-                        H[j, c] = buf[c]
-                        changed = True
-        for e in range(ne):
-            _hbpast(ea[e], vc, pos, chain, tg, H, buf)
-            t = tg[et[e]]
-            if pos[t] <= buf[chain[t]]:
-                return 1          # t reaches a and a -hb-> t: CyclicHB
-        added = 0
-        for r in range(start[s], start[s + 1]):
-            if kind[r] != READ or src[r] < SRC_INIT:
-                continue
-            x = key[r]
-            w2 = src[r]
-            _hbpast(r, vc, pos, chain, tg, H, buf)
-            if w2 >= 0:
-                _hbpast(w2, vc, pos, chain, tg, H, buf2)
-            for g in range(sp[x], sp[x + 1]):
-                c = sc[g]
-                p = buf[c]
-                if p < 0:
-                    continue
-                w1 = last_le(wl, slo[g], shi[g], start[c] + p)
-                if w1 < 0:
-                    continue
-                if w2 == SRC_INIT:
-                    return 1      # WriteHBInitRead
-                if w1 == w2 or pos[w1] <= buf2[c]:
-                    continue
-                dup = False
-                for e in range(ne):
-                    if ea[e] == w1 and tg[et[e]] == w2:
-                        dup = True
-                        break
-                if dup:
-                    continue
-                if ne >= ea.shape[0]:
-                    ea2 = np.empty(2 * ne, np.int64)
-                    et2 = np.empty(2 * ne, np.int64)
-                    ea2[:ne] = ea[:ne]
-                    et2[:ne] = et[:ne]
-                    ea, et = ea2, et2
-                ea[ne] = w1
-                et[ne] = np.searchsorted(tg, w2)
-                ne += 1
-                added += 1
-        if added == 0:
-            return 0
-    return 2
