@@ -19,8 +19,9 @@ checks WriteHBInitRead on them, then adds every forced edge; the clock of
 the previous rounds' edges is a fixpoint of the sweeps above (Y only
 grows, so iterating the sweeps from the last round's Y reaches it), and
 an edge w1 -> t whose target t is already in Y[e] closes a cycle
-(CyclicHB).  Cost per session and sweep: O((reads + edges) · S), with S
-sessions — the co clocks (n x S) are read, never copied or written.
+(CyclicHB).  Cost per session and sweep: O((reads + edges) · S) steps
+with S sessions, plus one row join (S) per pointer that moves — the co
+clocks (n x S) are read, never copied or written.
 """
 
 from __future__ import annotations
