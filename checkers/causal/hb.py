@@ -79,27 +79,42 @@ def _by_session(nodes, chain, nchain):
 
 
 @njit(cache=True)
+def _targets(et, ne, chain, pos, nchain):
+    """The edges ordered by target (session, position), each target
+    session's run start, and the target positions in that order."""
+    t_order, gptr = _by_session(et[:ne], chain, nchain)
+    tpos = np.empty(ne, np.int64)
+    for q in range(ne):
+        tpos[q] = pos[et[t_order[q]]]
+    return t_order, gptr, tpos
+
+
+@njit(cache=True)
+def _prefix_join(t_order, gptr, y, py):
+    """py[q] = join of Y over the edges of q's target session up to q."""
+    S = y.shape[1]
+    for c in range(gptr.shape[0] - 1):
+        for q in range(gptr[c], gptr[c + 1]):
+            e = t_order[q]
+            for cc in range(S):
+                v = y[e, cc]
+                if q > gptr[c] and py[q - 1, cc] > v:
+                    v = py[q - 1, cc]
+                py[q, cc] = v
+
+
+@njit(cache=True)
 def _fixpoint(ea, et, ne, y, chain, pos, vc):
     """Raise Y (ne x S) to the hb clocks of the edge sources.  Returns True
     when some edge's target reaches its source: a cycle."""
     S = vc.shape[1]
-    t_order, gptr = _by_session(et[:ne], chain, S)
+    t_order, gptr, tpos = _targets(et, ne, chain, pos, S)
     s_order, sptr = _by_session(ea[:ne], chain, S)
-    tpos = np.empty(ne, np.int64)
-    for q in range(ne):
-        tpos[q] = pos[et[t_order[q]]]
     py = np.empty((ne, S), np.int32)
     a = np.empty(S, np.int32)
     ptr = np.zeros(S, np.int64)
     while True:
-        for c in range(S):
-            for q in range(gptr[c], gptr[c + 1]):
-                e = t_order[q]
-                for cc in range(S):
-                    v = y[e, cc]
-                    if q > gptr[c] and py[q - 1, cc] > v:
-                        v = py[q - 1, cc]
-                    py[q, cc] = v
+        _prefix_join(t_order, gptr, y, py)
         changed = False
         for c in range(S):
             if sptr[c] == sptr[c + 1]:
@@ -123,32 +138,34 @@ def _fixpoint(ea, et, ne, y, chain, pos, vc):
 
 @njit(cache=True)
 def _new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi,
-               ea, et, ne, y):
+               ea, et, ne, y, seen, first):
     """Sweep session s's reads with their hb clocks (edges so far).
-    Returns (init_hit, candidate keys w1 * n + w2 of forced edges)."""
+    Returns (init_hit, candidate keys w1 * n + w2 of forced edges).
+    ``seen[j]``: the clock the j-th read had last round — a read whose
+    clock did not grow forces nothing it did not force then."""
     S = vc.shape[1]
     n = vc.shape[0]
-    t_order, gptr = _by_session(et[:ne], chain, S)
-    tpos = np.empty(ne, np.int64)
+    t_order, gptr, tpos = _targets(et, ne, chain, pos, S)
     py = np.empty((ne, S), np.int32)
-    for c in range(S):
-        for q in range(gptr[c], gptr[c + 1]):
-            e = t_order[q]
-            tpos[q] = pos[et[e]]
-            for cc in range(S):
-                v = y[e, cc]
-                if q > gptr[c] and py[q - 1, cc] > v:
-                    v = py[q - 1, cc]
-                py[q, cc] = v
+    _prefix_join(t_order, gptr, y, py)
     a = np.full(S, -1, np.int32)
     ptr = np.zeros(S, np.int64)
     out = np.empty(64, np.int64)
     m = 0
+    j = -1
     for r in range(start[s], start[s + 1]):
         if kind[r] != READ or src[r] < SRC_INIT:
             continue
+        j += 1
         _join_row(a, vc, r)
         _close(a, ptr, gptr, tpos, py)
+        grew = first
+        for c in range(S):
+            if a[c] != seen[j, c]:
+                grew = True
+                seen[j, c] = a[c]
+        if not grew:
+            continue
         x = key[r]
         w2 = src[r]
         for g in range(sp[x], sp[x + 1]):
@@ -184,11 +201,16 @@ def hb_session(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi, m
     y = np.empty((64, S), np.int32)
     have = np.empty(0, np.int64)     # sorted keys of the edges so far
     ne = 0
+    nr = 0
+    for r in range(start[s], start[s + 1]):
+        if kind[r] == READ and src[r] >= SRC_INIT:
+            nr += 1
+    seen = np.empty((nr, S), np.int32)
     for rnd in range(max_rounds):
         if ne and _fixpoint(ea, et, ne, y, chain, pos, vc):
             return HB_CYCLE, rnd
         hit, cand = _new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi,
-                               ea, et, ne, y)
+                               ea, et, ne, y, seen, rnd == 0)
         if hit:
             return HB_INIT_READ, rnd + 1
         fresh = np.ones(cand.shape[0], np.bool_)
