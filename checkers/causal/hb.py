@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import last_le
+from .kernels import known_write
 from .prepare import READ, SRC_INIT
 
 HB_OK, HB_INIT_READ, HB_CYCLE, HB_NO_FIXPOINT = 0, 1, 2, 3
@@ -170,10 +170,7 @@ def _new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi,
         w2 = src[r]
         for g in range(sp[x], sp[x + 1]):
             c = sc[g]
-            p = a[c]
-            if p < 0:
-                continue
-            w1 = last_le(wl, slo[g], shi[g], start[c] + p)
+            w1 = known_write(wl, slo, shi, start, g, c, a[c])
             if w1 < 0:
                 continue
             if w2 == SRC_INIT:

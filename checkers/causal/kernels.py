@@ -69,6 +69,15 @@ def last_le(lst, lo, hi, bound):
     return lst[a - 1]
 
 
+@njit(cache=True, inline="always")
+def known_write(wl, slo, shi, start, g, c, p):
+    """The latest write to the key of segment ``g`` of a key index, made by
+    its session ``c`` at a position <= ``p`` (a clock entry), or -1."""
+    if p < 0:
+        return -1
+    return last_le(wl, slo[g], shi[g], start[c] + p)
+
+
 @njit(cache=True)
 def last_write_upto(n, chain, kind):
     """For each node, the last write of its session at or before it (-1)."""
@@ -110,10 +119,7 @@ def co_patterns(n, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, 
         hit = False
         for s in range(sp[x], sp[x + 1]):
             c = sc[s]
-            p = vc[r, c]
-            if p < 0:
-                continue
-            w2 = last_le(wl, slo[s], shi[s], start[c] + p)
+            w2 = known_write(wl, slo, shi, start, s, c, vc[r, c])
             if w2 < 0:
                 continue
             if w1 == SRC_INIT:
@@ -162,9 +168,7 @@ def cf_edges(n, nchain, start, chain, pos, kind, key, vc, rd_ptr, rd_idx, wl, sp
         x = key[w2]
         for s in range(sp[x], sp[x + 1]):
             c = sc[s]
-            if mx[c] < 0:
-                continue
-            w1 = last_le(wl, slo[s], shi[s], start[c] + mx[c])
+            w1 = known_write(wl, slo, shi, start, s, c, mx[c])
             if w1 < 0 or w1 == w2:
                 continue
             if pos[w1] <= vc[w2, c]:
@@ -196,10 +200,7 @@ def hb_new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi)
         w2 = src[r]
         for g in range(sp[x], sp[x + 1]):
             c = sc[g]
-            p = vc[r, c]
-            if p < 0:
-                continue
-            w1 = last_le(wl, slo[g], shi[g], start[c] + p)
+            w1 = known_write(wl, slo, shi, start, g, c, vc[r, c])
             if w1 < 0:
                 continue
             if w2 == SRC_INIT:
