@@ -175,7 +175,7 @@ def _new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi,
                 continue
             if w2 == SRC_INIT:
                 return True, out[:0]
-            if w1 == w2 or pos[w1] <= vc[w2, c]:
+            if w1 == w2 or w1 - start[c] <= vc[w2, c]:
                 continue   # nothing new: w1 -co-> w2 already
             if m == out.shape[0]:
                 bigger = np.empty(2 * m, np.int64)

@@ -128,10 +128,12 @@ def co_patterns(n, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, 
                     init_w[ni, 1] = wl[slo[s]]
                 ni += 1
                 hit = True
-            elif w2 != w1 and pos[w2] > vc[w1, c] and pos[w1] <= vc[w2, chain[w1]]:
+            elif w2 != w1 and w2 - start[c] > vc[w1, c] and pos[w1] <= vc[w2, chain[w1]]:
                 # (w2 -co-> w1 rules w1 -co-> w2 out, co being acyclic; that
                 # test reads w1's row, hot for the whole loop, so the random
-                # row of w2 is only read for writes concurrent with w1)
+                # row of w2 is only read for writes concurrent with w1.
+                # Nodes are numbered session-major: w2's position in its
+                # session c is w2 - start[c], no random read of pos)
                 if nw < cap:
                     wcr_w[nw, 0] = w1
                     wcr_w[nw, 1] = w2
@@ -171,7 +173,7 @@ def cf_edges(n, nchain, start, chain, pos, kind, key, vc, rd_ptr, rd_idx, wl, sp
             w1 = known_write(wl, slo, shi, start, s, c, mx[c])
             if w1 < 0 or w1 == w2:
                 continue
-            if pos[w1] <= vc[w2, c]:
+            if w1 - start[c] <= vc[w2, c]:
                 continue  # already w1 -co-> w2
             out = _grow(out, m + 1)
             out[m, 0] = w1
@@ -209,7 +211,7 @@ def hb_new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi)
                     init_hit[1] = wl[slo[g]]
                     init_hit[2] = 1
                 continue
-            if w1 == w2 or pos[w1] <= vc[w2, c]:
+            if w1 == w2 or w1 - start[c] <= vc[w2, c]:
                 continue
             out = _grow(out, m + 1)
             out[m, 0] = w1
