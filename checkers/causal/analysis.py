@@ -209,8 +209,8 @@ def analyse(p: Prepared, *, levels: tuple[str, ...] = ("CC", "CM", "CCv"), cap: 
         out.patterns.append(Witness("ThinAirRead", [int(r)], []))
 
     wl, wsp, wsc, wslo, wshi = k.key_index(n, p.nkeys, p.kind, 0, p.key, p.chain)
-    ni, init_w, nw, wcr_w = k.co_patterns(n, p.start, p.chain, p.pos, p.kind, p.key, p.src, vc,
-                                          wl, wsp, wsc, wslo, wshi, cap)
+    ni, init_w, nw, wcr_w = k.co_patterns(n, p.nkeys, p.start, p.chain, p.pos, p.kind, p.key,
+                                          p.src, vc, wl, wsp, wsc, wslo, wshi, cap)
     out.counts["WriteCOInitRead"] = int(ni)
     for r, w in init_w[:min(ni, cap)]:
         edges = co.path(int(w), int(r))

@@ -102,46 +102,72 @@ def _grow(a, need):
 
 
 @njit(cache=True)
-def co_patterns(n, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, cap):
-    """WriteCOInitRead (read, write) and WriteCORead (w1, w2, read) witnesses.
+def co_patterns(n, nkeys, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, cap):
+    """WriteCOInitRead (read, write) and WriteCORead (w1, w2, read) witnesses,
+    the first ``cap`` of each by read id.
 
-    Returns (init_count, init_w[cap x 2], wcr_count, wcr_w[cap x 3]).
+    Reads are taken key by key, so a key's write index (all its sessions'
+    segments) stays in cache while its reads search it; a read costs two
+    random clock rows (its own and its write's) instead of a cache miss
+    per session searched.  Returns (init_count, init_w[cap x 2],
+    wcr_count, wcr_w[cap x 3]).
     """
-    ni = 0
-    nw = 0
-    init_w = np.empty((cap, 2), np.int64)
-    wcr_w = np.empty((cap, 3), np.int64)
+    cnt = np.zeros(nkeys + 1, np.int64)
     for r in range(n):
-        if kind[r] != READ or src[r] < SRC_INIT:
-            continue
-        x = key[r]
-        w1 = src[r]
-        hit = False
-        for s in range(sp[x], sp[x + 1]):
-            c = sc[s]
-            w2 = known_write(wl, slo, shi, start, s, c, vc[r, c])
-            if w2 < 0:
-                continue
-            if w1 == SRC_INIT:
-                if ni < cap:
-                    init_w[ni, 0] = r
-                    init_w[ni, 1] = wl[slo[s]]
-                ni += 1
-                hit = True
-            elif w2 != w1 and w2 - start[c] > vc[w1, c] and pos[w1] <= vc[w2, chain[w1]]:
+        if kind[r] == READ and src[r] >= SRC_INIT:
+            cnt[key[r] + 1] += 1
+    for x in range(nkeys):
+        cnt[x + 1] += cnt[x]
+    reads = np.empty(cnt[nkeys], np.int64)
+    fill = cnt[:nkeys].copy()
+    for r in range(n):
+        if kind[r] == READ and src[r] >= SRC_INIT:
+            reads[fill[key[r]]] = r
+            fill[key[r]] += 1
+    hits = np.empty((16, 3), np.int64)   # (read, later write or -1 for init, first write)
+    m = 0
+    for x in range(nkeys):
+        for q in range(cnt[x], cnt[x + 1]):
+            r = reads[q]
+            w1 = src[r]
+            for s in range(sp[x], sp[x + 1]):
+                c = sc[s]
+                w2 = known_write(wl, slo, shi, start, s, c, vc[r, c])
+                if w2 < 0:
+                    continue
+                hit = w1 == SRC_INIT
                 # (w2 -co-> w1 rules w1 -co-> w2 out, co being acyclic; that
                 # test reads w1's row, hot for the whole loop, so the random
                 # row of w2 is only read for writes concurrent with w1.
                 # Nodes are numbered session-major: w2's position in its
                 # session c is w2 - start[c], no random read of pos)
-                if nw < cap:
-                    wcr_w[nw, 0] = w1
-                    wcr_w[nw, 1] = w2
-                    wcr_w[nw, 2] = r
-                nw += 1
-                hit = True
-            if hit:
-                break
+                if not hit and w2 != w1 and w2 - start[c] > vc[w1, c]:
+                    hit = pos[w1] <= vc[w2, chain[w1]]
+                if hit:
+                    hits = _grow(hits, m + 1)
+                    hits[m, 0] = r
+                    hits[m, 1] = -1 if w1 == SRC_INIT else w2
+                    hits[m, 2] = wl[slo[s]] if w1 == SRC_INIT else w1
+                    m += 1
+                    break
+    order = np.argsort(hits[:m, 0])
+    ni = 0
+    nw = 0
+    init_w = np.empty((cap, 2), np.int64)
+    wcr_w = np.empty((cap, 3), np.int64)
+    for q in range(m):
+        r, w2, w = hits[order[q], 0], hits[order[q], 1], hits[order[q], 2]
+        if w2 < 0:
+            if ni < cap:
+                init_w[ni, 0] = r
+                init_w[ni, 1] = w
+            ni += 1
+        else:
+            if nw < cap:
+                wcr_w[nw, 0] = w
+                wcr_w[nw, 1] = w2
+                wcr_w[nw, 2] = r
+            nw += 1
     return ni, init_w, nw, wcr_w
 
 
