@@ -18,9 +18,9 @@ from .prepare import READ, SRC_INIT, WRITE
 
 
 @njit(cache=True)
-def key_index(n, nkeys, kind, want, key, chain):
-    """Nodes of kind ``want`` grouped by key (ids ascending) and cut into
-    per-session segments.  Returns (lst, seg_ptr, seg_chain, seg_lo, seg_hi)."""
+def by_key(n, nkeys, kind, want, key):
+    """Nodes of kind ``want`` grouped by key, ids ascending: (cnt, lst),
+    key k's nodes being lst[cnt[k]:cnt[k + 1]]."""
     cnt = np.zeros(nkeys + 1, np.int64)
     for i in range(n):
         if kind[i] == want:
@@ -33,6 +33,14 @@ def key_index(n, nkeys, kind, want, key, chain):
         if kind[i] == want:
             lst[fill[key[i]]] = i
             fill[key[i]] += 1
+    return cnt, lst
+
+
+@njit(cache=True)
+def key_index(n, nkeys, kind, want, key, chain):
+    """Nodes of kind ``want`` grouped by key (ids ascending) and cut into
+    per-session segments.  Returns (lst, seg_ptr, seg_chain, seg_lo, seg_hi)."""
+    cnt, lst = by_key(n, nkeys, kind, want, key)
     nseg = 0
     for k in range(nkeys):
         for j in range(cnt[k], cnt[k + 1]):
@@ -112,24 +120,15 @@ def co_patterns(n, nkeys, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo
     per session searched.  Returns (init_count, init_w[cap x 2],
     wcr_count, wcr_w[cap x 3]).
     """
-    cnt = np.zeros(nkeys + 1, np.int64)
-    for r in range(n):
-        if kind[r] == READ and src[r] >= SRC_INIT:
-            cnt[key[r] + 1] += 1
-    for x in range(nkeys):
-        cnt[x + 1] += cnt[x]
-    reads = np.empty(cnt[nkeys], np.int64)
-    fill = cnt[:nkeys].copy()
-    for r in range(n):
-        if kind[r] == READ and src[r] >= SRC_INIT:
-            reads[fill[key[r]]] = r
-            fill[key[r]] += 1
+    cnt, reads = by_key(n, nkeys, kind, READ, key)
     hits = np.empty((16, 3), np.int64)   # (read, later write or -1 for init, first write)
     m = 0
     for x in range(nkeys):
         for q in range(cnt[x], cnt[x + 1]):
             r = reads[q]
             w1 = src[r]
+            if w1 < SRC_INIT:
+                continue   # ThinAirRead, reported apart
             for s in range(sp[x], sp[x + 1]):
                 c = sc[s]
                 w2 = known_write(wl, slo, shi, start, s, c, vc[r, c])
