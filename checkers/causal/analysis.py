@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import graph as g
+from . import hb
 from . import kernels as k
 from .prepare import READ, SRC_INIT, SRC_NONE, Prepared
 
@@ -42,6 +43,7 @@ class Analysis:
     sessions_unknown: str | None = None
     hb_rounds: int = 0
     cf_edges: int = 0
+    judged: tuple[str, ...] = ("CC", "CM", "CCv")   # the levels looked at
 
 
 class _Graph:
@@ -179,13 +181,16 @@ def _targets(p: Prepared, s: int) -> int:
     return int(np.count_nonzero((p.kind[lo:hi] == READ) & (p.src[lo:hi] >= 0)))
 
 
-def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
-            max_hb_rounds: int = 10_000, small_targets: int = 64) -> Analysis:
-    """``small_targets``: sessions whose reads returned at most this many
-    writes are saturated on the compressed graph of those writes first
-    (0 disables it; the full-graph rounds then decide every session)."""
+def analyse(p: Prepared, *, levels: tuple[str, ...] = ("CC", "CM", "CCv"), cap: int = 10,
+            deadline: float | None = None, max_hb_rounds: int = 10_000,
+            small_targets: int | None = None) -> Analysis:
+    """Judge ``levels`` (CC's patterns are always looked for: CM and CCv
+    include them).  ``small_targets``: sessions whose reads returned at
+    most this many writes are saturated by the one-sweep kernel
+    (:mod:`.hb`) first; None: every session, 0: none (the full-graph
+    rounds, which also explain what the kernel finds, decide alone)."""
     n, S = p.n, p.nchain
-    out = Analysis(counts={name: 0 for name in LEVELS_OF})
+    out = Analysis(counts={name: 0 for name in LEVELS_OF}, judged=tuple(levels))
     rd_ptr, rd_idx = g.readers_csr(n, p.src)
     vc = np.empty((n, max(S, 1)), np.int32)
     co = _Graph(p, rd_ptr, rd_idx, np.empty((0, 4), np.int64), "co", vc)
@@ -204,10 +209,8 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
         out.patterns.append(Witness("ThinAirRead", [int(r)], []))
 
     wl, wsp, wsc, wslo, wshi = k.key_index(n, p.nkeys, p.kind, 0, p.key, p.chain)
-    rl, rsp, rsc, rslo, rshi = k.key_index(n, p.nkeys, p.kind, 1, p.key, p.chain)
-
-    ni, init_w, nw, wcr_w = k.co_patterns(n, p.start, p.chain, p.pos, p.kind, p.key, p.src, vc,
-                                          wl, wsp, wsc, wslo, wshi, cap)
+    ni, init_w, nw, wcr_w = k.co_patterns(n, p.nkeys, p.start, p.chain, p.pos, p.kind, p.key,
+                                          p.src, vc, wl, wsp, wsc, wslo, wshi, cap)
     out.counts["WriteCOInitRead"] = int(ni)
     for r, w in init_w[:min(ni, cap)]:
         edges = co.path(int(w), int(r))
@@ -220,75 +223,125 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
         out.patterns.append(Witness("WriteCORead", _nodes_of(edges), edges,
                                     {"read": r, "write": w1, "later": w2}))
 
-    # CCv: CO ∪ CF acyclic.
+    if "CCv" in levels:
+        _judge_ccv(p, out, co, rd_ptr, rd_idx, wl, wsp, wsc, wslo, wshi)
+    if "CM" in levels:
+        _judge_cm(p, out, co, rd_ptr, rd_idx, wl, wsp, wsc, wslo, wshi, cap=cap,
+                  deadline=deadline, max_hb_rounds=max_hb_rounds, small_targets=small_targets)
+    _judge_sessions(p, out, co, wl, wsp, wsc, wslo, wshi, ni + nw, cap)
+    return out
+
+
+def _judge_ccv(p: Prepared, out: Analysis, co: _Graph, rd_ptr, rd_idx,
+               wl, wsp, wsc, wslo, wshi) -> None:
+    """CCv: co ∪ cf acyclic.  Only acyclicity is asked, so no clocks: a
+    cf edge is explained by a co path (the co clocks prune its search)."""
+    n, S, vc = p.n, p.nchain, co.vc
     cf = k.cf_edges(n, S, p.start, p.chain, p.pos, p.kind, p.key, vc, rd_ptr, rd_idx,
                     wl, wsp, wsc, wslo, wshi)
     out.cf_edges = int(cf.shape[0])
-    vc2 = np.empty_like(vc)  # the co ∪ cf clocks (freed right after)
     cf3 = np.full((cf.shape[0], 4), -1, np.int64)
     cf3[:, :2] = cf
-    cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", vc2,
+    cfg = _Graph(p, rd_ptr, rd_idx, cf3, "cf", np.empty((0, 0), np.int32),
                  via=lambda a, b: _cf_witness(p, vc, rd_ptr, rd_idx, a, b))
-    done, indeg = cfg.topo()
-    if done < n:
+    indeg = cfg.leftover()
+    if np.any(indeg > 0):
         out.counts["CyclicCF"] = 1
         cfg.why_graph = co
         edges = cfg.cycle(indeg)
         out.patterns.append(cfg.witness("CyclicCF", edges))
-    del cfg, vc2   # the hb rounds below work on vc in place and undo their changes
 
-    # CM: saturate HB_o for o = the last op of every session.
-    stamp = np.zeros(n, np.int64)   # stamp[i] == s + 1: row i saved for session s
-    for s in range(S):
+
+def _judge_cm(p: Prepared, out: Analysis, co: _Graph, rd_ptr, rd_idx, wl, wsp, wsc, wslo, wshi,
+              *, cap: int, deadline: float | None, max_hb_rounds: int,
+              small_targets: int | None) -> None:
+    """CM: saturate hb_o for o = the last op of every session.  The
+    one-sweep kernel decides; a session it finds broken is re-run on the
+    full graph for the witness while witnesses are still wanted."""
+    names = {hb.HB_INIT_READ: "WriteHBInitRead", hb.HB_CYCLE: "CyclicHB"}
+    stamp = np.zeros(p.n, np.int64)   # stamp[i] == s + 1: row i saved for session s
+    for s in range(p.nchain):
         if deadline is not None and time.monotonic() > deadline:
-            out.cm_unknown = f"time limit reached after {s} of {S} sessions"
-            break
-        if small_targets and _targets(p, s) <= small_targets:
-            verdict = k.hb_session_small(s, p.start, p.chain, p.pos, p.key, p.kind, p.src, vc,
-                                         wl, wsp, wsc, wslo, wshi, max_hb_rounds)
-            if verdict == 0:
-                continue   # CM holds for this session; else explain on the full graph
-        ex = np.empty((0, 4), np.int64)
-        cur = co
-        log_idx, log_rows, nlog = np.empty(0, np.int64), np.empty((0, vc.shape[1]), vc.dtype), 0
-        for _round in range(max_hb_rounds):
-            out.hb_rounds += 1
-            hit, new = k.hb_new_edges(s, p.start, p.chain, p.pos, p.key, p.kind, p.src, cur.vc,
-                                      wl, wsp, wsc, wslo, wshi)
-            if hit[2]:
-                out.counts["WriteHBInitRead"] += 1
-                if out.counts["WriteHBInitRead"] <= cap:
-                    r, w = int(hit[0]), int(hit[1])
-                    edges = cur.path(w, r)
-                    out.patterns.append(cur.witness("WriteHBInitRead", edges,
-                                                    {"read": r, "write": w, "session": s}))
-                break
-            new = _dedupe(new, n)
-            if new.shape[0] == 0:
-                break
-            new = np.concatenate([new, np.full((new.shape[0], 1), _round, np.int64)], axis=1)
-            ex = np.concatenate([ex, new])
-            cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc)
-            cur.why_graph = cur
-            cyclic, log_idx, log_rows, nlog = g.propagate(
-                n, p.chain, p.pos, rd_ptr, rd_idx, cur.ex_key, cur.ex_dst, cur.ex_has(), vc,
-                new[:, 0].copy(), new[:, 1].copy(), stamp, s + 1, log_idx, log_rows, nlog)
-            if cyclic:
-                out.counts["CyclicHB"] += 1
-                if out.counts["CyclicHB"] <= cap:
-                    edges = cur.cycle(cur.leftover())  # keeps the clocks: why-paths need them
-                    out.patterns.append(cur.witness("CyclicHB", edges, {"session": s}))
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                out.cm_unknown = f"time limit reached while saturating session {s}"
-                break
-        else:
-            out.cm_unknown = f"HB saturation of session {s} did not settle in {max_hb_rounds} rounds"
-        g.undo(vc, log_idx, log_rows, nlog)   # back to the co clocks for the next session
-        del log_idx, log_rows
+            out.cm_unknown = f"time limit reached after {s} of {p.nchain} sessions"
+            return
+        if small_targets is None or _targets(p, s) <= small_targets:
+            verdict, rounds = hb.hb_session(s, p.start, p.chain, p.pos, p.key, p.kind, p.src,
+                                            co.vc, wl, wsp, wsc, wslo, wshi, max_hb_rounds)
+            out.hb_rounds += int(rounds)
+            if verdict == hb.HB_OK:
+                continue
+            if verdict == hb.HB_NO_FIXPOINT:
+                out.cm_unknown = (f"HB saturation of session {s} did not settle in "
+                                  f"{max_hb_rounds} rounds")
+                return
+            if out.counts[names[verdict]] >= cap:
+                out.counts[names[verdict]] += 1   # no witness wanted: the verdict is enough
+                continue
+        _saturate_full(p, out, co, s, stamp, rd_ptr, rd_idx, wl, wsp, wsc, wslo, wshi,
+                       cap=cap, deadline=deadline, max_hb_rounds=max_hb_rounds)
         if out.cm_unknown:
-            break
+            return
 
+
+def _saturate_full(p: Prepared, out: Analysis, co: _Graph, s: int, stamp: np.ndarray,
+                   rd_ptr, rd_idx, wl, wsp, wsc, wslo, wshi, *, cap: int,
+                   deadline: float | None, max_hb_rounds: int) -> None:
+    """hb_o of session s on the full graph by rounds of "add forced edges,
+    grow the clocks incrementally", keeping the edges and the round each
+    was forced in, so a violation comes with its chain and why-paths.  The
+    co clocks are grown in place and restored before returning."""
+    n, vc = p.n, co.vc
+    ex = np.empty((0, 4), np.int64)
+    cur = co
+    log_idx, log_rows, nlog = np.empty(0, np.int64), np.empty((0, vc.shape[1]), vc.dtype), 0
+    for _round in range(max_hb_rounds):
+        out.hb_rounds += 1
+        hit, new = k.hb_new_edges(s, p.start, p.chain, p.pos, p.key, p.kind, p.src, cur.vc,
+                                  wl, wsp, wsc, wslo, wshi)
+        if hit[2]:
+            out.counts["WriteHBInitRead"] += 1
+            if out.counts["WriteHBInitRead"] <= cap:
+                r, w = int(hit[0]), int(hit[1])
+                edges = cur.path(w, r)
+                out.patterns.append(cur.witness("WriteHBInitRead", edges,
+                                                {"read": r, "write": w, "session": s}))
+            break
+        new = _dedupe(new, n)
+        if new.shape[0] == 0:
+            break
+        new = np.concatenate([new, np.full((new.shape[0], 1), _round, np.int64)], axis=1)
+        ex = np.concatenate([ex, new])
+        cur = _Graph(p, rd_ptr, rd_idx, ex, "hb", vc)
+        cur.why_graph = cur
+        cyclic, log_idx, log_rows, nlog = g.propagate(
+            n, p.chain, p.pos, rd_ptr, rd_idx, cur.ex_key, cur.ex_dst, cur.ex_has(), vc,
+            new[:, 0].copy(), new[:, 1].copy(), stamp, s + 1, log_idx, log_rows, nlog)
+        if cyclic:
+            out.counts["CyclicHB"] += 1
+            if out.counts["CyclicHB"] <= cap:
+                edges = cur.cycle(cur.leftover())  # keeps the clocks: why-paths need them
+                out.patterns.append(cur.witness("CyclicHB", edges, {"session": s}))
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            out.cm_unknown = f"time limit reached while saturating session {s}"
+            break
+    else:
+        out.cm_unknown = f"HB saturation of session {s} did not settle in {max_hb_rounds} rounds"
+    g.undo(vc, log_idx, log_rows, nlog)   # back to the co clocks for the next session
+
+
+def _judge_sessions(p: Prepared, out: Analysis, co: _Graph, wl, wsp, wsc, wslo, wshi,
+                    co_violations: int, cap: int) -> None:
+    """The four session guarantees.  Each violation is a read r returning
+    w0 although an x-write w1 with w0 -co-> w1 (any, if r read init)
+    reaches r, i.e. a WriteCORead or WriteCOInitRead at r: with none of
+    those every guarantee holds and the kernel is not run."""
+    if co_violations == 0:
+        for name in GUARANTEES:
+            out.sessions[name] = {"count": 0, "witnesses": []}
+        return
+    n, S, vc = p.n, p.nchain, co.vc
+    rl, rsp, rsc, rslo, rshi = k.key_index(n, p.nkeys, p.kind, 1, p.key, p.chain)
     lastw = k.last_write_upto(n, p.chain, p.kind)
     counts, wit = k.session_guarantees(n, S, p.start, p.chain, p.pos, p.kind, p.key, p.src, vc,
                                        lastw, wl, wsp, wsc, wslo, wshi, rl, rsp, rsc, rslo, rshi,
@@ -299,7 +352,6 @@ def analyse(p: Prepared, *, cap: int = 10, deadline: float | None = None,
             r, a, b = (int(x) for x in wit[gi, q])
             items.append(_session_witness(p, co, gi, r, a, b))
         out.sessions[name] = {"count": int(counts[gi]), "witnesses": items}
-    return out
 
 
 def _cf_witness(p: Prepared, vc, rd_ptr, rd_idx, w1: int, w2: int) -> int:

@@ -133,10 +133,11 @@ def evidence(history: History, p: Prepared, a: Analysis, level: str) -> dict[str
 
 
 def satisfied(a: Analysis) -> dict[str, Any]:
+    """Verdict per judged level (a level not asked for is not listed)."""
     out: dict[str, Any] = {}
-    for level in ("CC", "CM", "CCv"):
+    for level in a.judged:
         bad = any(c and level in LEVELS_OF[name] for name, c in a.counts.items())
         out[level] = False if bad else True
-    if a.cm_unknown and out["CM"] is True:
+    if a.cm_unknown and out.get("CM") is True:
         out["CM"] = "unknown"
     return out

@@ -18,9 +18,9 @@ from .prepare import READ, SRC_INIT, WRITE
 
 
 @njit(cache=True)
-def key_index(n, nkeys, kind, want, key, chain):
-    """Nodes of kind ``want`` grouped by key (ids ascending) and cut into
-    per-session segments.  Returns (lst, seg_ptr, seg_chain, seg_lo, seg_hi)."""
+def by_key(n, nkeys, kind, want, key):
+    """Nodes of kind ``want`` grouped by key, ids ascending: (cnt, lst),
+    key k's nodes being lst[cnt[k]:cnt[k + 1]]."""
     cnt = np.zeros(nkeys + 1, np.int64)
     for i in range(n):
         if kind[i] == want:
@@ -33,6 +33,14 @@ def key_index(n, nkeys, kind, want, key, chain):
         if kind[i] == want:
             lst[fill[key[i]]] = i
             fill[key[i]] += 1
+    return cnt, lst
+
+
+@njit(cache=True)
+def key_index(n, nkeys, kind, want, key, chain):
+    """Nodes of kind ``want`` grouped by key (ids ascending) and cut into
+    per-session segments.  Returns (lst, seg_ptr, seg_chain, seg_lo, seg_hi)."""
+    cnt, lst = by_key(n, nkeys, kind, want, key)
     nseg = 0
     for k in range(nkeys):
         for j in range(cnt[k], cnt[k + 1]):
@@ -69,6 +77,15 @@ def last_le(lst, lo, hi, bound):
     return lst[a - 1]
 
 
+@njit(cache=True, inline="always")
+def known_write(wl, slo, shi, start, g, c, p):
+    """The latest write to the key of segment ``g`` of a key index, made by
+    its session ``c`` at a position <= ``p`` (a clock entry), or -1."""
+    if p < 0:
+        return -1
+    return last_le(wl, slo[g], shi[g], start[c] + p)
+
+
 @njit(cache=True)
 def last_write_upto(n, chain, kind):
     """For each node, the last write of its session at or before it (-1)."""
@@ -93,44 +110,63 @@ def _grow(a, need):
 
 
 @njit(cache=True)
-def co_patterns(n, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, cap):
-    """WriteCOInitRead (read, write) and WriteCORead (w1, w2, read) witnesses.
+def co_patterns(n, nkeys, start, chain, pos, kind, key, src, vc, wl, sp, sc, slo, shi, cap):
+    """WriteCOInitRead (read, write) and WriteCORead (w1, w2, read) witnesses,
+    the first ``cap`` of each by read id.
 
-    Returns (init_count, init_w[cap x 2], wcr_count, wcr_w[cap x 3]).
+    Reads are taken key by key, so a key's write index (all its sessions'
+    segments) stays in cache while its reads search it; a read costs two
+    random clock rows (its own and its write's) instead of a cache miss
+    per session searched.  Returns (init_count, init_w[cap x 2],
+    wcr_count, wcr_w[cap x 3]).
     """
+    cnt, reads = by_key(n, nkeys, kind, READ, key)
+    hits = np.empty((16, 3), np.int64)   # (read, later write or -1 for init, first write)
+    m = 0
+    for x in range(nkeys):
+        for q in range(cnt[x], cnt[x + 1]):
+            r = reads[q]
+            w1 = src[r]
+            if w1 < SRC_INIT:
+                continue   # ThinAirRead, reported apart
+            for s in range(sp[x], sp[x + 1]):
+                c = sc[s]
+                w2 = known_write(wl, slo, shi, start, s, c, vc[r, c])
+                if w2 < 0:
+                    continue
+                hit = w1 == SRC_INIT
+                # (w2 -co-> w1 rules w1 -co-> w2 out, co being acyclic; that
+                # test reads w1's row, hot for the whole loop, so the random
+                # row of w2 is only read for writes concurrent with w1.
+                # Nodes are numbered session-major: w2's position in its
+                # session c is w2 - start[c], no random read of pos)
+                if not hit and w2 != w1 and w2 - start[c] > vc[w1, c]:
+                    hit = pos[w1] <= vc[w2, chain[w1]]
+                if hit:
+                    hits = _grow(hits, m + 1)
+                    hits[m, 0] = r
+                    hits[m, 1] = -1 if w1 == SRC_INIT else w2
+                    hits[m, 2] = wl[slo[s]] if w1 == SRC_INIT else w1
+                    m += 1
+                    break
+    order = np.argsort(hits[:m, 0])
     ni = 0
     nw = 0
     init_w = np.empty((cap, 2), np.int64)
     wcr_w = np.empty((cap, 3), np.int64)
-    for r in range(n):
-        if kind[r] != READ or src[r] < SRC_INIT:
-            continue
-        x = key[r]
-        w1 = src[r]
-        hit = False
-        for s in range(sp[x], sp[x + 1]):
-            c = sc[s]
-            p = vc[r, c]
-            if p < 0:
-                continue
-            w2 = last_le(wl, slo[s], shi[s], start[c] + p)
-            if w2 < 0:
-                continue
-            if w1 == SRC_INIT:
-                if ni < cap:
-                    init_w[ni, 0] = r
-                    init_w[ni, 1] = wl[slo[s]]
-                ni += 1
-                hit = True
-            elif w2 != w1 and pos[w1] <= vc[w2, chain[w1]]:
-                if nw < cap:
-                    wcr_w[nw, 0] = w1
-                    wcr_w[nw, 1] = w2
-                    wcr_w[nw, 2] = r
-                nw += 1
-                hit = True
-            if hit:
-                break
+    for q in range(m):
+        r, w2, w = hits[order[q], 0], hits[order[q], 1], hits[order[q], 2]
+        if w2 < 0:
+            if ni < cap:
+                init_w[ni, 0] = r
+                init_w[ni, 1] = w
+            ni += 1
+        else:
+            if nw < cap:
+                wcr_w[nw, 0] = w
+                wcr_w[nw, 1] = w2
+                wcr_w[nw, 2] = r
+            nw += 1
     return ni, init_w, nw, wcr_w
 
 
@@ -159,12 +195,10 @@ def cf_edges(n, nchain, start, chain, pos, kind, key, vc, rd_ptr, rd_idx, wl, sp
         x = key[w2]
         for s in range(sp[x], sp[x + 1]):
             c = sc[s]
-            if mx[c] < 0:
-                continue
-            w1 = last_le(wl, slo[s], shi[s], start[c] + mx[c])
+            w1 = known_write(wl, slo, shi, start, s, c, mx[c])
             if w1 < 0 or w1 == w2:
                 continue
-            if pos[w1] <= vc[w2, c]:
+            if w1 - start[c] <= vc[w2, c]:
                 continue  # already w1 -co-> w2
             out = _grow(out, m + 1)
             out[m, 0] = w1
@@ -193,10 +227,7 @@ def hb_new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi)
         w2 = src[r]
         for g in range(sp[x], sp[x + 1]):
             c = sc[g]
-            p = vc[r, c]
-            if p < 0:
-                continue
-            w1 = last_le(wl, slo[g], shi[g], start[c] + p)
+            w1 = known_write(wl, slo, shi, start, g, c, vc[r, c])
             if w1 < 0:
                 continue
             if w2 == SRC_INIT:
@@ -205,7 +236,7 @@ def hb_new_edges(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi)
                     init_hit[1] = wl[slo[g]]
                     init_hit[2] = 1
                 continue
-            if w1 == w2 or pos[w1] <= vc[w2, c]:
+            if w1 == w2 or w1 - start[c] <= vc[w2, c]:
                 continue
             out = _grow(out, m + 1)
             out[m, 0] = w1
@@ -336,117 +367,3 @@ def session_guarantees(n, nchain, start, chain, pos, kind, key, src, vc, lastw,
                 counts[3] += 1
                 break
     return counts, wit
-
-
-@njit(cache=True)
-def _hbpast(x, vc, pos, chain, tg, H, out):
-    """Clock of the nodes reaching x in hb: x's co clock joined with H[j] of
-    every target t_j that reaches x by co (a path's last hb edge enters
-    some target; from there on it is pure co)."""
-    S = vc.shape[1]
-    for c in range(S):
-        out[c] = vc[x, c]
-    for j in range(tg.shape[0]):
-        t = tg[j]
-        if pos[t] <= vc[x, chain[t]]:
-            for c in range(S):
-                if H[j, c] > out[c]:
-                    out[c] = H[j, c]
-
-
-@njit(cache=True)
-def hb_session_small(s, start, chain, pos, key, kind, src, vc, wl, sp, sc, slo, shi, max_rounds):
-    """hb_o saturation for session s on the compressed graph of the writes
-    its reads returned (targets): returns 0 when CM holds for the session,
-    1 when it finds WriteHBInitRead or CyclicHB (the caller re-runs the
-    full-graph saturation to explain it), 2 when out of rounds.
-
-    Cost is O(rounds · (reads + edges) · targets · S) — for the short
-    sessions of crash-retired processes far below a full-graph pass."""
-    S = vc.shape[1]
-    # targets: distinct writes read by the session
-    m = 0
-    for r in range(start[s], start[s + 1]):
-        if kind[r] == READ and src[r] >= 0:
-            m += 1
-    tg_all = np.empty(m, np.int64)
-    m = 0
-    for r in range(start[s], start[s + 1]):
-        if kind[r] == READ and src[r] >= 0:
-            tg_all[m] = src[r]
-            m += 1
-    tg = np.unique(tg_all)
-    m = tg.shape[0]
-    H = np.empty((m, S), np.int64)
-    for j in range(m):
-        for c in range(S):
-            H[j, c] = vc[tg[j], c]
-    ea = np.empty(16, np.int64)    # edge sources
-    et = np.empty(16, np.int64)    # edge target index into tg
-    ne = 0
-    buf = np.empty(S, np.int64)
-    buf2 = np.empty(S, np.int64)
-    for _round in range(max_rounds):
-        # H to its fixpoint under the current edges
-        changed = True
-        while changed:
-            changed = False
-            for e in range(ne):
-                _hbpast(ea[e], vc, pos, chain, tg, H, buf)
-                j = et[e]
-                for c in range(S):
-                    if buf[c] > H[j, c]:
-                        H[j, c] = buf[c]
-                        changed = True
-            for j in range(m):
-                _hbpast(tg[j], vc, pos, chain, tg, H, buf)
-                for c in range(S):
-                    if buf[c] > H[j, c]:
-                        H[j, c] = buf[c]
-                        changed = True
-        for e in range(ne):
-            _hbpast(ea[e], vc, pos, chain, tg, H, buf)
-            t = tg[et[e]]
-            if pos[t] <= buf[chain[t]]:
-                return 1          # t reaches a and a -hb-> t: CyclicHB
-        added = 0
-        for r in range(start[s], start[s + 1]):
-            if kind[r] != READ or src[r] < SRC_INIT:
-                continue
-            x = key[r]
-            w2 = src[r]
-            _hbpast(r, vc, pos, chain, tg, H, buf)
-            if w2 >= 0:
-                _hbpast(w2, vc, pos, chain, tg, H, buf2)
-            for g in range(sp[x], sp[x + 1]):
-                c = sc[g]
-                p = buf[c]
-                if p < 0:
-                    continue
-                w1 = last_le(wl, slo[g], shi[g], start[c] + p)
-                if w1 < 0:
-                    continue
-                if w2 == SRC_INIT:
-                    return 1      # WriteHBInitRead
-                if w1 == w2 or pos[w1] <= buf2[c]:
-                    continue
-                dup = False
-                for e in range(ne):
-                    if ea[e] == w1 and tg[et[e]] == w2:
-                        dup = True
-                        break
-                if dup:
-                    continue
-                if ne >= ea.shape[0]:
-                    ea2 = np.empty(2 * ne, np.int64)
-                    et2 = np.empty(2 * ne, np.int64)
-                    ea2[:ne] = ea[:ne]
-                    et2[:ne] = et[:ne]
-                    ea, et = ea2, et2
-                ea[ne] = w1
-                et[ne] = np.searchsorted(tg, w2)
-                ne += 1
-                added += 1
-        if added == 0:
-            return 0
-    return 2

@@ -49,6 +49,20 @@ def _where(history: History, position: int) -> tuple[str | None, int | None]:
     return history.source, history.line_of(position)
 
 
+def _duplicate_write(history: History, ops, w_rows, w_key, w_val) -> None:
+    """Raise for the first value (by key, value) written twice."""
+    order = np.lexsort((w_rows, w_val, w_key))
+    sk, sv = w_key[order], w_val[order]
+    dup = np.flatnonzero((sk[1:] == sk[:-1]) & (sv[1:] == sv[:-1]))
+    a = int(ops.invoke[w_rows[order[dup[0]]]])
+    b = int(ops.invoke[w_rows[order[dup[0] + 1]]])
+    file, line = _where(history, b)
+    raise HistoryError(
+        f"value {history.ops[b].value!r} is written twice to key {history.ops[b].key!r} "
+        f"(ops {history.ops[a].index} and {history.ops[b].index}); the causal checker "
+        f"needs each value written at most once per key", file=file, line=line)
+
+
 def prepare(history: History, init: Any = None) -> Prepared:
     col = history.columnar()
     ops = col.operations()
@@ -78,32 +92,32 @@ def prepare(history: History, init: Any = None) -> Prepared:
             f"write {history.ops[p].index} writes the initial value {init!r} to key "
             f"{history.ops[p].key!r}; the causal checker needs every written value to differ "
             f"from the initial one (pass the right init)", file=file, line=line)
-    order = np.lexsort((w_rows, w_val, w_key))
-    sk, sv = w_key[order], w_val[order]
-    dup = np.flatnonzero((sk[1:] == sk[:-1]) & (sv[1:] == sv[:-1]))
-    if dup.size:
-        a = int(ops.invoke[w_rows[order[dup[0]]]])
-        b = int(ops.invoke[w_rows[order[dup[0] + 1]]])
-        file, line = _where(history, b)
-        raise HistoryError(
-            f"value {history.ops[b].value!r} is written twice to key {history.ops[b].key!r} "
-            f"(ops {history.ops[a].index} and {history.ops[b].index}); the causal checker "
-            f"needs each value written at most once per key", file=file, line=line)
-
     r_rows = np.flatnonzero(is_r)
     r_key = ops.key[r_rows]
     r_val = ops.complete_value[r_rows]
-    # Which write (row) each read returned: binary search on (key, value).
+    # Which write (row) each read returned, by (key, value) code pairs.
     vmax = int(max(int(ops.invoke_value.max(initial=0)), int(ops.complete_value.max(initial=0)))) + 2
     kmin = int(min(int(ops.key.min(initial=0)), 0))
     w_comb = (w_key - kmin) * vmax + w_val
     r_comb = (r_key - kmin) * vmax + r_val
-    worder = np.argsort(w_comb, kind="stable")
-    wc_sorted = w_comb[worder]
-    at = np.searchsorted(wc_sorted, r_comb)
-    at_c = np.minimum(at, max(len(wc_sorted) - 1, 0))
-    found = (at < len(wc_sorted)) & (wc_sorted[at_c] == r_comb) if len(wc_sorted) else np.zeros(len(r_rows), bool)
-    r_src_row = np.where(found, w_rows[worder[at_c]] if len(wc_sorted) else -1, -1)
+    size = (int(ops.key.max(initial=0)) - kmin + 1) * vmax
+    if size <= 4 * m + 1024:
+        # Codes are dense (interned): a direct table, no sort, no search.
+        slot = np.full(size, -1, np.int64)
+        slot[w_comb] = w_rows
+        if not np.array_equal(slot[w_comb], w_rows):
+            _duplicate_write(history, ops, w_rows, w_key, w_val)
+        r_src_row = slot[r_comb]
+    else:
+        worder = np.argsort(w_comb, kind="stable")
+        wc_sorted = w_comb[worder]
+        if np.any(wc_sorted[1:] == wc_sorted[:-1]):
+            _duplicate_write(history, ops, w_rows, w_key, w_val)
+        at = np.searchsorted(wc_sorted, r_comb)
+        at_c = np.minimum(at, max(len(wc_sorted) - 1, 0))
+        found = ((at < len(wc_sorted)) & (wc_sorted[at_c] == r_comb) if len(wc_sorted)
+                 else np.zeros(len(r_rows), bool))
+        r_src_row = np.where(found, w_rows[worder[at_c]] if len(wc_sorted) else -1, -1)
     is_init = r_val == init_code
     r_src_row = np.where(is_init, -1, r_src_row)
 
@@ -120,15 +134,23 @@ def prepare(history: History, init: Any = None) -> Prepared:
     kinds = np.concatenate([np.zeros(int(w_keep.sum()), np.int8), np.ones(len(r_rows), np.int8)])
     proc = ops.process[keep_rows]
     inv = ops.invoke[keep_rows]
-    order = np.lexsort((inv, proc))
+    # session-major, each session in invoke order (processes of client ops are >= 0)
+    order = np.argsort(proc * (int(inv.max(initial=0)) + 1) + inv)
     keep_rows, kinds, proc = keep_rows[order], kinds[order], proc[order]
     n = len(keep_rows)
-    uproc, chain, counts = np.unique(proc, return_inverse=True, return_counts=True)
-    start = np.zeros(len(uproc) + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    chain = chain.astype(np.int64)
+    first = np.flatnonzero(np.concatenate(([True], proc[1:] != proc[:-1]))) if n else \
+        np.empty(0, np.int64)
+    uproc = proc[first]
+    start = np.append(first, n).astype(np.int64)
+    chain = np.repeat(np.arange(len(first), dtype=np.int64), np.diff(start))
     pos = np.arange(n, dtype=np.int64) - start[chain]
-    ukeys, key = np.unique(ops.key[keep_rows], return_inverse=True)
+    # dense key codes: the columnar codes in use, renumbered in order
+    kc = ops.key[keep_rows]
+    klo = int(kc.min(initial=0))
+    used = np.zeros(int(kc.max(initial=0)) - klo + 1, bool)
+    used[kc - klo] = True
+    key = (np.cumsum(used) - 1)[kc - klo]
+    ukeys = np.flatnonzero(used)
     node_of_row = np.full(m, -1, np.int64)
     node_of_row[keep_rows] = np.arange(n, dtype=np.int64)
     src = np.full(n, -1, np.int64)

@@ -42,8 +42,12 @@ def test_json_output(ccv_violation):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     ev = out["evidence"]
     assert out["valid"] is False and ev["level"] == "CCv"
-    assert ev["satisfies"] == {"CC": True, "CM": True, "CCv": False}
+    # --level judges only what that level needs: CM's saturation is not run
+    assert ev["satisfies"] == {"CC": True, "CCv": False}
     assert ev["patterns"][0]["name"] == "CyclicCF"
+    r = cli("check", ccv_violation, "--checker", "causal", "--json")
+    assert json.loads(r.stdout.strip().splitlines()[-1])["evidence"]["satisfies"] == {
+        "CC": True, "CM": True, "CCv": False}
     assert set(ev["sessions"]) == {"read-your-writes", "monotonic-reads", "monotonic-writes",
                                    "writes-follow-reads"}
 
