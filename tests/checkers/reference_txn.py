@@ -211,11 +211,12 @@ def reference_allows(history: History, workload: str, model: str) -> bool:
 
 
 def fully_observed(history: History, workload: str) -> bool:
-    """Every value an ok txn appended appears in some ok read of its key.
+    """Every value a committed txn appended appears in some ok read of its key.
 
-    Without this, an inference checker cannot know where an unread append
-    went (e.g. a later read that misses a completed txn's only append is a
-    strict-serializability violation nobody can see from the reads alone).
+    Committed: ``ok``, or ``info`` with one of its appends read (then all of
+    them were installed).  Without this, an inference checker cannot know
+    where an unread append went — e.g. a read that misses a completed txn's
+    only, never-read append breaks strict serializability invisibly.
     """
     if workload != "list-append":
         return False
@@ -225,7 +226,13 @@ def fully_observed(history: History, workload: str) -> bool:
         if t.type == "ok":
             for k, v in t.reads():
                 seen.setdefault(k, set()).update(v or ())
-    return all(v in seen.get(k, ()) for t in txns if t.type == "ok" for k, v in t.writes())
+    for t in txns:
+        ws = t.writes()
+        committed = t.type == "ok" or (t.type == "info" and
+                                       any(v in seen.get(k, ()) for k, v in ws))
+        if committed and not all(v in seen.get(k, ()) for k, v in ws):
+            return False
+    return True
 
 
 # ------------------------------------------------------------------ cycle verifier
@@ -243,7 +250,41 @@ def _ok_reads(txns: Iterable[Txn], k: Any) -> list[tuple]:
 
 
 def _precedes_in_some_read(reads: list[tuple], a: Any, b: Any) -> bool:
-    return any(a in r and b in r and r.index(a) < r.index(b) for r in reads)
+    # any occurrences: a read with duplicates is an anomaly of its own, yet still shows order
+    return any(a in r and b in r[r.index(a) + 1:] for r in reads)
+
+
+def _appends_right_after(t: Txn, k: Any, v: Any) -> bool:
+    """``t`` appended ``v`` to ``k`` and then something else to ``k``: a txn's
+    appends to a key are adjacent in its version order, so the next version
+    after ``v`` is ``t``'s."""
+    ws = [x for kk, x in t.writes() if kk == k]
+    return v in ws and ws.index(v) < len(ws) - 1
+
+
+def _read_then_appended(t: Txn, k: Any, seen: tuple, anywhere: bool = False) -> bool:
+    """``t`` read (ok) a version of ``k`` extending ``seen`` (with ``anywhere``:
+    containing it) and then appended to ``k``: its append follows ``seen`` in
+    the version order."""
+    if t.type != "ok":
+        return False
+    read_ok = False
+    for f, kk, v in t.mops:
+        if kk != k:
+            continue
+        if f != "r":
+            if read_ok:
+                return True
+            continue
+        got = tuple(v or ())
+        if got[: len(seen)] == seen or (anywhere and set(seen) <= set(got)):
+            read_ok = True
+    return False
+
+
+def _prefix_compatible(reads: list[tuple]) -> bool:
+    longest = max(reads, key=len, default=())
+    return all(longest[: len(r)] == r for r in reads)
 
 
 def _register_before(txns: list[Txn], k: Any, a: Any, b: Any, wfr: bool) -> bool:
@@ -298,7 +339,20 @@ def _check_step(step: dict, by_id: dict[int, Txn], txns: list[Txn], workload: st
     a_r = [v for kk, v in a.reads() if kk == k] if a.type == "ok" else []
     if workload == "list-append":
         reads = _ok_reads(txns, k)
+        # A committed append no read shows still made it into the version order:
+        # after everything any read shows (every read is a prefix of that order).
+        unseen = [y for y in b_w if b.type == "ok" and not any(y in r for r in reads)]
+        if typ in ("ww", "rw") and not _prefix_compatible(reads):
+            # Reads of k disagree (incompatible-order): any version order a checker
+            # picks contradicts some read, so only check the step names real appends.
+            if not b_w or (typ == "ww" and not a_w) or (typ == "rw" and not a_r):
+                raise CycleError(f"step {step}: from/to did not touch {k!r} as claimed")
+            return
         if typ == "ww":
+            if unseen and any(x in r for x in a_w for r in reads):
+                return
+            if any(_read_then_appended(b, k, (x,), anywhere=True) for x in a_w):
+                return
             if not any(_precedes_in_some_read(reads, x, y) for x in a_w for y in b_w):
                 raise CycleError(f"step {step}: no read of key {k!r} shows from's append "
                                  "before to's")
@@ -306,9 +360,15 @@ def _check_step(step: dict, by_id: dict[int, Txn], txns: list[Txn], workload: st
             if not any(x in tuple(r or ()) for x in a_w for r in b_r):
                 raise CycleError(f"step {step}: to never read a value from appended to {k!r}")
         elif typ == "rw":
-            ok = False
+            ok = bool(unseen and a_r)
             for seen in a_r:
                 seen = tuple(seen or ())
+                if not seen and b_w:
+                    ok = True    # every append follows the initial, empty state
+                if seen and _appends_right_after(b, k, seen[-1]):
+                    ok = True    # from saw one of to's appends but not the next one
+                if _read_then_appended(b, k, seen):
+                    ok = True    # to read at least what from read, then appended
                 for r in reads:
                     if r[:len(seen)] == seen and any(y in r[len(seen):] for y in b_w):
                         ok = True

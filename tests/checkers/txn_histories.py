@@ -302,3 +302,37 @@ def mutated_histories(workload: str) -> st.SearchStrategy:
                 h = m
         return h
     return build()
+
+
+def txn_history(*groups: tuple) -> History:
+    """A hand-written history: each group is a tuple of ``(process, type, mops)``
+    transactions invoked together and then completed in the order given (so
+    they are concurrent); groups follow one another in real time.  Reads in
+    ``mops`` carry what an ok txn read; invokes get them as null."""
+    ops: list[dict] = []
+    for group in groups:
+        for p, _, mops in group:
+            ops.append({"process": p, "type": "invoke", "f": "txn",
+                        "value": [[f, k, None if f == "r" else v] for f, k, v in mops]})
+        for p, typ, mops in group:
+            value = mops if typ == "ok" else [[f, k, None if f == "r" else v] for f, k, v in mops]
+            ops.append({"process": p, "type": typ, "f": "txn", "value": value})
+    return to_history(ops)
+
+
+def txn_events(txns: list[tuple], order: list[int]) -> History:
+    """Transactions ``(process, type, mops)`` with an explicit interleaving:
+    in ``order`` a txn's number appears twice, first for its invoke, then for
+    its completion."""
+    ops: list[dict] = []
+    begun: set[int] = set()
+    for i in order:
+        p, typ, mops = txns[i]
+        invoke = [[f, k, None if f == "r" else v] for f, k, v in mops]
+        if i not in begun:
+            begun.add(i)
+            ops.append({"process": p, "type": "invoke", "f": "txn", "value": invoke})
+        else:
+            ops.append({"process": p, "type": typ, "f": "txn",
+                        "value": mops if typ == "ok" else invoke})
+    return to_history(ops)
