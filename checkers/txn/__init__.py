@@ -1,0 +1,20 @@
+"""Transactional isolation checkers in the manner of Elle (Kingsbury &
+Alvaro, "Elle: Inferring Isolation Anomalies from Experimental
+Observations", VLDB 2020), on Adya's definitions ("Weak Consistency", 1999).
+
+Modules: ops (history -> transaction arrays), list_append / rw_register
+(version orders, non-cycle anomalies, ww/wr/rw edges), graph (edges, SCCs,
+process and real-time order), cycles (shape searches and names), models
+(the consistency-model lattice), judge (verdict), explain (evidence),
+bank, long_fork.  docs/txn.md is the user's guide.
+"""
+
+from checkers.registry import register
+
+from .checker import check_list_append
+
+register("list-append", check_list_append,
+         "transactional isolation from list-append histories (Elle's G0 … G2, "
+         "internal, G1a/b, … against --consistency-models)")
+
+__all__ = ["check_list_append"]

@@ -1,0 +1,227 @@
+"""Transactions out of a history, as flat arrays the kernels can walk.
+
+A transaction is a client op with ``f: "txn"`` whose value is a list of
+micro-ops ``[f, key, value]``: ``["append", k, v]``, ``["w", k, v]`` or
+``["r", k, read]``.  The micro-ops we judge come from the completion for an
+``ok`` transaction (its reads carry what was read) and from the invoke for
+``fail`` and ``info`` ones (nobody saw what they read).  Keys and values are
+integers or strings; each distinct one gets a dense id (``keys``/``values``)
+so that 1 and "1" stay apart.
+
+Bad input raises :class:`HistoryError` naming the line and the micro-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from checkers.history import History, HistoryError
+
+S_OK, S_FAIL, S_INFO = 1, 2, 3
+K_APPEND, K_READ, K_WRITE = 0, 1, 2
+_KIND = {"append": K_APPEND, "r": K_READ, "w": K_WRITE}
+_STATUS = {"ok": S_OK, "fail": S_FAIL, "info": S_INFO}
+
+
+@dataclass
+class Txns:
+    """``n`` transactions in invoke order and their micro-ops (CSR by ``mop_start``).
+
+    ``inv_pos``/``comp_pos`` are history positions (``comp_pos`` is -1 when the
+    op never completed); ``op_index`` is the history index a person sees (the
+    completion's, else the invoke's).  A read's result is ``read_start``/
+    ``read_len`` into ``read_vals`` (list-append) or the value id in ``mop_val``
+    (rw-register, -1 for nil); ``read_len`` is -1 when the read's result is unknown.
+    """
+
+    n: int
+    status: np.ndarray
+    process: np.ndarray
+    inv_pos: np.ndarray
+    comp_pos: np.ndarray
+    op_index: np.ndarray
+    mop_start: np.ndarray
+    mop_txn: np.ndarray
+    mop_kind: np.ndarray
+    mop_key: np.ndarray
+    mop_val: np.ndarray
+    read_start: np.ndarray
+    read_len: np.ndarray
+    read_vals: np.ndarray
+    keys: list[Any]
+    values: list[Any]
+    raw: list[Any]          # the micro-op list each transaction was read from
+    lines: list[int | None]
+    ignored: int            # client ops that are not transactions
+
+    def describe(self, t: int) -> dict[str, Any]:
+        return {"line": self.lines[t], "process": int(self.process[t]),
+                "type": {S_OK: "ok", S_FAIL: "fail", S_INFO: "info"}[int(self.status[t])],
+                "value": self.raw[t], "index": int(self.op_index[t])}
+
+
+def _rows(history: History) -> list[tuple[int, int, int, int, Any, Any]]:
+    """(invoke position, completion position, status, process, invoke value,
+    completion value) of every client txn op, in invoke order."""
+    col = getattr(history, "_columnar", None)  # built at load time for JSONL: reuse, never build
+    rows = []
+    if col is not None:
+        ops = col.operations()
+        fc = col.f_code("txn")
+        sel = np.flatnonzero(ops.f == fc) if fc >= 0 else np.empty(0, np.int64)
+        vals = col.values
+        inv, comp, st, pr = ops.invoke[sel], ops.complete[sel], ops.status[sel], ops.process[sel]
+        iv, cv = ops.invoke_value[sel], ops.complete_value[sel]
+        rows = [(int(a), int(b), int(c), int(d), vals[e], vals[f]) for a, b, c, d, e, f
+                in zip(inv.tolist(), comp.tolist(), st.tolist(), pr.tolist(), iv.tolist(),
+                       cv.tolist())]
+        ignored = int(len(ops) - len(sel))
+        return rows, ignored
+    open_: dict[Any, int] = {}
+    ops_ = history.ops
+    slot: dict[int, int] = {}
+    ignored = 0
+    for pos, o in enumerate(ops_):
+        if not isinstance(o.process, int) or isinstance(o.process, bool):
+            continue
+        if o.type == "invoke":
+            if o.f != "txn":
+                ignored += 1
+                continue
+            open_[o.process] = pos
+            slot[pos] = len(rows)
+            rows.append((pos, -1, S_INFO, o.process, o.value, None))
+        elif o.f == "txn":
+            inv = open_.pop(o.process, None)
+            if inv is not None:
+                i = slot.pop(inv)
+                rows[i] = (inv, pos, _STATUS[o.type], o.process, ops_[inv].value, o.value)
+    return rows, ignored
+
+
+def read_txns(history: History, *, reads_are_lists: bool) -> Txns:
+    """Every transaction of ``history``; ``reads_are_lists`` for list-append
+    (reads return lists), else reads return one value (rw-register)."""
+    rows, ignored = _rows(history)
+    src = history.source
+    keys: dict[Any, int] = {}
+    key_list: list[Any] = []
+    vids: dict[Any, int] = {}
+    val_list: list[Any] = []
+    n = len(rows)
+    status = np.empty(n, np.int8)
+    process = np.empty(n, np.int64)
+    inv_pos = np.empty(n, np.int64)
+    comp_pos = np.empty(n, np.int64)
+    mop_start = np.zeros(n + 1, np.int64)
+    m_txn: list[int] = []
+    m_kind: list[int] = []
+    m_key: list[int] = []
+    m_val: list[int] = []
+    r_start: list[int] = []
+    r_len: list[int] = []
+    flat: list[Any] = []
+    raw: list[Any] = []
+    line_of = history.line_of
+
+    def bad(pos: int, msg: str) -> HistoryError:
+        return HistoryError(msg, file=src, line=line_of(pos))
+
+    def vid(v: Any, pos: int, what: str) -> int:
+        t = type(v)
+        if t is not int and t is not str:
+            raise bad(pos, f"{what}: values must be integers or strings, got {v!r}")
+        c = vids.get(v)
+        if c is None:
+            c = vids[v] = len(val_list)
+            val_list.append(v)
+        return c
+
+    for t, (ip, cp, st, proc, iv, cv) in enumerate(rows):
+        status[t], process[t], inv_pos[t], comp_pos[t] = st, proc, ip, cp
+        use_pos = cp if st == S_OK else ip
+        mops = cv if st == S_OK else iv
+        if type(mops) is not list:
+            raise bad(use_pos, f"a txn's value must be a list of micro-ops [f, key, value], "
+                               f"got {mops!r}")
+        if st == S_OK and (type(iv) is not list or len(iv) != len(mops)):
+            raise bad(cp, f"the ok completion has {len(mops)} micro-ops but its invoke has "
+                          f"{len(iv) if type(iv) is list else iv!r}")
+        raw.append(mops)
+        for j, mop in enumerate(mops):
+            if type(mop) is not list or len(mop) != 3:
+                raise bad(use_pos, f"micro-op {j} {mop!r}: expected [f, key, value] with f "
+                                   f"append, r or w")
+            f, k, v = mop
+            kind = _KIND.get(f)
+            if kind is None:
+                raise bad(use_pos, f"micro-op {j} {mop!r}: f must be append, r or w")
+            if kind == K_APPEND and not reads_are_lists or kind == K_WRITE and reads_are_lists:
+                raise bad(use_pos, f"micro-op {j} {mop!r}: {f!r} does not belong in a "
+                                   f"{'list-append' if reads_are_lists else 'rw-register'} history")
+            kt = type(k)
+            if kt is not int and kt is not str:
+                raise bad(use_pos, f"micro-op {j} {mop!r}: keys must be integers or strings")
+            kc = keys.get(k)
+            if kc is None:
+                kc = keys[k] = len(key_list)
+                key_list.append(k)
+            m_txn.append(t)
+            m_kind.append(kind)
+            m_key.append(kc)
+            if kind != K_READ:
+                c = vid(v, use_pos, f"micro-op {j} {mop!r}")
+                if st == S_OK:
+                    im = iv[j]
+                    if type(im) is not list or len(im) != 3 or im[0] != f or im[1] != k or im[2] != v:
+                        raise bad(cp, f"micro-op {j} {mop!r} differs from its invoke's {im!r}")
+                m_val.append(c)
+                r_start.append(0)
+                r_len.append(-1)
+            elif st != S_OK:
+                m_val.append(-1)
+                r_start.append(0)
+                r_len.append(-1)
+            elif reads_are_lists:
+                if v is None:
+                    v = []
+                if type(v) is not list:
+                    raise bad(use_pos, f"micro-op {j} {mop!r}: a list-append read returns a list")
+                m_val.append(-1)
+                r_start.append(len(flat))
+                r_len.append(len(v))
+                flat.extend(v)
+            else:
+                m_val.append(-1 if v is None else vid(v, use_pos, f"micro-op {j} {mop!r}"))
+                r_start.append(0)
+                r_len.append(1)
+        mop_start[t + 1] = len(m_txn)
+    if flat:
+        get = vids.get
+        codes = list(map(get, flat))
+        if None in codes:
+            codes = [c if c is not None else vid(x, 0, "read") for c, x in zip(codes, flat)]
+        read_vals = np.array(codes, np.int64)
+    else:
+        read_vals = np.empty(0, np.int64)
+    op_index = _op_index(history, inv_pos, comp_pos)
+    lines = [line_of(int(c if c >= 0 else i)) for i, c in zip(inv_pos.tolist(), comp_pos.tolist())]
+    return Txns(n=n, status=status, process=process, inv_pos=inv_pos, comp_pos=comp_pos,
+                op_index=op_index, mop_start=mop_start,
+                mop_txn=np.array(m_txn, np.int64), mop_kind=np.array(m_kind, np.int8),
+                mop_key=np.array(m_key, np.int64), mop_val=np.array(m_val, np.int64),
+                read_start=np.array(r_start, np.int64), read_len=np.array(r_len, np.int64),
+                read_vals=read_vals, keys=key_list, values=val_list, raw=raw, lines=lines,
+                ignored=ignored)
+
+
+def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray) -> np.ndarray:
+    pos = np.where(comp_pos >= 0, comp_pos, inv_pos)
+    col = getattr(history, "_columnar", None)
+    if col is not None:
+        return col.index[pos] if len(pos) else np.empty(0, np.int64)
+    ops = history.ops
+    return np.array([ops[p].index for p in pos.tolist()], np.int64)
