@@ -11,10 +11,14 @@ bank, long_fork.  docs/txn.md is the user's guide.
 
 from checkers.registry import register
 
-from .checker import check_list_append
+from .checker import check_list_append, check_rw_register
 
 register("list-append", check_list_append,
          "transactional isolation from list-append histories (Elle's G0 … G2, "
          "internal, G1a/b, … against --consistency-models)")
 
-__all__ = ["check_list_append"]
+register("rw-register", check_rw_register,
+         "transactional isolation from read/write register histories (Elle's rw-register; "
+         "--sequential-keys, --linearizable-keys, --wfr-keys, --transaction-order)")
+
+__all__ = ["check_list_append", "check_rw_register"]

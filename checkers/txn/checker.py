@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from typing import Any, Iterable
 
 from checkers.history import History
 from checkers.result import CheckResult
 
-from . import list_append
+from . import list_append, rw_register
 from .cycles import DEFAULT_BUDGET
 from .graph import Edges
 from .judge import Inference, judge, parse_models
 from .ops import read_txns
+
+
+def _dup_reason(inf: Inference) -> None:
+    if inf.counts.get("duplicate-appends"):
+        inf.unknown_reasons.append(
+            f"{inf.counts['duplicate-appends']} writes repeat a value already written to the "
+            "same key, so reads cannot name their writers")
 
 
 def check_list_append(history: History, consistency_models: Iterable[str] | str | None = None,
@@ -29,11 +38,43 @@ def check_list_append(history: History, consistency_models: Iterable[str] | str 
     names = list_append.KIND_NAMES
     inf = Inference(rows=rows, counts={names[i]: int(c) for i, c in enumerate(counts) if i in names},
                     kind_names=names, edges=Edges(es, ed, et, ek, ev1, ev2))
-    if inf.counts.get("duplicate-appends"):
-        inf.unknown_reasons.append(
-            f"{inf.counts['duplicate-appends']} appends repeat a value already appended to the "
-            "same key, so reads cannot name their writers")
+    _dup_reason(inf)
     if skipped:
         inf.extra_evidence["unobserved_keys_skipped"] = int(skipped)
     return judge("list-append", txns, inf, consistency_models=models, anomalies=wanted, t0=t0,
                  budget=search_budget, lists=True)
+
+
+def check_rw_register(history: History, consistency_models: Iterable[str] | str | None = None,
+                      anomalies: Iterable[str] | str | None = None, sequential_keys: bool = False,
+                      linearizable_keys: bool = False, wfr_keys: bool = False,
+                      transaction_order: dict | None = None,
+                      search_budget: int = DEFAULT_BUDGET, **_ignored: Any) -> CheckResult:
+    """Elle's rw-register analysis: version orders from the initial nil and the
+    opt-in key properties, then cycles."""
+    models, wanted = parse_models(consistency_models, anomalies)
+    order = None
+    if transaction_order is not None:
+        try:
+            order = {int(k): int(v) for k, v in dict(transaction_order).items()}
+        except (TypeError, ValueError):
+            raise ValueError("transaction-order must map op indexes to positions, e.g. "
+                             '{"3": 0, "7": 1}') from None
+    t0 = time.monotonic()
+    txns = read_txns(history, reads_are_lists=False)
+    rows, counts, edges, cyclic = rw_register.infer(
+        txns, wfr_keys=wfr_keys, sequential_keys=sequential_keys,
+        linearizable_keys=linearizable_keys, transaction_order=order)
+    arr = np.array(rows, np.int64).reshape(-1, 6)
+    inf = Inference(rows=arr, counts=counts, kind_names=rw_register.KIND_NAMES, edges=edges)
+    if cyclic:
+        inf.instances["cyclic-versions"] = [
+            {"key": txns.keys[c["key_id"]],
+             "values": [None if v < 0 else txns.values[v] for v in c["values"]],
+             "explanation": f"the known orders of key {txns.keys[c['key_id']]!r} put its versions "
+                            "in a cycle: " + " < ".join(
+                                "nil" if v < 0 else repr(txns.values[v]) for v in c["values"])}
+            for c in cyclic]
+    _dup_reason(inf)
+    return judge("rw-register", txns, inf, consistency_models=models, anomalies=wanted, t0=t0,
+                 budget=search_budget, lists=False)

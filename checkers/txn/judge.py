@@ -31,6 +31,7 @@ class Inference:
     edges: Edges                      # ww / wr / rw between transactions
     unknown_reasons: list[str] = field(default_factory=list)
     extra_evidence: dict[str, Any] = field(default_factory=dict)
+    instances: dict[str, list] = field(default_factory=dict)   # evidence built by the workload
 
 
 def parse_models(consistency_models: Iterable[str] | str | None,
@@ -94,6 +95,8 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
                     referenced.add(int(row[col]))
             if name in ("incompatible-order",):
                 referenced.add(int(txns.mop_txn[int(row[5])]))
+    for name, lst in inf.instances.items():
+        ev_anoms.setdefault(name, []).extend(lst[:CYCLES_KEPT])
     if inf.counts.get("duplicate-appends"):
         ev_counts["duplicate-appends"] = inf.counts["duplicate-appends"]
     wit = Witnesses(edges, {v for c in search.cycles for v in c.verts})
