@@ -124,13 +124,13 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
     }
     if unknown:
         evidence["unknown_reasons"] = unknown
-    what = ", ".join(consistency_models + anomalies)
+    what = " and ".join(consistency_models + anomalies)
     if bad:
-        head = f"{what}: invalid — " + ", ".join(f"{a} ×{found[a]}" for a in bad)
+        head = ", ".join(f"{a} ×{found[a]}" for a in bad) + f" — ruled out by {what}"
     elif unknown:
-        head = f"{what}: unknown — " + "; ".join(unknown)
+        head = f"{what}: could not decide — " + "; ".join(unknown)
     else:
-        head = f"{what}: valid"
+        head = f"{what} holds"
     others = sorted(set(found) - set(bad))
     if others:
         head += " (also found, allowed: " + ", ".join(others) + ")"
