@@ -22,6 +22,7 @@ from .faults import Faults
 from .fmt import opref_text, short
 from .linear_view import counterexample_svg
 from .svg import Frame, Svg, legend
+from .txn_view import txn_section
 
 MAX_ROWS = 200          # any table is cut here, with a count of the rest
 MAX_DRAWN = 5           # counterexamples / chains drawn per checker
@@ -32,6 +33,8 @@ _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 def kind_of(r: CheckResult) -> str:
     ev = r.evidence if isinstance(r.evidence, dict) else {}
+    if "anomaly_types" in ev and "also_not" in ev:
+        return "txn"
     if "keys" in ev and ("model" in ev or "keys_checked" in ev):
         return "linear"
     if "patterns" in ev or "sessions" in ev or "satisfies" in ev:
@@ -284,7 +287,8 @@ def _generic(r: CheckResult, ev: Any, ctx: Context) -> dict[str, Any]:
 
 
 _BUILDERS = {"linear": _linear, "causal": _causal, "set": _set, "counter": _counter,
-             "stats": _stats, "exceptions": _exceptions, "logs": _logs, "generic": _generic}
+             "stats": _stats, "exceptions": _exceptions, "logs": _logs, "generic": _generic,
+             "txn": txn_section}
 
 
 def section(r: CheckResult, ctx: Context, n: int) -> dict[str, Any]:

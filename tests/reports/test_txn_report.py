@@ -1,0 +1,87 @@
+"""The list-append / rw-register section of the report: cycle steps in plain
+words, the cycle drawn, every T-number linking to a listed transaction, and
+history values escaped everywhere."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from checkers.history import History
+from reports.html import render_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checkers"))
+from txn_histories import txn_history  # noqa: E402
+
+XSS = "<script>alert(1)</script>"
+
+
+def ok(p, *mops):
+    return (p, "ok", [list(m) for m in mops])
+
+
+def invalid_list_append() -> History:
+    """A G1c on a key named like a script (T1 reads T2's y, T2 appends x after T1),
+    a stale read after it, and a read of a value nobody appended."""
+    return txn_history(
+        (ok(0, ("append", XSS, 1), ("r", "y", [1])), ok(1, ("append", XSS, 2), ("append", "y", 1))),
+        (ok(2, ("r", XSS, [1, 2])),),
+        (ok(3, ("r", "y", []), ("append", "z", 1)),),
+        (ok(4, ("r", "z", [1, 7])),))
+
+
+def txn_report(history: History) -> tuple[str, object]:
+    from checkers.txn import check_list_append
+    res = check_list_append(history, consistency_models=["strict-serializable"])
+    return render_report(history, [res], {"name": "txn"}, None), res
+
+
+def test_cycle_is_explained_drawn_and_linked() -> None:
+    html, res = txn_report(invalid_list_append())
+    assert res.valid is False and "G1c" in res.evidence["anomaly_types"]
+    assert '<section class="checker txn"' in html
+    g1c = html[html.index('data-anomaly="G1c"'):]
+    g1c = g1c[: g1c.index('class="box anomaly"')]
+    # the steps in words, and the conclusion
+    assert re.search(r"T1 appended 1 to key &lt;script&gt;alert\(1\)&lt;/script&gt;, and T2 "
+                     r"appended 2 after it, so T1 &lt; T2", g1c)
+    assert "T1 read 1 from key y, which T2 appended, so T2 &lt; T1" in g1c
+    assert "So T1 &lt; T2 &lt; T1: a contradiction" in g1c
+    # the drawing: two transactions, a ww and a wr arrow
+    assert re.search(r'<svg [^>]*class="chart txn-cycle"', g1c)
+    assert len(re.findall(r'<circle [^>]*class="txn-node"', g1c)) == 2
+    assert re.search(r'class="edge rel-ww"', g1c) and re.search(r'class="edge rel-wr"', g1c)
+    # every link to a transaction lands on a row of the listing
+    ids = set(re.findall(r'<tr id="([^"]+)"', html))
+    hrefs = set(re.findall(r'href="#([^"]*-txn-\d+)"', html))
+    assert hrefs and hrefs <= ids, hrefs - ids
+
+
+def test_history_values_are_escaped(parse) -> None:
+    html, _ = txn_report(invalid_list_append())
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    p = parse(html)
+    assert all("alert" not in s for s in p.scripts)
+
+
+def test_valid_history_has_no_cycle_box() -> None:
+    h = txn_history((ok(0, ("append", "x", 1)),), (ok(1, ("r", "x", [1])),))
+    html, res = txn_report(h)
+    assert res.valid is True
+    assert "No anomalies found." in html and "txn-cycle" not in html
+
+
+@pytest.mark.browser
+def test_txn_report_in_chromium(tmp_path: Path) -> None:
+    from test_report_browser import _dom_and_screenshot
+    html, _ = txn_report(invalid_list_append())
+    dom = _dom_and_screenshot(html, tmp_path, "txn")
+    assert re.search(r'<svg [^>]*class="chart txn-cycle"', dom)
+    assert re.search(r'<path [^>]*class="edge rel-(ww|wr|rw|realtime)"', dom)
+    assert '<li class="step step-ww">' in dom and "a contradiction" in dom
+    assert re.search(r'<a href="#[^"]*-txn-\d+" class="txn-link">', dom)
+    assert "&lt;script&gt;alert(1)" in dom and "<script>alert" not in dom
