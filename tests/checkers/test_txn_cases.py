@@ -170,6 +170,12 @@ CASES = [
           ok(2, r("x", [1]), r("y", [1]))],
          ["G2-item-process"], ["strong-session-serializable"], ["strict-serializable"],
          order=[2, 0, 0, 1, 1, 2, 3, 3]),
+    # the same shape closed by real time: T2 (another process) began after T1 completed
+    Case("G2-item-realtime", LA,
+         [ok(0, a("x", 1)), ok(4, r("y", [])), ok(1, r("x", []), a("y", 1)),
+          ok(2, r("x", [1]), r("y", [1]))],
+         ["G2-item-realtime"], ["strict-serializable"], [],
+         order=[2, 0, 0, 1, 1, 2, 3, 3]),
     # a read after the txn's own append misses it
     Case("internal", LA,
          ((ok(0, a("x", 1), r("x", [])),), (ok(1, r("x", [1])),)),
@@ -200,6 +206,14 @@ CASES = [
          ((ok(0, r("x", None), w("y", 1)), ok(1, r("y", None), w("x", 1))),),
          ["G2-item"], ["repeatable-read"],
          ["serializable", "strict-serializable", "strong-session-serializable"]),
+    # both read 0 and overwrote it; nothing orders 1 and 2 (no --wfr-keys), so no cycle
+    Case("rw-register lost update", RW,
+         ((ok(0, w("x", 0)),), (ok(1, r("x", 0), w("x", 1)), ok(2, r("x", 0), w("x", 2)))),
+         ["lost-update"], ["cursor-stability", "update-atomic"],
+         ["consistent-view", "forward-consistent-view", "parallel-snapshot-isolation",
+          "repeatable-read", "serializable", "snapshot-isolation", "strict-serializable",
+          "strong-session-serializable", "strong-session-snapshot-isolation",
+          "strong-snapshot-isolation", "update-serializable"]),
     Case("rw-register G1a", RW,
          ((fail(0, w("x", 1)),), (ok(1, r("x", 1)),)),
          ["G1a"], ["read-committed"], ABOVE_RC),
