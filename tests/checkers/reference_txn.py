@@ -157,16 +157,6 @@ def _si_allows(txns: list[Txn], workload: str) -> bool:
     wkeys = [frozenset(k for k, _ in t.writes()) for t in txns]
     failed: set = set()
 
-    def start_ok(t: Txn, snapshot: tuple) -> bool:
-        st = dict(snapshot)
-        for f, k, v in t.mops:
-            if f == "r":
-                if t.type == "ok" and not _read_matches(workload, st.get(k), v):
-                    return False
-            else:
-                _write(workload, st, k, v)
-        return True
-
     def commit(t: Txn, state: tuple) -> tuple:
         st = dict(state)
         for k, v in t.writes():
@@ -183,7 +173,8 @@ def _si_allows(txns: list[Txn], workload: str) -> bool:
             return False
         started = {i for i, _ in active} | done
         for i in cand:
-            if i not in started and start_ok(txns[i], state):
+            # its reads see the snapshot plus its own writes: a serial run on the snapshot
+            if i not in started and _run_serial(workload, txns[i], state) is not None:
                 if search(active | {(i, done)}, committed, state):
                     return True
         for entry in active:
