@@ -14,11 +14,14 @@ Bad input raises :class:`HistoryError` naming the line and the micro-op.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from checkers.history import History, HistoryError
+from checkers.history.history import gc_paused
 
 S_OK, S_FAIL, S_INFO = 1, 2, 3
 K_APPEND, K_READ, K_WRITE = 0, 1, 2
@@ -63,7 +66,7 @@ class Txns:
                 "value": self.raw[t], "index": int(self.op_index[t])}
 
 
-def _rows(history: History) -> list[tuple[int, int, int, int, Any, Any]]:
+def _rows(history: History) -> tuple[list[tuple[int, int, int, int, Any, Any]], int]:
     """(invoke position, completion position, status, process, invoke value,
     completion value) of every client txn op, in invoke order."""
     col = getattr(history, "_columnar", None)  # built at load time for JSONL: reuse, never build
@@ -75,9 +78,8 @@ def _rows(history: History) -> list[tuple[int, int, int, int, Any, Any]]:
         vals = col.values
         inv, comp, st, pr = ops.invoke[sel], ops.complete[sel], ops.status[sel], ops.process[sel]
         iv, cv = ops.invoke_value[sel], ops.complete_value[sel]
-        rows = [(int(a), int(b), int(c), int(d), vals[e], vals[f]) for a, b, c, d, e, f
-                in zip(inv.tolist(), comp.tolist(), st.tolist(), pr.tolist(), iv.tolist(),
-                       cv.tolist())]
+        rows = list(zip(inv.tolist(), comp.tolist(), st.tolist(), pr.tolist(),
+                        map(vals.__getitem__, iv.tolist()), map(vals.__getitem__, cv.tolist())))
         ignored = int(len(ops) - len(sel))
         return rows, ignored
     open_: dict[Any, int] = {}
@@ -105,7 +107,16 @@ def _rows(history: History) -> list[tuple[int, int, int, int, Any, Any]]:
 def read_txns(history: History, *, reads_are_lists: bool) -> Txns:
     """Every transaction of ``history``; ``reads_are_lists`` for list-append
     (reads return lists), else reads return one value (rw-register)."""
-    rows, ignored = _rows(history)
+    with gc_paused():   # millions of small objects, no cycles among them
+        rows, ignored = _rows(history)
+        txns = _fast(history, rows, ignored, reads_are_lists)
+        if txns is None:
+            txns = _careful(history, rows, ignored, reads_are_lists)
+    return txns
+
+
+def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) -> Txns:
+    """One micro-op at a time, naming the first bad one (line and position)."""
     src = history.source
     keys: dict[Any, int] = {}
     key_list: list[Any] = []
@@ -225,3 +236,111 @@ def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray) -> np
         return col.index[pos] if len(pos) else np.empty(0, np.int64)
     ops = history.ops
     return np.array([ops[p].index for p in pos.tolist()], np.int64)
+
+
+_KEYISH = frozenset((int, str))
+_FK = itemgetter(0, 1)
+
+
+def _fast(history: History, rows: list, ignored: int, reads_are_lists: bool) -> Txns | None:
+    """The whole history a column at a time (C-level map/zip/chain); None
+    when anything is unusual, and :func:`_careful` then names it."""
+    n = len(rows)
+    if n == 0:
+        return None
+    ip, cp, st, pr, iv, cv = zip(*rows)
+    chosen = [c if s == S_OK else i for s, i, c in zip(st, iv, cv)]
+    if set(map(type, chosen)) != {list}:
+        return None
+    lens = list(map(len, chosen))
+    flat = list(chain.from_iterable(chosen))
+    if not flat or set(map(type, flat)) != {list} or set(map(len, flat)) != {3}:
+        return None
+    fs, ks, vs = zip(*flat)
+    kinds = list(map(_KIND.get, fs))
+    kset = set(kinds)
+    if None in kset or (K_WRITE if reads_are_lists else K_APPEND) in kset:
+        return None
+    if not set(map(type, ks)) <= _KEYISH:
+        return None
+    ok = [t for t in range(n) if st[t] == S_OK]
+    if ok:
+        ivs = [iv[t] for t in ok]
+        if set(map(type, ivs)) != {list} or list(map(len, ivs)) != [lens[t] for t in ok]:
+            return None
+        inv_flat = list(chain.from_iterable(ivs))
+        if set(map(type, inv_flat)) != {list} or set(map(len, inv_flat)) != {3}:
+            return None
+        ok_flat = list(chain.from_iterable(cv[t] for t in ok))
+        if list(map(_FK, inv_flat)) != list(map(_FK, ok_flat)) or \
+                [m[2] for m in inv_flat if m[0] != "r"] != [m[2] for m in ok_flat if m[0] != "r"]:
+            return None
+    st_arr = np.array(st, np.int8)
+    mop_status = np.repeat(st_arr, lens)
+    kind_arr = np.array(kinds, np.int8)
+    is_read = kind_arr == K_READ
+    read_ok = is_read & (mop_status == S_OK)
+    wv = [v for k, v in zip(kinds, vs) if k != K_READ]
+    if wv and not set(map(type, wv)) <= _KEYISH:
+        return None
+    rsel = np.flatnonzero(read_ok).tolist()
+    rvals = [vs[j] for j in rsel]
+    m = len(flat)
+    mop_val = np.full(m, -1, np.int64)
+    read_start = np.zeros(m, np.int64)
+    read_len = np.full(m, -1, np.int64)
+    if reads_are_lists:
+        rvals = [[] if v is None else v for v in rvals]
+        if rvals and set(map(type, rvals)) != {list}:
+            return None
+        rl = np.array(list(map(len, rvals)), np.int64)
+        etypes = set(map(type, chain.from_iterable(rvals)))
+        if not etypes <= _KEYISH:
+            return None
+        wtypes = set(map(type, wv))
+        if etypes | wtypes <= {int}:
+            # all integers (the common case): intern with numpy, not a dict per element
+            elems = np.fromiter(chain.from_iterable(rvals), np.int64, count=int(rl.sum()))
+            uniq, inv = np.unique(np.concatenate([np.array(wv, np.int64), elems]),
+                                  return_inverse=True)
+            values = uniq.tolist()
+            mop_val[~is_read] = inv[:len(wv)]
+            read_vals = inv[len(wv):].astype(np.int64)
+        else:
+            elem_list = list(chain.from_iterable(rvals))
+            vids = dict.fromkeys(chain(wv, elem_list))
+            for i, v in enumerate(vids):
+                vids[v] = i
+            values = list(vids)
+            mop_val[~is_read] = np.array(list(map(vids.__getitem__, wv)), np.int64)
+            read_vals = np.array(list(map(vids.__getitem__, elem_list)), np.int64)
+        read_len[rsel] = rl
+        read_start[rsel] = np.cumsum(rl) - rl
+    else:
+        elems = [v for v in rvals if v is not None]
+        if elems and not set(map(type, elems)) <= _KEYISH:
+            return None
+        vids = dict.fromkeys(chain(wv, elems))
+        for i, v in enumerate(vids):
+            vids[v] = i
+        values = list(vids)
+        mop_val[~is_read] = np.array(list(map(vids.__getitem__, wv)), np.int64)
+        read_len[rsel] = 1
+        mop_val[rsel] = np.array([-1 if v is None else vids[v] for v in rvals], np.int64)
+        read_vals = np.empty(0, np.int64)
+    kids = dict.fromkeys(ks)
+    for i, k in enumerate(kids):
+        kids[k] = i
+    mop_start = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=mop_start[1:])
+    inv_pos = np.array(ip, np.int64)
+    comp_pos = np.array(cp, np.int64)
+    op_index = _op_index(history, inv_pos, comp_pos)
+    line_of = history.line_of
+    lines = [line_of(c if c >= 0 else i) for i, c in zip(ip, cp)]
+    return Txns(n=n, status=st_arr, process=np.array(pr, np.int64), inv_pos=inv_pos,
+                comp_pos=comp_pos, op_index=op_index, mop_start=mop_start,
+                mop_txn=np.repeat(np.arange(n, dtype=np.int64), lens), mop_kind=kind_arr,
+                mop_key=np.array(list(map(kids.__getitem__, ks)), np.int64), mop_val=mop_val,
+                read_start=read_start, read_len=read_len, read_vals=read_vals,
+                keys=list(kids), values=values, raw=chosen, lines=lines, ignored=ignored)
