@@ -27,6 +27,8 @@ S_OK, S_FAIL, S_INFO = 1, 2, 3
 K_APPEND, K_READ, K_WRITE = 0, 1, 2
 _KIND = {"append": K_APPEND, "r": K_READ, "w": K_WRITE}
 _STATUS = {"ok": S_OK, "fail": S_FAIL, "info": S_INFO}
+_KEYISH = frozenset((int, str))
+_FK = itemgetter(0, 1)
 
 
 @dataclass
@@ -155,27 +157,13 @@ def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) 
         status[t], process[t], inv_pos[t], comp_pos[t] = st, proc, ip, cp
         use_pos = cp if st == S_OK else ip
         mops = cv if st == S_OK else iv
-        if type(mops) is not list:
-            raise bad(use_pos, f"a txn's value must be a list of micro-ops [f, key, value], "
-                               f"got {mops!r}")
-        if st == S_OK and (type(iv) is not list or len(iv) != len(mops)):
-            raise bad(cp, f"the ok completion has {len(mops)} micro-ops but its invoke has "
-                          f"{len(iv) if type(iv) is list else iv!r}")
+        problem = txn_problem(mops, iv, st == S_OK, reads_are_lists)
+        if problem:
+            raise bad(use_pos, problem)
         raw.append(mops)
         for j, mop in enumerate(mops):
-            if type(mop) is not list or len(mop) != 3:
-                raise bad(use_pos, f"micro-op {j} {mop!r}: expected [f, key, value] with f "
-                                   f"append, r or w")
             f, k, v = mop
-            kind = _KIND.get(f)
-            if kind is None:
-                raise bad(use_pos, f"micro-op {j} {mop!r}: f must be append, r or w")
-            if kind == K_APPEND and not reads_are_lists or kind == K_WRITE and reads_are_lists:
-                raise bad(use_pos, f"micro-op {j} {mop!r}: {f!r} does not belong in a "
-                                   f"{'list-append' if reads_are_lists else 'rw-register'} history")
-            kt = type(k)
-            if kt is not int and kt is not str:
-                raise bad(use_pos, f"micro-op {j} {mop!r}: keys must be integers or strings")
+            kind = _KIND[f]
             kc = keys.get(k)
             if kc is None:
                 kc = keys[k] = len(key_list)
@@ -184,12 +172,7 @@ def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) 
             m_kind.append(kind)
             m_key.append(kc)
             if kind != K_READ:
-                c = vid(v, use_pos, f"micro-op {j} {mop!r}")
-                if st == S_OK:
-                    im = iv[j]
-                    if type(im) is not list or len(im) != 3 or im[0] != f or im[1] != k or im[2] != v:
-                        raise bad(cp, f"micro-op {j} {mop!r} differs from its invoke's {im!r}")
-                m_val.append(c)
+                m_val.append(vid(v, use_pos, f"micro-op {j} {mop!r}"))
                 r_start.append(0)
                 r_len.append(-1)
             elif st != S_OK:
@@ -199,8 +182,6 @@ def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) 
             elif reads_are_lists:
                 if v is None:
                     v = []
-                if type(v) is not list:
-                    raise bad(use_pos, f"micro-op {j} {mop!r}: a list-append read returns a list")
                 m_val.append(-1)
                 r_start.append(len(flat))
                 r_len.append(len(v))
@@ -229,6 +210,60 @@ def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) 
                 ignored=ignored)
 
 
+def txn_problem(mops: Any, invoke_mops: Any, ok: bool, reads_are_lists: bool | None) -> str | None:
+    """What is wrong with one transaction's micro-ops, or None.  ``reads_are_lists``
+    None accepts either workload (``validate`` does not know which it is)."""
+    if type(mops) is not list:
+        return f"a txn's value must be a list of micro-ops [f, key, value], got {mops!r}"
+    if ok and (type(invoke_mops) is not list or len(invoke_mops) != len(mops)):
+        return (f"the ok completion has {len(mops)} micro-ops but its invoke has "
+                f"{len(invoke_mops) if type(invoke_mops) is list else invoke_mops!r}")
+    for j, mop in enumerate(mops):
+        if type(mop) is not list or len(mop) != 3:
+            return f"micro-op {j} {mop!r}: expected [f, key, value] with f append, r or w"
+        f, k, v = mop
+        kind = _KIND.get(f) if type(f) is str else None
+        if kind is None:
+            return f"micro-op {j} {mop!r}: f must be append, r or w"
+        if reads_are_lists is not None and (kind == K_APPEND and not reads_are_lists
+                                            or kind == K_WRITE and reads_are_lists):
+            return (f"micro-op {j} {mop!r}: {f!r} does not belong in a "
+                    f"{'list-append' if reads_are_lists else 'rw-register'} history")
+        if type(k) not in _KEYISH:
+            return f"micro-op {j} {mop!r}: keys must be integers or strings"
+        if kind != K_READ:
+            if type(v) not in _KEYISH:
+                return f"micro-op {j} {mop!r}: values must be integers or strings"
+            if ok:
+                im = invoke_mops[j]
+                if type(im) is not list or len(im) != 3 or im[0] != f or im[1] != k or im[2] != v:
+                    return f"micro-op {j} {mop!r} differs from its invoke's {im!r}"
+        elif ok and v is not None:
+            lists = reads_are_lists if reads_are_lists is not None else type(v) is list
+            if lists and (type(v) is not list or not all(type(x) in _KEYISH for x in v)):
+                return (f"micro-op {j} {mop!r}: a list-append read returns a list of integers "
+                        f"or strings")
+            if not lists and type(v) not in _KEYISH:
+                return f"micro-op {j} {mop!r}: a register read returns an integer, a string or nil"
+    return None
+
+
+def txn_breaches(history: History, limit: int | None = None) -> list[tuple[int, str]]:
+    """(position, message) for every malformed transaction (for ``validate``)."""
+    out: list[tuple[int, str]] = []
+    rows, _ = _rows(history)
+    for ip, cp, st, _p, iv, cv in rows:
+        for pos, mops, ok in ((ip, iv, False), (cp, cv, True) if st == S_OK else (-1, None, False)):
+            if pos < 0:
+                continue
+            problem = txn_problem(mops, iv, ok, None)
+            if problem:
+                out.append((pos, problem))
+                if limit is not None and len(out) >= limit:
+                    return out
+    return out
+
+
 def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray) -> np.ndarray:
     pos = np.where(comp_pos >= 0, comp_pos, inv_pos)
     col = getattr(history, "_columnar", None)
@@ -238,8 +273,6 @@ def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray) -> np
     return np.array([ops[p].index for p in pos.tolist()], np.int64)
 
 
-_KEYISH = frozenset((int, str))
-_FK = itemgetter(0, 1)
 
 
 def _fast(history: History, rows: list, ignored: int, reads_are_lists: bool) -> Txns | None:

@@ -139,6 +139,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for w in h.warnings:
             print(f"splitbrain: warning: {w}", file=sys.stderr)
         breaches = validate(h, limit=args.max)
+        if any(o.f == "txn" for o in h.ops):   # micro-op lists: [f, key, value]
+            from checkers.history import Breach
+            from checkers.txn.ops import txn_breaches
+            breaches += [Breach(p, h.line_of(p), m) for p, m in txn_breaches(h, args.max)]
+            breaches.sort(key=lambda b: b.position)
+            breaches = breaches[:args.max]
         for b in breaches:
             print(b.render(path))
         if breaches:
