@@ -433,3 +433,120 @@ def verify_cycle(history: History, workload: str, name: str, instance: dict,
         if by_id[t].type == "fail":
             raise CycleError(f"{name}: failed txn {t} is in a cycle")
     check_shape(name, [s["type"] for s in steps])
+
+
+# ------------------------------------------------------------------ non-cycle anomalies
+
+def _read_of(t: Txn, inst: dict) -> Any:
+    """The read micro-op an instance quotes, checked to be one of ``t``'s."""
+    mop = inst.get("mop")
+    f, k, v = mop[0], _freeze(mop[1]), _freeze(mop[2])
+    if f != "r" or (f, k, v) not in t.mops:
+        raise CycleError(f"{inst}: op {t.id} has no micro-op {mop}")
+    return v
+
+
+def _positions(t: Txn, mop: tuple) -> list[int]:
+    return [i for i, m in enumerate(t.mops) if m == mop]
+
+
+def _contradicts_own_ops(t: Txn, k: Any, got: Any, i: int, la: bool) -> bool:
+    """The read at ``t.mops[i]`` disagrees with what ``t``'s own earlier micro-ops on
+    ``k`` say the key holds (a read fixes it; an append extends what is known)."""
+    known, exact, touched = (), False, False
+    for f, kk, v in t.mops[:i]:
+        if kk != k:
+            continue
+        touched = True
+        if f == "r":
+            known, exact = (tuple(v or ()) if la else v), True
+        elif la:
+            known = tuple(known) + (v,)
+        else:
+            known, exact = v, True
+    if not touched:
+        return False
+    if not la:
+        return got != known
+    got = tuple(got or ())
+    return got != known if exact else got[len(got) - len(known):] != known
+
+
+def verify_instance(history: History, workload: str, name: str, inst: dict,
+                    wfr: bool = False) -> None:
+    """Re-derive one non-cycle anomaly instance from the history (the shapes
+    of checkers/txn's evidence); names this verifier does not know pass."""
+    txns = transactions(history)
+    by_id = {t.id: t for t in txns}
+    k = _freeze(inst.get("key"))
+    op = by_id.get(inst.get("op"))
+    la = workload == "list-append"
+
+    def elems(v: Any) -> tuple:
+        return tuple(v or ()) if la else (v,)
+
+    def wrote(t: Txn, v: Any) -> bool:
+        return (k, v) in t.writes()
+
+    if name in ("G1a", "G1b", "garbage-read", "duplicate-elements", "future-read", "internal",
+                "lost-update"):
+        if op is None or op.type != "ok":
+            raise CycleError(f"{name} {inst}: op is not an ok transaction")
+        got = _read_of(op, inst)
+        v = _freeze(inst.get("value"))
+    if name == "G1a":
+        w = by_id.get(inst.get("writer"))
+        if not (w and w.type == "fail" and wrote(w, v) and v in elems(got)):
+            raise CycleError(f"G1a {inst}: the writer did not fail, or the read lacks its value")
+    elif name == "G1b":
+        w = by_id.get(inst.get("writer"))
+        ws = [x for kk, x in (w.writes() if w else []) if kk == k]
+        if not (w and v in ws and ws.index(v) < len(ws) - 1 and elems(got)[-1:] == (v,)):
+            raise CycleError(f"G1b {inst}: not a read ending in a non-final write")
+    elif name == "garbage-read":
+        if v not in elems(got) or any(wrote(t, v) for t in txns):
+            raise CycleError(f"garbage-read {inst}: someone wrote it, or it was not read")
+    elif name == "duplicate-elements":
+        if elems(got).count(v) < 2:
+            raise CycleError(f"duplicate-elements {inst}: {v!r} is not read twice")
+    elif name == "future-read":
+        if not (v in elems(got) and any(("append" if la else "w", k, v) in op.mops[i + 1:]
+                                         for i in _positions(op, ("r", k, got)))):
+            raise CycleError(f"future-read {inst}: the txn does not write {v!r} after the read")
+    elif name == "internal":
+        if not any(_contradicts_own_ops(op, k, got, i, la)
+                   for i in _positions(op, ("r", k, got))):
+            raise CycleError(f"internal {inst}: the read agrees with the txn's own earlier ops")
+    elif name == "lost-update":
+        other = by_id.get(inst.get("other"))
+        both = [op, other]
+        if other is None or other is op or any(t.type != "ok" for t in both):
+            raise CycleError(f"lost-update {inst}: needs two ok transactions")
+        # a list-append version is named by its last element (appended values are unique)
+        same = (lambda x: tuple(x or ())[-1:] == tuple(got or ())[-1:]) if la \
+            else (lambda x: x == got)
+        for t in both:
+            reads = [x for kk, x in t.reads() if kk == k]
+            if not any(same(x) for x in reads) or not [x for kk, x in t.writes() if kk == k]:
+                raise CycleError(f"lost-update {inst}: op {t.id} did not read {got!r} and write")
+    elif name == "incompatible-order":
+        ids, vals = inst.get("ops") or [], [tuple(_freeze(x) or ()) for x in inst.get("values")]
+        a, b = vals[0], vals[1]
+        if a[: len(b)] == b or b[: len(a)] == a:
+            raise CycleError(f"incompatible-order {inst}: one read is a prefix of the other")
+        for i, x in zip(ids, vals):
+            t = by_id.get(i)
+            if t is None or not any(kk == k and tuple(y or ()) == x for kk, y in t.reads()):
+                raise CycleError(f"incompatible-order {inst}: op {i} did not read {x}")
+    elif name == "dirty-update":
+        w, v = by_id.get(inst.get("writer")), _freeze(inst.get("value"))
+        if not (w and w.type == "fail" and wrote(w, v) and op and op.type != "fail"):
+            raise CycleError(f"dirty-update {inst}: not a failed write and a later committed one")
+        mine = [x for kk, x in op.writes() if kk == k]
+        if not any(_precedes_in_some_read(_ok_reads(txns, k), v, y) for y in mine):
+            raise CycleError(f"dirty-update {inst}: no read shows op's write after the aborted one")
+    elif name == "cyclic-versions" and wfr:
+        vals = [_freeze(x) for x in inst.get("values")]
+        if vals[0] != vals[-1] or not all(_register_before(txns, k, x, y, True)
+                                          for x, y in zip(vals, vals[1:])):
+            raise CycleError(f"cyclic-versions {inst}: not a cycle of version-order steps")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from checkers.history import History
-from reference_txn import reference_allows, verify_cycle
+from reference_txn import reference_allows, verify_cycle, verify_instance
 from txn_histories import mutate, simulate, txn_events, txn_history
 
 # also_not lists that recur: every model above read-uncommitted / read-committed
@@ -265,6 +265,9 @@ def test_named_case(case: Case) -> None:
             if "cycle" in inst:
                 verify_cycle(h, case.workload, name, inst, wfr=bool(case.options.get("wfr_keys")))
                 assert inst.get("explanation"), inst
+            else:
+                verify_instance(h, case.workload, name, inst,
+                                wfr=bool(case.options.get("wfr_keys")))
     # the brute-force reference agrees the history is not strict-serializable
     assert not reference_allows(h, case.workload, "strict-serializable")
 

@@ -38,7 +38,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.history import History
-from reference_txn import MODELS, fully_observed, reference_allows, verify_cycle
+from reference_txn import (MODELS, fully_observed, reference_allows, verify_cycle,
+                           verify_instance)
 from txn_histories import MODES, mutate, simulate, txn_history
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
@@ -76,8 +77,12 @@ def cross_check(h: History, workload: str, model: str, tally: Counter | None = N
     verify = not (options.get("sequential_keys") or options.get("linearizable_keys"))
     for name in ev.get("anomalies") or {}:
         for inst in instances(ev, name):
-            if "cycle" in inst and verify:
+            if not verify:
+                continue
+            if "cycle" in inst:
                 verify_cycle(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
+            else:
+                verify_instance(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
     if allowed:
         assert res.valid is True, (f"{workload}/{model}: the reference finds an execution, "
                                    f"the checker says {res.valid}: {res.summary}\n{_dump(h)}")
