@@ -48,6 +48,7 @@ class Txns:
     inv_pos: np.ndarray
     comp_pos: np.ndarray
     op_index: np.ndarray
+    time: np.ndarray        # ns of that op, -1 when unknown
     mop_start: np.ndarray
     mop_txn: np.ndarray
     mop_kind: np.ndarray
@@ -65,7 +66,8 @@ class Txns:
     def describe(self, t: int) -> dict[str, Any]:
         return {"line": self.lines[t], "process": int(self.process[t]),
                 "type": {S_OK: "ok", S_FAIL: "fail", S_INFO: "info"}[int(self.status[t])],
-                "value": self.raw[t], "index": int(self.op_index[t])}
+                "value": self.raw[t], "index": int(self.op_index[t]),
+                "time": None if self.time[t] < 0 else int(self.time[t])}
 
 
 def _rows(history: History) -> tuple[list[tuple[int, int, int, int, Any, Any]], int]:
@@ -199,10 +201,10 @@ def _careful(history: History, rows: list, ignored: int, reads_are_lists: bool) 
         read_vals = np.array(codes, np.int64)
     else:
         read_vals = np.empty(0, np.int64)
-    op_index = _op_index(history, inv_pos, comp_pos)
+    op_index, times = _op_index(history, inv_pos, comp_pos)
     lines = [line_of(int(c if c >= 0 else i)) for i, c in zip(inv_pos.tolist(), comp_pos.tolist())]
     return Txns(n=n, status=status, process=process, inv_pos=inv_pos, comp_pos=comp_pos,
-                op_index=op_index, mop_start=mop_start,
+                op_index=op_index, time=times, mop_start=mop_start,
                 mop_txn=np.array(m_txn, np.int64), mop_kind=np.array(m_kind, np.int8),
                 mop_key=np.array(m_key, np.int64), mop_val=np.array(m_val, np.int64),
                 read_start=np.array(r_start, np.int64), read_len=np.array(r_len, np.int64),
@@ -264,13 +266,17 @@ def txn_breaches(history: History, limit: int | None = None) -> list[tuple[int, 
     return out
 
 
-def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray) -> np.ndarray:
+def _op_index(history: History, inv_pos: np.ndarray, comp_pos: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """History index and time (-1 unknown) of each transaction's completion
+    (its invoke when it never completed)."""
     pos = np.where(comp_pos >= 0, comp_pos, inv_pos)
     col = getattr(history, "_columnar", None)
     if col is not None:
-        return col.index[pos] if len(pos) else np.empty(0, np.int64)
+        return col.index[pos], col.time[pos]
     ops = history.ops
-    return np.array([ops[p].index for p in pos.tolist()], np.int64)
+    return (np.array([ops[p].index for p in pos.tolist()], np.int64),
+            np.array([-1 if ops[p].time is None else ops[p].time for p in pos.tolist()], np.int64))
 
 
 
@@ -368,11 +374,11 @@ def _fast(history: History, rows: list, ignored: int, reads_are_lists: bool) -> 
     np.cumsum(lens, out=mop_start[1:])
     inv_pos = np.array(ip, np.int64)
     comp_pos = np.array(cp, np.int64)
-    op_index = _op_index(history, inv_pos, comp_pos)
+    op_index, times = _op_index(history, inv_pos, comp_pos)
     line_of = history.line_of
     lines = [line_of(c if c >= 0 else i) for i, c in zip(ip, cp)]
     return Txns(n=n, status=st_arr, process=np.array(pr, np.int64), inv_pos=inv_pos,
-                comp_pos=comp_pos, op_index=op_index, mop_start=mop_start,
+                comp_pos=comp_pos, op_index=op_index, time=times, mop_start=mop_start,
                 mop_txn=np.repeat(np.arange(n, dtype=np.int64), lens), mop_kind=kind_arr,
                 mop_key=np.array(list(map(kids.__getitem__, ks)), np.int64), mop_val=mop_val,
                 read_start=read_start, read_len=read_len, read_vals=read_vals,
