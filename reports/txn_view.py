@@ -132,7 +132,7 @@ def _instance(inst: dict[str, Any], section_id: str, elem_id: str,
 
 def _referenced(ev: dict[str, Any]) -> set:
     out = set()
-    for insts in (ev.get("anomalies") or {}).values():
+    for insts in list((ev.get("anomalies") or {}).values()) + [ev.get("forks") or []]:
         for inst in insts if isinstance(insts, list) else []:
             if not isinstance(inst, dict):
                 continue
@@ -181,8 +181,11 @@ def txn_section(r, ev: dict[str, Any], ctx) -> dict[str, Any]:
     types = [t for t in ev.get("anomaly_types") or [] if isinstance(t, str)]
     for name in types[:MAX_TYPES]:
         insts = (ev.get("anomalies") or {}).get(name) or []
+        if not insts and name == "long-fork":     # the long-fork checker lists its forks apart
+            insts = ev.get("forks") or []
         insts = [i for i in insts if isinstance(i, dict)] if isinstance(insts, list) else []
-        count = (ev.get("anomaly_counts") or {}).get(name, len(insts))
+        count = (ev.get("anomaly_counts") or {}).get(name) or \
+            (ev.get("fork_count") if name == "long-fork" else None) or len(insts)
         drawn = [_instance(i, section_id, ctx.new_id(f"{section_id}-cycle"), wrote)
                  for i in insts[:MAX_INSTANCES]]
         anomalies.append({"name": short(name, 60), "count": count, "instances": drawn,

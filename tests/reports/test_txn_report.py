@@ -85,3 +85,43 @@ def test_txn_report_in_chromium(tmp_path: Path) -> None:
     assert '<li class="step step-ww">' in dom and "a contradiction" in dom
     assert re.search(r'<a href="#[^"]*-txn-\d+" class="txn-link">', dom)
     assert "&lt;script&gt;alert(1)" in dom and "<script>alert" not in dom
+
+
+def bank_history_and_result():
+    """Transfers and reads of three accounts, a partition in the middle, and a
+    read during it that totals 110 instead of 100 (evidence in docs/evidence.md's
+    "bank" shape)."""
+    from checkers.result import CheckResult
+    from report_histories import Builder
+    b = Builder()
+    totals = []
+    bad = []
+    for i in range(12):
+        if i == 4:
+            b.nemesis("start-partition", {"n1": ["n2", "n3"]})
+        if i == 8:
+            b.nemesis("stop-partition", "healed")
+        b.add(i % 3, "invoke", "read", None)
+        value = {"0": 50, "1": 40, "2": 20 if i == 6 else 10, XSS: 0}
+        idx = b.add(i % 3, "ok", "read", value)
+        total = sum(value.values())
+        totals.append({"index": idx, "time": b.t, "total": total})
+        if total != 100:
+            bad.append({"type": "wrong-total", "op": idx, "line": idx + 1, "process": i % 3,
+                        "time": b.t, "value": value, "total": total, "expected": 100})
+    ev = {"total": 100, "reads": 12, "transfers": 0, "accounts": ["0", "1", "2"],
+          "bad_counts": {"wrong-total": len(bad)}, "negative_balances_allowed": False,
+          "bad_reads": bad, "totals": totals}
+    return b.history(), CheckResult("bank", False, "1 read with a wrong total", 0.01, ev)
+
+
+def test_bank_totals_chart_with_faults_and_bad_reads() -> None:
+    h, res = bank_history_and_result()
+    html = render_report(h, [res], {"name": "bank"}, None)
+    assert '<section class="checker bank"' in html
+    chart = html[html.index('id="bank-totals"'):]
+    chart = chart[: chart.index("</svg>")]
+    assert len(re.findall(r'class="fault fault-\d"', chart)) == 1   # the partition window
+    assert 'class="expected-total"' in chart
+    assert re.search(r'<path d="M[^"]+" class="pt fail"', chart)     # the 110 read, in red
+    assert "wrong-total" in html and "<script>alert" not in html
