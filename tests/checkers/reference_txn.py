@@ -15,7 +15,9 @@ no version-order inference:
   interleaving of start and commit events: a transaction reads its snapshot
   plus its own writes, commits its writes at once, and may not commit when a
   transaction that committed after its start wrote a key it writes (first
-  committer wins).
+  committer wins).  The strong variants take the snapshot only once every ok
+  transaction that completed before the invoke (strong) or every earlier one
+  of the same process (strong-session) has committed.
 
 The only optimisation is remembering searched states that failed.
 
@@ -33,7 +35,8 @@ from typing import Any, Iterable
 from checkers.history import History
 
 SERIAL_MODELS = ("serializable", "strict-serializable", "strong-session-serializable")
-MODELS = SERIAL_MODELS + ("snapshot-isolation",)
+SI_MODELS = ("snapshot-isolation", "strong-session-snapshot-isolation", "strong-snapshot-isolation")
+MODELS = SERIAL_MODELS + SI_MODELS
 WORKLOADS = ("list-append", "rw-register")
 
 
@@ -118,11 +121,11 @@ def _predecessors(txns: list[Txn], model: str) -> list[frozenset[int]]:
     out = []
     for t in txns:
         before = set()
-        if model != "serializable":
+        if model not in ("serializable", "snapshot-isolation"):
             for j, u in enumerate(txns):
                 if u.type != "ok" or u.complete_pos >= t.invoke_pos:
                     continue
-                if model.startswith("strict") or u.process == t.process:
+                if model.startswith(("strict", "strong-snapshot")) or u.process == t.process:
                     before.add(j)
         out.append(frozenset(before))
     return out
@@ -151,7 +154,8 @@ def _serial_allows(txns: list[Txn], workload: str, model: str) -> bool:
     return search(frozenset(), ())
 
 
-def _si_allows(txns: list[Txn], workload: str) -> bool:
+def _si_allows(txns: list[Txn], workload: str, model: str) -> bool:
+    before = _predecessors(txns, model)
     cand = [i for i, t in enumerate(txns) if t.type in ("ok", "info")]
     must = frozenset(i for i in cand if txns[i].type == "ok")
     wkeys = [frozenset(k for k, _ in t.writes()) for t in txns]
@@ -174,7 +178,8 @@ def _si_allows(txns: list[Txn], workload: str) -> bool:
         started = {i for i, _ in active} | done
         for i in cand:
             # its reads see the snapshot plus its own writes: a serial run on the snapshot
-            if i not in started and _run_serial(workload, txns[i], state) is not None:
+            if i not in started and before[i] <= done and \
+                    _run_serial(workload, txns[i], state) is not None:
                 if search(active | {(i, done)}, committed, state):
                     return True
         for entry in active:
@@ -194,8 +199,8 @@ def reference_allows(history: History, workload: str, model: str) -> bool:
     if workload not in WORKLOADS:
         raise ValueError(workload)
     txns = transactions(history)
-    if model == "snapshot-isolation":
-        return _si_allows(txns, workload)
+    if model in SI_MODELS:
+        return _si_allows(txns, workload, model)
     if model in SERIAL_MODELS:
         return _serial_allows(txns, workload, model)
     raise ValueError(model)
