@@ -42,7 +42,7 @@ from reference_txn import (MODELS, fully_observed, reference_allows, verify_cycl
                            verify_instance)
 from txn_histories import MODES, mutate, simulate, txn_history
 
-SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 WORKLOADS = ("list-append", "rw-register")
 # The model each simulated database keeps by construction.
@@ -139,7 +139,7 @@ REGISTER_OPTIONS = [({"wfr_keys": True}, MODELS),
 @pytest.mark.parametrize("options,models", REGISTER_OPTIONS,
                          ids=[next(iter(o)) for o, _ in REGISTER_OPTIONS])
 def test_register_version_order_options(options: dict, models: tuple) -> None:
-    @settings(SETTINGS, max_examples=80)
+    @settings(SETTINGS, max_examples=40)
     @given(st.sampled_from(MODES), st.randoms(use_true_random=False), st.booleans())
     def run(mode, rnd, mutated) -> None:
         h = simulate(rnd, "rw-register", mode)
