@@ -92,7 +92,8 @@ def cross_check(h: History, workload: str, model: str, tally: Counter | None = N
             f"{workload}/{model}: fully observed and the reference finds no execution, "
             f"yet judged valid\n{_dump(h)}")
         outcome = "checker-valid-reference-not (inference incomplete)"
-        if misses is not None:
+        if misses is not None and sum(m["workload"] == workload and m["model"] == model
+                                      for m in misses) < 25:
             misses.append({"workload": workload, "model": model,
                            "history": [o.to_dict() for o in h.ops]})
     else:
@@ -243,5 +244,5 @@ def test_large_cross_check() -> None:
     if os.environ.get("TXN_REFERENCE_OUT"):
         with open(os.environ["TXN_REFERENCE_OUT"], "w") as f:
             json.dump({"counts": {" ".join(k): v for k, v in tally.items()},
-                       "incomplete": misses[:200], "failures": failures[:200]}, f, indent=1)
+                       "incomplete": misses, "failures": failures[:200]}, f, indent=1)
     assert not failures, f"{len(failures)} disagreements; the first:\n" + "\n".join(failures[:3])
