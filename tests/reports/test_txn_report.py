@@ -125,3 +125,29 @@ def test_bank_totals_chart_with_faults_and_bad_reads() -> None:
     assert 'class="expected-total"' in chart
     assert re.search(r'<path d="M[^"]+" class="pt fail"', chart)     # the 110 read, in red
     assert "wrong-total" in html and "<script>alert" not in html
+
+
+def test_rw_register_cycle_in_words() -> None:
+    from checkers.txn import check_rw_register
+    h = txn_history((ok(0, ("w", "x", 1), ("r", "y", 1)), ok(1, ("w", "y", 1), ("r", "x", 1))),)
+    res = check_rw_register(h, consistency_models=["serializable"])
+    assert res.valid is False and res.evidence["anomaly_types"] == ["G1c"]
+    html = render_report(h, [res], {"name": "rw"}, None)
+    assert re.search(r"T\d read 1 from key [xy], which T\d wrote, so T\d &lt; T\d", html)
+    assert "appended" not in html[html.index('data-anomaly="G1c"'):]
+
+
+def test_long_fork_forks_are_listed() -> None:
+    """The long-fork checker's evidence (docs/evidence.md "long-fork") has its
+    forks beside the anomaly names, not under ``anomalies``."""
+    from checkers.result import CheckResult
+    h = txn_history((ok(0, ("w", "x", 1)), ok(1, ("w", "y", 1))),
+                    (ok(2, ("r", "x", 1), ("r", "y", None)), ok(3, ("r", "x", None), ("r", "y", 1))))
+    ev = {"anomaly_types": ["long-fork"], "not": ["repeatable-read", "snapshot-isolation"],
+          "also_not": ["serializable"], "fork_count": 1, "errors": [], "error_count": 0,
+          "forks": [{"ops": [6, 7], "lines": [7, 8], "group": ["x", "y"], "only_first": ["x"],
+                     "only_second": ["y"], "explanation": f"op 6 saw x but not y {XSS}"}]}
+    html = render_report(h, [CheckResult("long-fork", False, "1 fork", 0.0, ev)], {}, None)
+    box = html[html.index('data-anomaly="long-fork"'):]
+    assert "(1 found)" in box and "op 6 saw x but not y &lt;script&gt;" in box
+    assert '<a href="#' in box and re.search(r'<tr id="[^"]*-txn-6" class="named">', html)
