@@ -4,13 +4,18 @@ behind it and the bad reads in red (shape: docs/evidence.md, "bank")."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
+
+from checkers.result import CheckResult
 
 from .charts import shade_faults
 from .fmt import short
 from .svg import Frame, Svg, legend
+
+if TYPE_CHECKING:  # pragma: no cover - sections imports this module
+    from .sections import Context
 
 MAX_BAD_ROWS = 100
 
@@ -21,7 +26,7 @@ def _number(v: Any) -> float | None:
     return float(v)
 
 
-def totals_chart(totals: list, bad: list, expected: Any, ctx) -> Markup | None:
+def totals_chart(totals: list, bad: list, expected: Any, ctx: "Context") -> Markup | None:
     """Totals over time (history position when the history has no times)."""
     pts = []
     bad_ops = {b.get("op") for b in bad if isinstance(b, dict)}
@@ -58,7 +63,7 @@ def totals_chart(totals: list, bad: list, expected: Any, ctx) -> Markup | None:
     return svg.render()
 
 
-def bank_section(r, ev: dict[str, Any], ctx) -> dict[str, Any]:
+def bank_section(r: CheckResult, ev: dict[str, Any], ctx: "Context") -> dict[str, Any]:
     bad = [b for b in ev.get("bad_reads") or [] if isinstance(b, dict)]
     rows = [{"type": short(b.get("type"), 30), "op": b.get("op"), "line": b.get("line"),
              "process": short(b.get("process"), 20), "total": short(b.get("total"), 30),

@@ -7,12 +7,17 @@ each T-number links to."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from checkers.result import CheckResult
+
 from .fmt import esc, num, short
 from .svg import Svg
+
+if TYPE_CHECKING:  # pragma: no cover - sections imports this module
+    from .sections import Context
 
 MAX_INSTANCES = 3       # instances drawn per anomaly type
 MAX_TYPES = 12
@@ -173,7 +178,7 @@ def _listing(ev: dict[str, Any], history, section_id: str) -> tuple[list[dict], 
     return out, max(0, total - len(out))
 
 
-def txn_section(r, ev: dict[str, Any], ctx) -> dict[str, Any]:
+def txn_section(r: CheckResult, ev: dict[str, Any], ctx: "Context") -> dict[str, Any]:
     """What the template draws for a list-append / rw-register result."""
     section_id = ctx.new_id("txn")
     wrote = "appended" if "append" in str(r.checker) else "wrote"
