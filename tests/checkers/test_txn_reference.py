@@ -204,6 +204,15 @@ def test_reference_on_textbook_histories() -> None:
                   (2, "ok", [["r", "x", []]]))
     assert reference_allows(maybe, la, "serializable")
     assert not reference_allows(maybe, la, "strict-serializable")
+    long_fork = _concurrent((0, [["append", "x", 1]]), (1, [["append", "y", 1]]),
+                            (2, [["r", "x", [1]], ["r", "y", []]]),
+                            (3, [["r", "x", []], ["r", "y", [1]]]))
+    assert not reference_allows(long_fork, la, "snapshot-isolation")
+    # a stale snapshot is fine for SI, not for strong SI
+    assert reference_allows(stale, la, "snapshot-isolation")
+    assert not reference_allows(stale, la, "strong-snapshot-isolation")
+    assert reference_allows(stale, la, "strong-session-snapshot-isolation")
+    assert not reference_allows(own, la, "strong-session-snapshot-isolation")
     internal = _txns((0, "ok", [["append", "x", 1], ["r", "x", []]]))
     assert not reference_allows(internal, la, "snapshot-isolation")
     reg = "rw-register"
