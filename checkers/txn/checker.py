@@ -36,7 +36,11 @@ def check_list_append(history: History, consistency_models: Iterable[str] | str 
         txns.read_start, txns.read_len, txns.read_vals, max(len(txns.keys), 1),
         max(len(txns.values), 1))
     names = list_append.KIND_NAMES
-    inf = Inference(rows=rows, counts={names[i]: int(c) for i, c in enumerate(counts) if i in names},
+    by_name: dict[str, int] = {}
+    for i, c in enumerate(counts.tolist()):
+        if i in names:
+            by_name[names[i]] = by_name.get(names[i], 0) + c
+    inf = Inference(rows=rows, counts=by_name,
                     kind_names=names, edges=Edges(es, ed, et, ek, ev1, ev2))
     _dup_reason(inf)
     if skipped:

@@ -101,6 +101,13 @@ def row_evidence(kind: str, row: np.ndarray, txns: Txns, mop_raw) -> dict[str, A
     elif kind == "garbage-read":
         d.update(value=val, explanation=f"op {d['op']} read {_show(val)} from key {_show(key)}, "
                                         f"a value no transaction wrote")
+    elif kind == "incompatible-order" and other < -1:
+        w = -other - 2
+        d.update(value=val, writer=int(txns.op_index[w]),
+                 explanation=f"op {d['op']} read {mop_raw(j)[2]!r} from key {_show(key)}: it "
+                             f"shows a later append of op {int(txns.op_index[w])} but not its "
+                             f"earlier append of {_show(val)} before it, which no order of "
+                             f"whole transactions explains")
     elif kind == "incompatible-order":
         lj = other
         d.update(values=[mop_raw(lj)[2], mop_raw(j)[2]],

@@ -58,6 +58,9 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
     e = inf.edges
     data = (node_of[e.src], node_of[e.dst], e.typ, e.key, e.val, e.val2) if len(e.src) else None
     ps, pd = process_edges(txns.process[nodes], txns.inv_pos[nodes])
+    # an info transaction may still be in flight when its process goes on: no order out of it
+    keep = txns.status[nodes[ps]] == S_OK
+    ps, pd = ps[keep], pd[keep]
     comp = np.where(txns.status[nodes] == S_OK, txns.comp_pos[nodes], -1)
     rs, rd = realtime_edges(txns.inv_pos[nodes], comp)
     minus = lambda a: np.full(len(a), -1, np.int64)  # noqa: E731
@@ -90,11 +93,12 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
         lst = ev_anoms.setdefault(name, [])
         if len(lst) < CYCLES_KEPT:
             lst.append(row_evidence(name, row, txns, mop))
-            for col in (1, 5):
-                if row[col] >= 0 and (col == 1 or name not in ("incompatible-order", "internal")):
-                    referenced.add(int(row[col]))
-            if name in ("incompatible-order",):
-                referenced.add(int(txns.mop_txn[int(row[5])]))
+            referenced.add(int(row[1]))
+            other = int(row[5])
+            if name == "incompatible-order":
+                referenced.add(int(txns.mop_txn[other]) if other >= 0 else -other - 2)
+            elif other >= 0 and name != "internal":
+                referenced.add(other)
     for name, lst in inf.instances.items():
         ev_anoms.setdefault(name, []).extend(lst[:CYCLES_KEPT])
     if inf.counts.get("duplicate-appends"):

@@ -31,11 +31,12 @@ from .graph import RW, WR, WW
 from .ops import S_FAIL, S_OK
 
 (A_G1A, A_G1B, A_GARBAGE, A_INCOMPAT, A_DUP, A_INTERNAL, A_FUTURE, A_DIRTY, A_DUP_APPEND,
- A_LOST) = range(10)
+ A_LOST, A_OWN_ORDER) = range(11)
 KIND_NAMES = {A_G1A: "G1a", A_G1B: "G1b", A_GARBAGE: "garbage-read",
               A_INCOMPAT: "incompatible-order", A_DUP: "duplicate-elements",
               A_INTERNAL: "internal", A_FUTURE: "future-read", A_DIRTY: "dirty-update",
-              A_DUP_APPEND: "duplicate-appends", A_LOST: "lost-update"}
+              A_DUP_APPEND: "duplicate-appends", A_LOST: "lost-update",
+              A_OWN_ORDER: "incompatible-order"}
 ROW_CAP = 1000   # rows kept per kind (all are counted)
 # Most (reads x unobserved appends) rw edges made for one key; Jepsen's
 # generators retire keys after a few dozen appends, so real keys stay far below.
@@ -143,6 +144,28 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
                 nxt = x
             nextgood[x] = nxt
 
+    # a writer's appends to a key show in the order it made them, none skipped
+    # (else no order of whole transactions explains the reads); and an info
+    # transaction one of whose appends shows did commit, all of it
+    committed = np.zeros(n, np.bool_)
+    for t in range(n):
+        committed[t] = status[t] == S_OK
+    for kk in range(nkeys):
+        for x in range(vstart[kk], vstart[kk + 1]):
+            w = vwriter[x]
+            if w < 0 or not vgood[x]:
+                continue
+            committed[w] = True
+            am = _lookup(kk * nvals + vval[x], wcode, wmop)
+            for q in range(mop_start[w], am):
+                if mop_kind[q] == 0 and mop_key[q] == kk:
+                    y = _lookup(kk * nvals + mop_val[q], vsorted, vorder)
+                    if y < 0 or y > x:
+                        # other = -(writer + 2): the writer's own order, not another read
+                        _row(rows, counts, 10, mop_txn[longest[kk]], longest[kk], kk,
+                             mop_val[q], -(w + 2))
+                        break
+
     # committed appends no read shows: they follow every version anybody saw
     # (were one earlier, the longest read would hold it), so every reader of
     # the key precedes them (rw) — what catches a stale read of a completed
@@ -153,7 +176,7 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
             reads_of[mop_key[j]] += 1
     ucount = np.zeros(nkeys + 1, np.int64)
     for j in range(m):
-        if mop_kind[j] == 0 and status[mop_txn[j]] == S_OK:
+        if mop_kind[j] == 0 and committed[mop_txn[j]]:
             kk = mop_key[j]
             if _lookup(kk * nvals + mop_val[j], vsorted, vorder) < 0:
                 ucount[kk + 1] += 1
@@ -161,7 +184,7 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
     umop = np.empty(ustart[nkeys], np.int64)
     fill = ustart[:nkeys].copy()
     for j in range(m):
-        if mop_kind[j] == 0 and status[mop_txn[j]] == S_OK:
+        if mop_kind[j] == 0 and committed[mop_txn[j]]:
             kk = mop_key[j]
             if _lookup(kk * nvals + mop_val[j], vsorted, vorder) < 0:
                 umop[fill[kk]] = j
