@@ -40,12 +40,6 @@ class Edges:
     val2: np.ndarray
 
 
-def concat_edges(parts: list[tuple[np.ndarray, ...]]) -> Edges:
-    cols = [np.concatenate([np.asarray(p[i], np.int64) for p in parts]) if parts
-            else np.empty(0, np.int64) for i in range(6)]
-    return Edges(*cols)
-
-
 @dataclass
 class Graph:
     """CSR of the combined edges: ``indices[indptr[v]:indptr[v+1]]`` are v's
@@ -57,19 +51,28 @@ class Graph:
     bits: np.ndarray
 
 
-def build_graph(n: int, e: Edges) -> Graph:
-    if len(e.src) == 0:
+def build_graph(n: int, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | int]]) -> Graph:
+    """The CSR of every (src, dst, relation bits) part, parallel edges merged."""
+    src = np.concatenate([np.asarray(p[0], np.int64) for p in parts]) if parts else np.empty(0, np.int64)
+    if len(src) == 0:
         return Graph(n, np.zeros(n + 1, np.int64), np.empty(0, np.int64), np.empty(0, np.int8))
-    code = e.src * n + e.dst
+    code = src * n
+    del src
+    code += np.concatenate([np.asarray(p[1], np.int64) for p in parts])
+    typ = np.concatenate([np.broadcast_to(np.asarray(p[2], np.int8), (len(p[0]),))
+                          for p in parts])
     order = np.argsort(code, kind="stable")
-    code_s = code[order]
-    starts = np.flatnonzero(np.concatenate(([True], code_s[1:] != code_s[:-1])))
-    bits = np.bitwise_or.reduceat(e.typ[order].astype(np.int8), starts)
-    uniq = code_s[starts]
+    code = code[order]
+    typ = typ[order]
+    del order
+    starts = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    bits = np.bitwise_or.reduceat(typ, starts) if len(starts) else np.empty(0, np.int8)
+    uniq = code[starts]
+    del code, typ
     src, dst = uniq // n, uniq % n
     indptr = np.zeros(n + 1, np.int64)
     np.add.at(indptr, src + 1, 1)
-    return Graph(n, np.cumsum(indptr), dst.astype(np.int64), bits.astype(np.int8))
+    return Graph(n, np.cumsum(indptr), dst, bits.astype(np.int8))
 
 
 def process_edges(process: np.ndarray, order_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +109,9 @@ def realtime_edges(inv_pos, comp_pos):
     live = np.zeros(n, np.bool_)
     pstart = np.zeros(n, np.int64)
     pend = np.zeros(n, np.int64)
-    cap = 16 * n + 16
-    src = np.empty(cap, np.int64)
-    dst = np.empty(cap, np.int64)
+    cap = 4 * n + 16
+    src = np.empty(cap, np.int32)
+    dst = np.empty(cap, np.int32)
     ne = 0
     for k in range(order.shape[0]):
         w = who[order[k]]
@@ -119,8 +122,8 @@ def realtime_edges(inv_pos, comp_pos):
                 if live[f]:
                     if ne == cap:
                         cap *= 2
-                        s2 = np.empty(cap, np.int64)
-                        d2 = np.empty(cap, np.int64)
+                        s2 = np.empty(cap, np.int32)
+                        d2 = np.empty(cap, np.int32)
                         s2[:ne] = src[:ne]
                         d2[:ne] = dst[:ne]
                         src, dst = s2, d2

@@ -15,7 +15,7 @@ from checkers.result import CheckResult
 from . import models as M
 from .cycles import DEFAULT_BUDGET, find_cycles
 from .explain import CYCLES_KEPT, Witnesses, cycle_evidence, mop_getter, row_evidence, transactions
-from .graph import PROC, RT, Edges, build_graph, concat_edges, process_edges, realtime_edges
+from .graph import PROC, RT, Edges, build_graph, process_edges, realtime_edges
 from .ops import S_FAIL, S_OK, Txns
 
 DEFAULT_MODELS = ("strict-serializable",)
@@ -56,19 +56,15 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
     node_of = np.full(txns.n, -1, np.int64)
     node_of[nodes] = np.arange(len(nodes))
     e = inf.edges
-    data = (node_of[e.src], node_of[e.dst], e.typ, e.key, e.val, e.val2) if len(e.src) else None
+    edges = Edges(node_of[e.src], node_of[e.dst], np.asarray(e.typ, np.int8), e.key, e.val, e.val2)
     ps, pd = process_edges(txns.process[nodes], txns.inv_pos[nodes])
     # an info transaction may still be in flight when its process goes on: no order out of it
     keep = txns.status[nodes[ps]] == S_OK
     ps, pd = ps[keep], pd[keep]
     comp = np.where(txns.status[nodes] == S_OK, txns.comp_pos[nodes], -1)
     rs, rd = realtime_edges(txns.inv_pos[nodes], comp)
-    minus = lambda a: np.full(len(a), -1, np.int64)  # noqa: E731
-    parts = [] if data is None else [data]
-    parts.append((ps, pd, np.full(len(ps), PROC, np.int64), minus(ps), minus(ps), minus(ps)))
-    parts.append((rs, rd, np.full(len(rs), RT, np.int64), minus(rs), minus(rs), minus(rs)))
-    edges = concat_edges(parts)
-    g = build_graph(len(nodes), edges)
+    g = build_graph(len(nodes), [(edges.src, edges.dst, edges.typ), (ps, pd, PROC), (rs, rd, RT)])
+    del rs, rd, ps, pd
     search = find_cycles(g, budget=budget)
 
     found: dict[str, int] = {k: v for k, v in inf.counts.items() if v and k in M.ANOMALIES}

@@ -197,12 +197,12 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
             skipped_keys += 1
         nu_edges += nu * (reads_of[kk] + 1)
     cap = nv + 2 * m + 1 + nu_edges
-    esrc = np.empty(cap, np.int64)
-    edst = np.empty(cap, np.int64)
-    etyp = np.empty(cap, np.int64)
-    ekey = np.empty(cap, np.int64)
-    eval1 = np.empty(cap, np.int64)
-    eval2 = np.empty(cap, np.int64)
+    esrc = np.empty(cap, np.int32)
+    edst = np.empty(cap, np.int32)
+    etyp = np.empty(cap, np.int8)
+    ekey = np.empty(cap, np.int32)
+    eval1 = np.empty(cap, np.int32)
+    eval2 = np.empty(cap, np.int32)
     ne = 0
 
     # -- ww along each version order; dirty updates
