@@ -52,6 +52,17 @@ def _lookup(code, sorted_codes, payload):
 
 
 @njit(cache=True)
+def _edge(E, etyp, ne, a, b, t, k, v1, v2):
+    E[0, ne] = a
+    E[1, ne] = b
+    E[2, ne] = k
+    E[3, ne] = v1
+    E[4, ne] = v2
+    etyp[ne] = t
+    return ne + 1
+
+
+@njit(cache=True)
 def _row(rows, counts, kind, a, b, c, d, e):
     counts[kind] += 1
     if counts[kind] <= 1000:
@@ -197,12 +208,8 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
             skipped_keys += 1
         nu_edges += nu * (reads_of[kk] + 1)
     cap = nv + 2 * m + 1 + nu_edges
-    esrc = np.empty(cap, np.int32)
-    edst = np.empty(cap, np.int32)
+    E = np.empty((5, cap), np.int32)   # src, dst, key, value, value' (relation apart)
     etyp = np.empty(cap, np.int8)
-    ekey = np.empty(cap, np.int32)
-    eval1 = np.empty(cap, np.int32)
-    eval2 = np.empty(cap, np.int32)
     ne = 0
 
     # -- ww along each version order; dirty updates
@@ -223,26 +230,14 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
                 dirty = True
                 _row(rows, counts, 7, w, -1, kk, vval[failed_x], vwriter[failed_x])
             if prev >= 0 and w != prev:
-                esrc[ne] = prev
-                edst[ne] = w
-                etyp[ne] = WW
-                ekey[ne] = kk
-                eval1[ne] = prev_v
-                eval2[ne] = vval[x]
-                ne += 1
+                ne = _edge(E, etyp, ne, prev, w, WW, kk, prev_v, vval[x])
             prev = w
             prev_v = vval[x]
         if prev >= 0 and reads_of[kk] * (ustart[kk + 1] - ustart[kk]) <= UNOBSERVED_CAP:
             for q in range(ustart[kk], ustart[kk + 1]):
                 w = mop_txn[umop[q]]
                 if w != prev:
-                    esrc[ne] = prev
-                    edst[ne] = w
-                    etyp[ne] = WW
-                    ekey[ne] = kk
-                    eval1[ne] = prev_v
-                    eval2[ne] = mop_val[umop[q]]
-                    ne += 1
+                    ne = _edge(E, etyp, ne, prev, w, WW, kk, prev_v, mop_val[umop[q]])
 
     # -- reads
     for j in range(m):
@@ -311,36 +306,18 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
                             _row(rows, counts, 6, r, j, kk, mop_val[q], -1)
                             break
             if last_w >= 0 and last_w != r and status[last_w] != S_FAIL:
-                esrc[ne] = last_w
-                edst[ne] = r
-                etyp[ne] = WR
-                ekey[ne] = kk
-                eval1[ne] = last_v
-                eval2[ne] = -1
-                ne += 1
+                ne = _edge(E, etyp, ne, last_w, r, WR, kk, last_v, -1)
             if compat and reads_of[kk] * (ustart[kk + 1] - ustart[kk]) <= UNOBSERVED_CAP:
                 for q in range(ustart[kk], ustart[kk + 1]):
                     w = mop_txn[umop[q]]
                     if w != r and w != last_w:  # last_w: that is G1b, reported as such
-                        esrc[ne] = r
-                        edst[ne] = w
-                        etyp[ne] = RW
-                        ekey[ne] = kk
-                        eval1[ne] = last_v
-                        eval2[ne] = mop_val[umop[q]]
-                        ne += 1
+                        ne = _edge(E, etyp, ne, r, w, RW, kk, last_v, mop_val[umop[q]])
             if compat:
                 vl = vstart[kk + 1] - vstart[kk]
                 if L < vl:
                     x = nextgood[vstart[kk] + L]
                     if x >= 0 and vwriter[x] != r:
-                        esrc[ne] = r
-                        edst[ne] = vwriter[x]
-                        etyp[ne] = RW
-                        ekey[ne] = kk
-                        eval1[ne] = last_v
-                        eval2[ne] = vval[x]
-                        ne += 1
+                        ne = _edge(E, etyp, ne, r, vwriter[x], RW, kk, last_v, vval[x])
         else:
             # internal: what this transaction already knew of k, plus its own appends since
             ok = True
@@ -424,5 +401,5 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
         out[i, 3] = row[3]
         out[i, 4] = row[4]
         out[i, 5] = row[5]
-    return (out, counts, esrc[:ne].copy(), edst[:ne].copy(), etyp[:ne].copy(), ekey[:ne].copy(),
-            eval1[:ne].copy(), eval2[:ne].copy(), skipped_keys)
+    return (out, counts, E[0, :ne].copy(), E[1, :ne].copy(), etyp[:ne].copy(), E[2, :ne].copy(),
+            E[3, :ne].copy(), E[4, :ne].copy(), skipped_keys)

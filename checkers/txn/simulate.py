@@ -90,7 +90,8 @@ def simulate_list_append(n: int, *, processes: int = 10, keys: int = 1000,
             mops = done.pop(p)
             typ = "ok"
             if info_rate and rnd.random() < info_rate:
-                typ = "info"
+                typ = "info"   # nobody saw what it read: the invoke's value, as Jepsen logs it
+                mops = [[f, k, None if f == "r" else v] for f, k, v in mops]
             emit(p, typ, mops)
             if typ == "info":
                 proc_id[p] += processes   # a crashed process continues under a new id
@@ -104,7 +105,9 @@ def simulate_list_append(n: int, *, processes: int = 10, keys: int = 1000,
         kind = special_kind.get(started)
         q = next((x for x in range(processes) if x != p and x not in pending and x not in done),
                  None)
-        if kind is not None and q is not None and started + 1 < n:
+        if kind is not None and (q is None or started + 1 >= n):
+            special_kind[started + 1] = kind   # no free partner now: inject a little later
+        elif kind is not None:
             # two concurrent transactions executed as one anomalous step
             a, b = pick_key(), pick_key()
             while live[b] == live[a]:

@@ -106,3 +106,37 @@ def test_lattice_matches_elle_examples():
     assert "G2-item-realtime" not in M.prohibited_by(["serializable"])
     assert M.canonical("PL-3") == "serializable"
     assert M.boundary([]) == ([], [])
+
+
+def test_an_exhausted_search_is_unknown_never_valid():
+    from checkers.history import History
+    from checkers.txn import check_list_append
+    # write skew: G2-item, which snapshot isolation allows; with no budget the search for
+    # G-single (which it forbids) cannot finish
+    inv = [[["r", "x", None], ["append", "y", 1]], [["r", "y", None], ["append", "x", 1]]]
+    ok = [[["r", "x", []], ["append", "y", 1]], [["r", "y", []], ["append", "x", 1]]]
+    h = History.from_dicts([{"process": 0, "type": "invoke", "f": "txn", "value": inv[0]},
+                            {"process": 1, "type": "invoke", "f": "txn", "value": inv[1]},
+                            {"process": 0, "type": "ok", "f": "txn", "value": ok[0]},
+                            {"process": 1, "type": "ok", "f": "txn", "value": ok[1]}])
+    assert check_list_append(h, consistency_models=["snapshot-isolation"]).valid is True
+    r = check_list_append(h, consistency_models=["snapshot-isolation"], search_budget=0)
+    assert r.valid == "unknown", r.summary
+    assert "budget" in r.evidence["unknown_reasons"][0]
+
+
+def test_same_history_same_evidence():
+    import json
+    from checkers.history import History
+    from checkers.history.columnar import build_columnar_from_records
+    from checkers.txn import check_list_append
+    from checkers.txn.simulate import simulate_list_append
+    recs = simulate_list_append(3000, seed=3, inject_g1c=4, inject_g2=4, info_rate=0.01)
+    runs = []
+    for _ in range(2):
+        h = History(records=[dict(r) for r in recs],
+                    columnar=build_columnar_from_records([dict(r) for r in recs]))
+        runs.append(json.dumps(check_list_append(h).evidence, sort_keys=False, default=str))
+    assert runs[0] == runs[1]
+    ev = json.loads(runs[0])
+    assert ev["anomaly_counts"]["G1c"] == 4 and ev["anomaly_counts"]["G2-item"] >= 3
