@@ -336,8 +336,16 @@ def _check_step(step: dict, by_id: dict[int, Txn], txns: list[Txn], workload: st
     if workload == "list-append":
         reads = _ok_reads(txns, k)
         # A committed append no read shows still made it into the version order:
-        # after everything any read shows (every read is a prefix of that order).
-        unseen = [y for y in b_w if b.type == "ok" and not any(y in r for r in reads)]
+        # after everything any read shows (every read is a prefix of that order) —
+        # unless the same txn's later append to k is read (then it sits right before
+        # that one, and the history is broken elsewhere).  Committed: ok, or info
+        # with some append read.
+        def read_anywhere(kk: Any, v: Any) -> bool:
+            return any(v in r for r in _ok_reads(txns, kk))
+        committed = b.type == "ok" or (b.type == "info" and
+                                       any(read_anywhere(kk, v) for kk, v in b.writes()))
+        unseen = [y for i, y in enumerate(b_w)
+                  if committed and not any(z in r for z in b_w[i:] for r in reads)]
         if typ in ("ww", "rw") and not _prefix_compatible(reads):
             # Reads of k disagree (incompatible-order): any version order a checker
             # picks contradicts some read, so only check the step names real appends.
@@ -534,6 +542,15 @@ def verify_instance(history: History, workload: str, name: str, inst: dict,
             reads = [x for kk, x in t.reads() if kk == k]
             if not any(same(x) for x in reads) or not [x for kk, x in t.writes() if kk == k]:
                 raise CycleError(f"lost-update {inst}: op {t.id} did not read {got!r} and write")
+    elif name == "incompatible-order" and "writer" in inst:
+        # a read shows a writer's later append but not its earlier one (or after it)
+        w, v = by_id.get(inst.get("writer")), _freeze(inst.get("value"))
+        ws = [x for kk, x in (w.writes() if w else []) if kk == k]
+        got = tuple(_read_of(op, inst) or ()) if op else ()
+        later = ws[ws.index(v) + 1:] if v in ws else []
+        if not any(y in got and (v not in got or got.index(v) > got.index(y)) for y in later):
+            raise CycleError(f"incompatible-order {inst}: the read does not skip the writer's "
+                             "earlier append")
     elif name == "incompatible-order":
         ids, vals = inst.get("ops") or [], [tuple(_freeze(x) or ()) for x in inst.get("values")]
         a, b = vals[0], vals[1]
