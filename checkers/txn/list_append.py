@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.typed import List
 
 from .graph import RW, WR, WW
 from .ops import S_FAIL, S_OK
@@ -64,10 +63,17 @@ def _edge(E, etyp, ne, a, b, t, k, v1, v2):
 
 @njit(cache=True)
 def _row(rows, counts, kind, a, b, c, d, e):
+    """Keep the first ROW_CAP findings of each kind (slot kind * ROW_CAP + i)."""
+    i = counts[kind]
     counts[kind] += 1
-    if counts[kind] <= 1000:
-        rows.append((np.int64(kind), np.int64(a), np.int64(b), np.int64(c), np.int64(d),
-                     np.int64(e)))
+    if i < 1000:
+        r = kind * 1000 + i
+        rows[r, 0] = kind
+        rows[r, 1] = a
+        rows[r, 2] = b
+        rows[r, 3] = c
+        rows[r, 4] = d
+        rows[r, 5] = e
 
 
 @njit(cache=True)
@@ -78,9 +84,8 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
     for t in range(n):
         for j in range(mop_start[t], mop_start[t + 1]):
             mop_txn[j] = t
-    rows = List()
-    rows.append((np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0)))
-    rows.pop()
+    # a fixed table, not a typed List: those make the cached kernel slow to load (~3 s)
+    rows = np.zeros((16 * 1000, 6), np.int64)
     counts = np.zeros(16, np.int64)
 
     # -- who appended what: sorted (key, value) codes -> append micro-op
@@ -391,15 +396,14 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
         if lc[a] == lc[b]:
             kk = lc[b] // (nvals + 1)
             _row(rows, counts, 9, lt[b], lj[b], kk, lc[b] % (nvals + 1) - 1, lt[a])
-    nrows = len(rows)
-    out = np.empty((nrows, 6), np.int64)
-    for i in range(nrows):
-        row = rows[i]
-        out[i, 0] = row[0]
-        out[i, 1] = row[1]
-        out[i, 2] = row[2]
-        out[i, 3] = row[3]
-        out[i, 4] = row[4]
-        out[i, 5] = row[5]
+    keep = 0
+    for kind in range(16):
+        keep += min(counts[kind], 1000)
+    out = np.empty((keep, 6), np.int64)
+    k = 0
+    for kind in range(16):
+        for i in range(min(counts[kind], 1000)):
+            out[k] = rows[kind * 1000 + i]
+            k += 1
     return (out, counts, E[0, :ne].copy(), E[1, :ne].copy(), etyp[:ne].copy(), E[2, :ne].copy(),
             E[3, :ne].copy(), E[4, :ne].copy(), skipped_keys)
