@@ -34,7 +34,8 @@ def simulate_list_append(n: int, *, processes: int = 10, keys: int = 1000,
     done: dict[int, list] = {}                  # process -> completed mops (not yet logged)
     proc_id = list(range(processes))
     started = 0
-    special = sorted(rnd.sample(range(max(n - 10, 1)), min(inject_g1c + inject_g2, max(n - 10, 1))))
+    span = max(int(n * 0.9), 1)   # leave room at the end for deferred injections
+    special = sorted(rnd.sample(range(span), min(inject_g1c + inject_g2, span)))
     kinds = ["g1c"] * inject_g1c + ["g2"] * inject_g2
     rnd.shuffle(kinds)
     special_kind = dict(zip(special, kinds))
@@ -102,12 +103,14 @@ def simulate_list_append(n: int, *, processes: int = 10, keys: int = 1000,
             continue
         if started >= n:
             continue
-        kind = special_kind.get(started)
+        kind = special_kind.pop(started, None)
         q = next((x for x in range(processes) if x != p and x not in pending and x not in done),
                  None)
         if kind is not None and (q is None or started + 1 >= n):
             special_kind[started + 1] = kind   # no free partner now: inject a little later
         elif kind is not None:
+            if started + 1 in special_kind:   # the pair takes that slot too
+                special_kind[started + 2] = special_kind.pop(started + 1)
             # two concurrent transactions executed as one anomalous step
             a, b = pick_key(), pick_key()
             while live[b] == live[a]:
