@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .cycles import CycleReport
-from .graph import PROC, RT, RW, TYPE_NAMES, WR, WW, Edges
-from .ops import K_APPEND, Txns
+from .graph import PROC, RW, TYPE_NAMES, WR, WW, Edges
+from .ops import Txns
 
 CYCLES_KEPT = 20      # instances of one cycle anomaly kept in evidence
 
@@ -158,6 +158,3 @@ def mop_getter(txns: Txns):
         return txns.raw[t][j - int(txns.mop_start[t])]
     return get
 
-
-__all__ = ["Witnesses", "cycle_evidence", "row_evidence", "transactions", "mop_getter",
-           "K_APPEND", "CYCLES_KEPT"]

@@ -140,3 +140,30 @@ def test_same_history_same_evidence():
     assert runs[0] == runs[1]
     ev = json.loads(runs[0])
     assert ev["anomaly_counts"]["G1c"] == 4 and ev["anomaly_counts"]["G2-item"] >= 3
+
+
+def test_fast_and_careful_readers_agree():
+    """The column-at-a-time reader and the one-op-at-a-time one see the same history."""
+    from checkers.history import History
+    from checkers.txn import ops
+    from checkers.txn.simulate import simulate_list_append
+    recs = simulate_list_append(400, seed=5, inject_g1c=2, inject_g2=2, info_rate=0.05)
+    for r in recs:   # some string keys too ("7" and 7 are different keys)
+        r["value"] = [[f, str(k) if k % 7 == 0 else k, v] for f, k, v in r["value"]]
+    h = History.from_dicts(recs)
+    rows, ignored = ops._rows(h)
+    a = ops._fast(h, rows, ignored, True)
+    b = ops._careful(h, rows, ignored, True)
+    assert a is not None
+
+    def view(t: ops.Txns):
+        out = []
+        for j in range(len(t.mop_kind)):
+            rl = int(t.read_len[j])
+            read = None if rl < 0 else [t.values[x] for x in
+                                        t.read_vals[t.read_start[j]:t.read_start[j] + rl]]
+            out.append((int(t.mop_txn[j]), int(t.mop_kind[j]), t.keys[t.mop_key[j]],
+                        None if t.mop_val[j] < 0 else t.values[t.mop_val[j]], read))
+        return out, t.status.tolist(), t.op_index.tolist(), t.mop_start.tolist()
+
+    assert view(a) == view(b)
