@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from markupsafe import Markup
 
+from checkers.history import T_INVOKE
 from checkers.result import CheckResult
 
+from .data import op_at
 from .fmt import esc, num, short
 from .svg import Svg
 
@@ -147,9 +150,10 @@ def _referenced(ev: dict[str, Any]) -> set:
     return out
 
 
-def _listing(ev: dict[str, Any], history, section_id: str) -> tuple[list[dict], int]:
+def _listing(ev: dict[str, Any], ctx: "Context", section_id: str) -> tuple[list[dict], int]:
     """Transactions by op index: every one the anomalies name, then (when the
-    history is at hand) the rest of the history's transactions up to a cap."""
+    history is at hand) the history's first transactions up to a cap — read
+    from the columnar view, so a million-op history costs no Op objects."""
     described = {}
     for k, t in (ev.get("transactions") or {}).items():
         try:
@@ -158,13 +162,19 @@ def _listing(ev: dict[str, Any], history, section_id: str) -> tuple[list[dict], 
             continue
     refs = _referenced(ev) | set(described)
     rows: dict[int, dict] = {}
-    if history is not None:
-        for pos, op in enumerate(history.ops):
-            if op.f != "txn" or op.type == "invoke":
-                continue
-            if op.index in refs or len(rows) < MAX_LISTED:
-                rows[op.index] = {"process": op.process, "type": op.type, "value": op.value,
-                                  "line": history.line_of(pos)}
+    total = 0
+    history = ctx.history
+    if history is not None and len(history):
+        col = history.columnar()
+        fc = col.f_code("txn")
+        mask = (col.f == fc) & (col.type != T_INVOKE) if fc >= 0 else np.zeros(len(col), bool)
+        total = int(mask.sum())
+        picked = set(np.flatnonzero(mask)[:MAX_LISTED].tolist())
+        picked |= {ctx.pos_of[i] for i in refs if i in ctx.pos_of}
+        for pos in sorted(picked):
+            op = op_at(history, pos)
+            rows[op.index] = {"process": op.process, "type": op.type, "value": op.value,
+                              "line": history.line_of(pos)}
     for i, t in described.items():
         rows.setdefault(i, {"process": t.get("process"), "type": t.get("type"),
                             "value": t.get("value"), "line": t.get("line")})
@@ -173,8 +183,6 @@ def _listing(ev: dict[str, Any], history, section_id: str) -> tuple[list[dict], 
             "value": short(t.get("value"), 300),
             "line": t.get("line") if isinstance(t.get("line"), int) else None}
            for i, t in sorted(rows.items())]
-    total = sum(1 for o in history.ops if o.f == "txn" and o.type != "invoke") \
-        if history is not None else len(out)
     return out, max(0, total - len(out))
 
 
@@ -198,7 +206,7 @@ def txn_section(r: CheckResult, ev: dict[str, Any], ctx: "Context") -> dict[str,
         if insts and isinstance(insts[0].get("cycle"), list):
             ctx.anomaly(f"{short(name, 40)} cycle",
                         [{"index": t} for t in insts[0]["cycle"][:8]])
-    listing, unlisted = _listing(ev, ctx.history, section_id)
+    listing, unlisted = _listing(ev, ctx, section_id)
     return {"models": ", ".join(short(m, 40) for m in ev.get("consistency_models") or []),
             "types": ", ".join(short(t, 40) for t in types),
             "not": ", ".join(short(m, 40) for m in ev.get("not") or []),
