@@ -77,6 +77,8 @@ def judge(checker: str, txns: Txns, inf: Inference, *, consistency_models: list[
     if doubtful:
         unknown.append(f"the cycle search budget ({budget} steps) ran out looking for "
                        f"{', '.join(sorted(set(doubtful)))}")
+    if txns.n == 0:
+        unknown.append("no transactions (ops with f \"txn\") to judge")
     valid: Any = False if bad else ("unknown" if unknown else True)
     not_, also_not = M.boundary(found)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from checkers.txn import models as M
 from checkers.txn.cycles import classify, simple_pieces
-from checkers.txn.graph import PROC, RT, RW, WR, WW, Edges, build_graph, realtime_edges, tarjan
+from checkers.txn.graph import PROC, RT, RW, WR, WW, build_graph, realtime_edges, tarjan
 
 
 def _closure(n: int, src, dst) -> set[tuple[int, int]]:
@@ -63,10 +63,8 @@ def test_realtime_frontier_is_a_reduction_of_real_time(n, seed, info_rate):
 @given(st.integers(1, 10), st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=30))
 def test_tarjan_groups_mutually_reachable_nodes(n, pairs):
     pairs = [(a % n, b % n) for a, b in pairs if a % n != b % n]
-    e = Edges(*(np.array(x, np.int64) for x in (
-        [a for a, _ in pairs], [b for _, b in pairs], [WW] * len(pairs), [0] * len(pairs),
-        [0] * len(pairs), [0] * len(pairs))))
-    g = build_graph(n, e)
+    g = build_graph(n, [(np.array([a for a, _ in pairs], np.int64),
+                         np.array([b for _, b in pairs], np.int64), WW)])
     comp = tarjan(n, g.indptr, g.indices, g.bits, 31)
     reach = _closure(n, [a for a, _ in pairs], [b for _, b in pairs])
     for a in range(n):
