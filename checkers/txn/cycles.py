@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .models import implied
 from .graph import DATA, PROC, RT, RW, WR, WW, Graph, nontrivial_components, tarjan
 
 M_NONE, M_SINGLE, M_NONADJ, M_ANY = 0, 1, 2, 3
@@ -293,7 +292,6 @@ def find_cycles(g: Graph, *, budget: int = DEFAULT_BUDGET, use_process: bool = T
         s = len(members)
         found_bases: set[str] = set()
         seen: set[tuple[str, frozenset]] = set()
-        implied_here: set[str] = set()
         for suffix, extra, required in variants:
             for base, allowed0, mode in BASE_SHAPES:
                 if base in found_bases:
@@ -321,13 +319,14 @@ def find_cycles(g: Graph, *, budget: int = DEFAULT_BUDGET, use_process: bool = T
                         if got == name:
                             hit = True
                         sig = (got, frozenset(pv))
-                        # a cycle whose name an earlier one in this component implies
-                        # (G0-process -> G0-realtime) adds nothing
-                        if sig not in seen and got not in implied_here:
+                        got_base = got.replace("-process", "").replace("-realtime", "")
+                        # the same shape with more kinds of edge (G0-process found, then
+                        # G0-realtime) adds nothing; another shape does (G2-item beside
+                        # G-single-item: Elle lists both)
+                        if sig not in seen and not (got != name and got_base in found_bases):
                             seen.add(sig)
                             out.cycles.append(CycleReport(got, pv, pt))
-                            found_bases.add(got.replace("-process", "").replace("-realtime", ""))
-                            implied_here |= implied([got]) - {got}
+                            found_bases.add(got_base)
                     if hit or len(pieces) == 1:
                         break
                     first = e + 1
