@@ -190,21 +190,31 @@ def infer(n, status, mop_start, mop_kind, mop_key, mop_val, read_start, read_len
     for j in range(m):
         if mop_kind[j] == 1 and read_len[j] >= 0:
             reads_of[mop_key[j]] += 1
-    ucount = np.zeros(nkeys + 1, np.int64)
+    # (Not when a later append of the same transaction to the key shows: then
+    # this one belongs before it, and the skipped append is incompatible-order.)
+    unseen = np.zeros(m, np.bool_)
     for j in range(m):
         if mop_kind[j] == 0 and committed[mop_txn[j]]:
             kk = mop_key[j]
             if _lookup(kk * nvals + mop_val[j], vsorted, vorder) < 0:
-                ucount[kk + 1] += 1
+                unseen[j] = True
+                for q in range(j + 1, mop_start[mop_txn[j] + 1]):
+                    if mop_kind[q] == 0 and mop_key[q] == kk and \
+                            _lookup(kk * nvals + mop_val[q], vsorted, vorder) >= 0:
+                        unseen[j] = False
+                        break
+    ucount = np.zeros(nkeys + 1, np.int64)
+    for j in range(m):
+        if unseen[j]:
+            ucount[mop_key[j] + 1] += 1
     ustart = np.cumsum(ucount)
     umop = np.empty(ustart[nkeys], np.int64)
     fill = ustart[:nkeys].copy()
     for j in range(m):
-        if mop_kind[j] == 0 and committed[mop_txn[j]]:
+        if unseen[j]:
             kk = mop_key[j]
-            if _lookup(kk * nvals + mop_val[j], vsorted, vorder) < 0:
-                umop[fill[kk]] = j
-                fill[kk] += 1
+            umop[fill[kk]] = j
+            fill[kk] += 1
     skipped_keys = 0
     nu_edges = 0
     for kk in range(nkeys):
