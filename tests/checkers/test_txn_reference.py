@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.history import History
-from reference_txn import (MODELS, fully_observed, reference_allows, verify_cycle,
+from reference_txn import (MODELS, CycleError, fully_observed, reference_allows, verify_cycle,
                            verify_instance)
 from txn_histories import MODES, mutate, simulate, txn_history
 
@@ -79,10 +79,13 @@ def cross_check(h: History, workload: str, model: str, tally: Counter | None = N
         for inst in instances(ev, name):
             if not verify:
                 continue
-            if "cycle" in inst:
-                verify_cycle(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
-            else:
-                verify_instance(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
+            try:
+                if "cycle" in inst:
+                    verify_cycle(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
+                else:
+                    verify_instance(h, workload, name, inst, wfr=bool(options.get("wfr_keys")))
+            except CycleError as e:
+                raise CycleError(f"{workload}/{model} {name}: {e}\n{_dump(h)}") from None
     if allowed:
         assert res.valid is True, (f"{workload}/{model}: the reference finds an execution, "
                                    f"the checker says {res.valid}: {res.summary}\n{_dump(h)}")
