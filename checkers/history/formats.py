@@ -10,15 +10,18 @@ from typing import Callable
 
 from .edn import MIXED_KEYS, load_edn, mixed_keys_at, op_to_edn
 from .history import History
+from .json_array import load_json_array, looks_like_json_array
 from .jsonl import dumps_op, load_jsonl
 from .op import HistoryError, Op
 
-FORMATS = ("jsonl", "edn")
+FORMATS = ("jsonl", "edn", "json-array")
 
 
 def detect_format(data: bytes, name: str = "") -> str:
     """JSON Lines starts with ``{"``; EDN with ``[``, ``(``, ``{:`` or a ``;`` comment."""
     lower = name.lower()
+    if not lower.endswith((".jsonl", ".ndjson", ".edn")) and looks_like_json_array(data):
+        return "json-array"  # Elle's CLI format: [{"type": ...}, ...]
     if lower.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
     if lower.endswith(".edn"):
@@ -37,6 +40,8 @@ def loads_history(data: bytes, source: str | None = None, *, fmt: str | None = N
     fmt = fmt or detect_format(data, source or "")
     if fmt == "jsonl":
         return load_jsonl(data, source)
+    if fmt == "json-array":
+        return load_json_array(data, source)
     if fmt == "edn":
         try:
             text = data.decode("utf-8")
