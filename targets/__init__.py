@@ -10,6 +10,7 @@ from .base import Client, LogPattern, OptionError, Target, TargetError
 # name -> "module:Class"; imported on first use so that listing names is cheap.
 _TARGETS: dict[str, str] = {
     "etcd": "targets.etcd.target:EtcdTarget",
+    "postgresql": "targets.postgresql.target:PostgresTarget",
     "redis": "targets.redis.target:RedisTarget",
     "zookeeper": "targets.zookeeper.target:ZookeeperTarget",
 }

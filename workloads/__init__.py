@@ -15,8 +15,11 @@ def _all() -> dict[str, BaseWorkload]:
     from .causal import CausalRegister
     from .counter import CounterWorkload
     from .register import MultiRegister, Register
+    from .bank import Bank
     from .set import SetWorkload
-    ws = [Register(), MultiRegister(), SetWorkload(), CounterWorkload(), CausalRegister()]
+    from .txn import ListAppend, RwRegister
+    ws = [Register(), MultiRegister(), SetWorkload(), CounterWorkload(), CausalRegister(),
+          ListAppend(), RwRegister(), Bank()]
     return {w.name: w for w in ws}
 
 

@@ -1,0 +1,265 @@
+"""PostgreSQL 15 (Debian's ``postgresql-15``): one primary, or a primary with streaming replicas.
+
+Topologies:
+- ``single``: PostgreSQL on the first node only; every client talks to it, wherever the client's
+  node is (Jepsen's single-node PostgreSQL test: partitions cut clients off, kills crash it);
+- ``replicas``: the first node is the primary, the others stream from it (``pg_basebackup -R``);
+  writes go to the primary; with ``read_from: local`` read-only transactions go to the client's own
+  node, so a lagging replica's reads are what the checker judges.  No automatic failover: a killed
+  primary restarts as the primary after crash recovery.
+
+The server runs as the ``postgres`` user (it refuses root) through ``setpriv``, which execs without
+forking, so the recorded pid is the postmaster's and the process group holds every backend.
+Settings are passed as ``-c`` flags: nothing on the node outside the data directory is changed.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Any, Mapping, Sequence
+
+import psycopg
+
+from harness.nodes.base import Node, NodeError
+
+from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from .client import CLIENTS, ISOLATION, SCHEMA, PgClient
+
+BIN = "/usr/lib/postgresql/15/bin"
+TOPOLOGIES = ("single", "replicas")
+SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
+DB = "splitbrain"
+
+
+class PostgresTarget(Target):
+    name = "postgresql"
+    description = "PostgreSQL 15: single server or primary + streaming replicas (Debian postgresql-15)"
+    packages = ("postgresql-15",)
+    workloads = tuple(CLIENTS)
+    log_patterns = (
+        LogPattern("postgres-panic", r"\bPANIC:", "PostgreSQL panicked"),
+        LogPattern("postgres-assert", r"TRAP: FailedAssertion", "an assertion failed"),
+        LogPattern("postgres-corrupt", r"invalid page in block|could not locate a valid "
+                   r"checkpoint record|invalid record length|incorrect resource manager data "
+                   r"checksum", "data or WAL corruption reported"),
+    )
+    option_defaults = {
+        "port": 5432,
+        "topology": "single",
+        "isolation": "serializable",
+        "synchronous_commit": "on",
+        # e.g. "ANY 1 (*)": commits wait for a standby; "" = asynchronous replication
+        "synchronous_standby_names": "",
+        "read_from": "primary",
+        "fsync": True,
+    }
+
+    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        out = super().validate_options(options)
+        int_option(out, "port", 1)
+        choice_option(out, "topology", TOPOLOGIES)
+        choice_option(out, "isolation", tuple(ISOLATION))
+        choice_option(out, "synchronous_commit", SYNC_COMMIT)
+        choice_option(out, "read_from", ("primary", "local"))
+        if not isinstance(out["synchronous_standby_names"], str):
+            raise OptionError("target.options.synchronous_standby_names: expected a string such "
+                              f"as 'ANY 1 (*)', got {out['synchronous_standby_names']!r}")
+        if out["topology"] == "single" and (out["read_from"] != "primary"
+                                            or out["synchronous_standby_names"]):
+            raise OptionError("target.options: read_from and synchronous_standby_names need "
+                              "topology: replicas")
+        return out
+
+    # -- paths ---------------------------------------------------------------------------
+    def _dir(self, node: Node) -> str:
+        return self.data_path(node, "postgresql")
+
+    def _pgdata(self, node: Node) -> str:
+        return f"{self._dir(node)}/pgdata"
+
+    def _as_postgres(self, argv: Sequence[str]) -> list[str]:
+        return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *argv]
+
+    def _servers(self) -> list[Node]:
+        return self.nodes if self.options["topology"] == "replicas" else self.nodes[:1]
+
+    def _addr(self, node: Node) -> tuple[str, int]:
+        return node.ip, self.options["port"]
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
+        self.nodes = list(nodes)
+        if self.options["topology"] == "replicas" and len(nodes) < 2:
+            raise TargetError("postgresql topology replicas needs at least 2 nodes")
+        for n in self._servers():
+            self.install(n)
+        primary = self.nodes[0]
+        self.configure(primary)
+        self.start(primary)
+        self._wait_serving(primary, health_timeout)
+        self._create_schema(primary)
+        for n in self._servers()[1:]:
+            self.configure(n)
+            self.start(n)
+
+    def install(self, node: Node) -> None:
+        self.ensure_installed(node, f"test -x {shlex.quote(BIN + '/postgres')} && "
+                                    "command -v setpriv && id postgres",
+                              f"{BIN}/postgres not found")
+
+    def configure(self, node: Node) -> None:
+        d, pgdata = self._dir(node), self._pgdata(node)
+        node.check(["rm", "-rf", pgdata], timeout=30)
+        node.check(["mkdir", "-p", pgdata, f"{d}/run"], timeout=10)
+        node.check(["chown", "-R", "postgres:postgres", d], timeout=10)
+        node.check(["chmod", "700", pgdata], timeout=10)
+        if node is self.nodes[0]:
+            node.check(self._as_postgres([f"{BIN}/initdb", "-D", pgdata, "-U", "postgres",
+                                          "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       timeout=120)
+            # Test traffic only reaches these nodes' own addresses: trust is enough.
+            hba = ("local all all trust\n"
+                   "host all all 0.0.0.0/0 trust\n"
+                   "host replication all 0.0.0.0/0 trust\n")
+            node.put_file(f"{pgdata}/pg_hba.conf", hba.encode(), mode=0o600)
+            node.check(["chown", "postgres:postgres", f"{pgdata}/pg_hba.conf"], timeout=10)
+        else:
+            host, port = self._addr(self.nodes[0])
+            node.check(self._as_postgres([f"{BIN}/pg_basebackup", "-h", host, "-p", str(port),
+                                          "-U", "postgres", "-D", pgdata, "-R",
+                                          "--wal-method=stream", "--checkpoint=fast"]),
+                       timeout=300)
+
+    def _settings(self, node: Node) -> list[str]:
+        o = self.options
+        s = {
+            "listen_addresses": node.ip,
+            "port": str(o["port"]),
+            "unix_socket_directories": f"{self._dir(node)}/run",
+            "shared_buffers": "32MB",
+            "max_connections": "300",
+            "wal_level": "replica",
+            "max_wal_senders": "10",
+            "wal_keep_size": "512MB",
+            "hot_standby": "on",
+            "synchronous_commit": o["synchronous_commit"],
+            "synchronous_standby_names": o["synchronous_standby_names"],
+            "fsync": "on" if o["fsync"] else "off",
+            "full_page_writes": "on" if o["fsync"] else "off",
+            "ssl": "off",
+            "log_line_prefix": "%m [%p] ",
+            "log_min_messages": "warning",
+        }
+        out = []
+        for k, v in s.items():
+            out += ["-c", f"{k}={v}"]
+        return out
+
+    def start(self, node: Node) -> None:
+        if node not in self._servers() or self.daemons(node):
+            return
+        argv = self._as_postgres([f"{BIN}/postgres", "-D", self._pgdata(node),
+                                  *self._settings(node)])
+        self._track(node, node.start_daemon("postgres", argv, env=self._env(node),
+                                            log_path=self.data_path(node, "postgresql.log")))
+
+    # -- faults: the whole process tree ------------------------------------------------------
+    # Every backend calls setsid() (InitPostmasterChild), so a signal to the postmaster's process
+    # group misses them: a "paused" server would go on answering on its open connections.  The
+    # postmaster is stopped first (it forks no more backends), then its children, by pid.
+    def _signal_tree(self, node: Node, sig: str) -> None:
+        for d in self.fault_daemons(node):
+            node.sh(f"kill -{sig} {int(d.pid)} 2>/dev/null; "
+                    f"for c in $(ps -o pid= --ppid {int(d.pid)}); do kill -{sig} $c 2>/dev/null; done;"
+                    " true", timeout=10)
+
+    def pause(self, node: Node) -> None:
+        self._signal_tree(node, "STOP")
+
+    def resume(self, node: Node) -> None:
+        self._signal_tree(node, "CONT")
+
+    def kill(self, node: Node) -> None:
+        # A crash takes every process at once, not the postmaster first and its backends later.
+        self._signal_tree(node, "KILL")
+        super().kill(node)
+
+    def _connect(self, node: Node, timeout: float, db: str = "postgres") -> psycopg.Connection:
+        host, port = self._addr(node)
+        return psycopg.connect(host=host, port=port, user="postgres", dbname=db,
+                               connect_timeout=max(1, int(timeout + 0.999)), autocommit=True,
+                               options=f"-c statement_timeout={int(timeout * 1000)}")
+
+    def _wait_serving(self, node: Node, within: float) -> None:
+        deadline = time.monotonic() + within
+        while True:
+            ok, why = self.healthy(node, timeout=1.0)
+            if ok:
+                return
+            if time.monotonic() > deadline:
+                raise TargetError(f"{node.name}: PostgreSQL did not start within {within:g}s: {why}")
+            time.sleep(0.2)
+
+    def _create_schema(self, node: Node) -> None:
+        # No standby exists yet: with synchronous_standby_names set, a commit that waited for
+        # one would wait forever, so these commits are local.
+        with self._connect(node, 10) as c:
+            c.execute("SET synchronous_commit TO local")
+            if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone():
+                c.execute(f"CREATE DATABASE {DB}")
+        with self._connect(node, 10, DB) as c:
+            c.execute("SET synchronous_commit TO local")
+            for stmt in SCHEMA:
+                c.execute(stmt)
+
+    # -- health --------------------------------------------------------------------------
+    def _in_recovery(self, node: Node, timeout: float) -> bool:
+        with self._connect(node, timeout) as c:
+            return bool(c.execute("SELECT pg_is_in_recovery()").fetchone()[0])
+
+    def healthy(self, node: Node, timeout: float = 1.0) -> tuple[bool, str]:
+        if node not in self._servers():
+            return True, ""  # a client-only node in the single topology
+        if not self.daemons(node):
+            return False, "postgres is not running"
+        try:
+            standby = self._in_recovery(node, timeout)
+        except psycopg.Error as e:
+            return False, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if (node is self.nodes[0]) == standby:
+            return False, "is a standby" if standby else "is not a standby"
+        return True, ""
+
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        out = []
+        for n in nodes:
+            if n not in self._servers():
+                continue
+            try:
+                if not self._in_recovery(n, 0.5):
+                    out.append(n)
+            except psycopg.Error:
+                continue
+        return out
+
+    # -- clients -------------------------------------------------------------------------
+    def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> PgClient:
+        self.check_workload(workload_name)
+        primary = self._addr(self.nodes[0])
+        kw: dict[str, Any] = {"node_name": node.name, "isolation": self.options["isolation"],
+                              "dbname": DB}
+        if workload_name == "bank":
+            o = options or {}
+            kw.update(accounts=o.get("accounts", 5), total=o.get("total", 100),
+                      negative_balances=o.get("negative_balances", False))
+        hosts = [primary]
+        if self.options["read_from"] == "local" and node in self._servers():
+            kw["read_host"] = self._addr(node)
+        return CLIENTS[workload_name](hosts, **kw)
+
+    def log_files(self, node: Node) -> list[str]:
+        try:
+            return super().log_files(node)
+        except NodeError:
+            return []
