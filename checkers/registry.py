@@ -21,6 +21,7 @@ _MODULES: list[str] = [
     "checkers.stats",
     "checkers.linear",
     "checkers.causal",
+    "checkers.txn",
 ]
 
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from checkers.history import History
 from checkers.result import CheckResult, verdict_word
 
+from .bank_view import bank_section
 from .causal_view import chain_rows, chain_svg
 from .charts import shade_faults
 from .data import Axis
@@ -22,6 +23,7 @@ from .faults import Faults
 from .fmt import opref_text, short
 from .linear_view import counterexample_svg
 from .svg import Frame, Svg, legend
+from .txn_view import txn_section
 
 MAX_ROWS = 200          # any table is cut here, with a count of the rest
 MAX_DRAWN = 5           # counterexamples / chains drawn per checker
@@ -32,6 +34,10 @@ _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 def kind_of(r: CheckResult) -> str:
     ev = r.evidence if isinstance(r.evidence, dict) else {}
+    if "anomaly_types" in ev and "also_not" in ev:
+        return "txn"
+    if "bad_reads" in ev and "totals" in ev:
+        return "bank"
     if "keys" in ev and ("model" in ev or "keys_checked" in ev):
         return "linear"
     if "patterns" in ev or "sessions" in ev or "satisfies" in ev:
@@ -284,7 +290,8 @@ def _generic(r: CheckResult, ev: Any, ctx: Context) -> dict[str, Any]:
 
 
 _BUILDERS = {"linear": _linear, "causal": _causal, "set": _set, "counter": _counter,
-             "stats": _stats, "exceptions": _exceptions, "logs": _logs, "generic": _generic}
+             "stats": _stats, "exceptions": _exceptions, "logs": _logs, "generic": _generic,
+             "txn": txn_section, "bank": bank_section}
 
 
 def section(r: CheckResult, ctx: Context, n: int) -> dict[str, Any]:

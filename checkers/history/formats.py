@@ -8,15 +8,18 @@ from pathlib import Path
 
 from .edn import load_edn, write_edn
 from .history import History
+from .json_array import load_json_array, looks_like_json_array
 from .jsonl import load_jsonl, write_jsonl
 from .op import HistoryError
 
-FORMATS = ("jsonl", "edn")
+FORMATS = ("jsonl", "edn", "json-array")
 
 
 def detect_format(data: bytes, name: str = "") -> str:
     """JSON Lines starts with ``{"``; EDN with ``[``, ``(``, ``{:`` or a ``;`` comment."""
     lower = name.lower()
+    if not lower.endswith((".jsonl", ".ndjson", ".edn")) and looks_like_json_array(data):
+        return "json-array"  # Elle's CLI format: [{"type": ...}, ...]
     if lower.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
     if lower.endswith(".edn"):
@@ -35,6 +38,8 @@ def loads_history(data: bytes, source: str | None = None, *, fmt: str | None = N
     fmt = fmt or detect_format(data, source or "")
     if fmt == "jsonl":
         return load_jsonl(data, source)
+    if fmt == "json-array":
+        return load_json_array(data, source)
     if fmt == "edn":
         try:
             text = data.decode("utf-8")

@@ -58,10 +58,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         options["model"] = args.model
     if args.init is not None:
         options["init"] = parse_value(args.init)
-    for name in ("cas_fail_observes", "level", "time_limit", "memory_limit", "workers"):
+    for name in ("cas_fail_observes", "level", "time_limit", "memory_limit", "workers",
+                 "consistency_models", "anomalies", "sequential_keys", "linearizable_keys",
+                 "wfr_keys", "group_size", "negative_balances"):
         v = getattr(args, name, None)
         if v is not None and v is not False:
             options[name] = v
+    options.update(_txn_options(args))
     from reports.console import checking_progress
     verdicts = []
     results: list[tuple[str, CheckResult | None]] = []
@@ -96,6 +99,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     return exit_code(merge_verdicts(verdicts))
 
 
+def _txn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the transactional options before any history is loaded."""
+    out: dict[str, Any] = {}
+    if args.consistency_models or args.anomalies:
+        from checkers.txn.models import canonical, check_anomaly_names
+        try:
+            for m in (args.consistency_models or "").split(","):
+                if m.strip():
+                    canonical(m.strip())
+            check_anomaly_names(a.strip() for a in (args.anomalies or "").split(",") if a.strip())
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    if args.transaction_order is not None:
+        text = args.transaction_order
+        if not text.lstrip().startswith("{"):
+            try:
+                with open(text, encoding="utf-8") as f:
+                    text = f.read()
+            except OSError as e:
+                raise UserError(f"--transaction-order: {text}: {e.strerror}") from None
+        try:
+            order = json.loads(text)
+            if not isinstance(order, dict):
+                raise ValueError
+            out["transaction_order"] = {int(k): int(v) for k, v in order.items()}
+        except (ValueError, TypeError):
+            raise UserError("--transaction-order: expected a JSON object mapping op indexes to "
+                            'positions, e.g. {"3": 0, "7": 1} (inline or a file)') from None
+    if args.group_size is not None and args.group_size < 1:
+        raise UserError("--group-size must be at least 1")
+    return out
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     worst = 0
     for path in args.histories:
@@ -103,6 +139,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for w in h.warnings:
             print(f"splitbrain: warning: {w}", file=sys.stderr)
         breaches = validate(h, limit=args.max)
+        if any(o.f == "txn" for o in h.ops):   # micro-op lists: [f, key, value]
+            from checkers.history import Breach
+            from checkers.txn.ops import txn_breaches
+            breaches += [Breach(p, h.line_of(p), m) for p, m in txn_breaches(h, args.max)]
+            breaches.sort(key=lambda b: b.position)
+            breaches = breaches[:args.max]
         for b in breaches:
             print(b.render(path))
         if breaches:
@@ -141,6 +183,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="per-check time budget")
     p.add_argument("--memory-limit", type=float, metavar="MIB", help="per-check memory budget")
     p.add_argument("--workers", type=int, help="processes for per-key checking")
+    t = p.add_argument_group("transactional checkers (list-append, rw-register, bank, long-fork)")
+    t.add_argument("--consistency-models", metavar="M1,M2",
+                   help="models the history must satisfy (default strict-serializable), e.g. "
+                        "serializable,snapshot-isolation")
+    t.add_argument("--anomalies", metavar="A1,A2",
+                   help="anomalies that make the history invalid, e.g. G0,G1c (added to those "
+                        "the models rule out)")
+    t.add_argument("--sequential-keys", action="store_true",
+                   help="rw-register: each process sees every key move forward")
+    t.add_argument("--linearizable-keys", action="store_true",
+                   help="rw-register: every key is linearizable (real-time version order)")
+    t.add_argument("--wfr-keys", action="store_true",
+                   help="rw-register: within a transaction, writes follow reads")
+    t.add_argument("--transaction-order", metavar="JSON",
+                   help="rw-register: known transaction order, a JSON object (or file) mapping "
+                        "op index to position")
+    t.add_argument("--group-size", type=int, metavar="N",
+                   help="long-fork: keys written in one group (default 2)")
+    t.add_argument("--negative-balances", action="store_true",
+                   help="bank: negative balances are allowed")
     p.add_argument("--json", action="store_true", help="print one JSON object per history")
     p.add_argument("--report", metavar="OUT.html", help="also write an HTML report")
     _add_independent(p)
