@@ -40,9 +40,12 @@ class PostgresTarget(Target):
     log_patterns = (
         LogPattern("postgres-panic", r"\bPANIC:", "PostgreSQL panicked"),
         LogPattern("postgres-assert", r"TRAP: FailedAssertion", "an assertion failed"),
-        LogPattern("postgres-corrupt", r"invalid page in block|could not locate a valid "
-                   r"checkpoint record|invalid record length|incorrect resource manager data "
-                   r"checksum", "data or WAL corruption reported"),
+        # Only at ERROR and above: "LOG: invalid record length … got 0" is how every crash
+        # recovery finds the end of the WAL, not corruption.
+        LogPattern("postgres-corrupt", r"(?:ERROR|FATAL|PANIC):\s+(?:invalid page in block|"
+                   r"could not locate a valid checkpoint record|invalid record length|"
+                   r"incorrect resource manager data checksum|invalid memory alloc request)",
+                   "data or WAL corruption reported"),
     )
     option_defaults = {
         "port": 5432,
