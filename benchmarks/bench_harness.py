@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checkers.history import HistoryWriter, load_history, validate  # noqa: E402
-from harness.generator import bind, clients, limit  # noqa: E402
-from harness.runner import Runner  # noqa: E402
+from core.generator import bind, clients, limit  # noqa: E402
+from harness.workers import Runner  # noqa: E402
 from workloads import get  # noqa: E402
 from workloads.memory import NoopClient  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checkers import registry  # noqa: E402
 from checkers.history import load_history  # noqa: E402
-from harness.store import new_run  # noqa: E402
+from core.store import new_run  # noqa: E402
 from reports.html import render_report, write_report  # noqa: E402
 from tests.reports.report_histories import random_register  # noqa: E402
 

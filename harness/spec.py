@@ -22,12 +22,10 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from harness.cli.errors import UserError
-from harness.generator.from_spec import parse_duration
+from core.durations import parse_duration
+from core.errors import OptionError, SpecError, UserError
+from core.options import check_names
 
-PROVIDERS = ("netns", "docker", "ssh")
-# Used only when the targets package cannot be imported (it validates the rest).
-KNOWN_TARGETS = ("etcd",)
 TOP_FIELDS = ("name", "target", "nodes", "workload", "concurrency", "rate", "time_limit",
               "op_timeout", "nemesis", "checkers", "store", "seed", "generator",
               "health_timeout", "recovery_timeout", "final_time_limit")
@@ -115,9 +113,8 @@ class Spec:
     def all_checkers(self) -> list[tuple[str, dict]]:
         """The workload's checkers, the always-on ones, then the spec's extras (deduplicated)."""
         import workloads
-        out: list[tuple[str, dict]] = list(workloads.get(self.workload).checkers(
-            self.workload_options))
-        out += [("stats", {}), ("exceptions", {})]
+        from harness.checking import checker_plan
+        out = checker_plan(workloads.get(self.workload).checkers(self.workload_options))
         names = {n for n, _ in out}
         out += [(n, o) for n, o in self.checkers if n not in names]
         return out
@@ -166,17 +163,15 @@ class _Errors:
         self.source = source
         self.lines = _Lines(text)
 
-    def __call__(self, path: Sequence[Any], msg: str) -> UserError:
-        ln = self.lines.line(path) if path else None
-        where = f"{self.source}:{ln}" if ln else self.source
-        return UserError(f"{where}: {_path(path)}: {msg}" if path else f"{where}: {msg}")
+    def __call__(self, path: Sequence[Any], msg: str) -> SpecError:
+        return SpecError(msg, file=self.source, line=self.lines.line(path) if path else None,
+                         path=path)
 
-
-def _path(parts: Sequence[Any]) -> str:
-    s = ""
-    for p in parts:
-        s += f"[{p}]" if isinstance(p, int) else (f".{p}" if s else str(p))
-    return s
+    def located(self, e: SpecError, prefix: Sequence[Any] = ()) -> SpecError:
+        """``e`` (raised with a bare path) with the spec's file and line filled in."""
+        path = tuple(prefix) + e.path
+        return e.located(file=self.source, line=self.lines.line(path) if path else None,
+                         prefix=prefix)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -258,16 +253,13 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
             raise err([], f"missing field '{k}'")
         return d[k]
 
-    def dur(k: str, default: float, *, positive: bool = True) -> float:
+    def dur(k: str, default: float) -> float:
         if k not in d or d[k] is None:
             return default
         try:
-            v = parse_duration(d[k])
+            return parse_duration(d[k], positive=True)
         except ValueError as e:
             raise err([k], str(e)) from None
-        if positive and v <= 0:
-            raise err([k], f"{d[k]!r} is not valid; expected a duration > 0")
-        return v
 
     def pos_int(path: list, v: Any, what: str = "a positive integer") -> int:
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
@@ -310,9 +302,10 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
         if k not in ("provider", "count", "hosts", "options"):
             raise err(["nodes", k], "unknown field; expected provider, count, hosts, options")
     provider = nval.get("provider", "netns")
+    from harness.nodes import PROVIDERS
     if provider not in PROVIDERS:
         raise err(["nodes", "provider"], f"{provider!r} is not a provider; expected one of "
-                                         f"{', '.join(PROVIDERS)}")
+                                         f"{', '.join(PROVIDERS.names())}")
     hosts = nval.get("hosts")
     if hosts is not None:
         if not isinstance(hosts, list) or not hosts or \
@@ -334,6 +327,10 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     if not isinstance(popts, dict):
         raise err(["nodes", "options"], f"{popts!r} is not valid; expected a mapping of "
                                         "provider options")
+    try:
+        check_names(f"node provider {provider}", PROVIDERS.get(provider).OPTIONS, popts)
+    except OptionError as e:
+        raise err(["nodes", "options", *e.path], e.message) from None
     nodes = NodesSpec(provider=provider, count=count, hosts=list(hosts) if hosts else None,
                       options=dict(popts))
 
@@ -357,10 +354,8 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     try:
         wopts = wl.validate_options(wopts)
         wl.generator(wopts, None)  # cross-option checks
-    except workloads.OptionError as e:
-        opt = str(e).split(":", 1)[0]
-        path = ["workload", opt] if opt in wopts or opt in wl.options_spec else ["workload"]
-        raise err(path, str(e).split(": ", 1)[-1] if opt in wl.options_spec else str(e)) from None
+    except OptionError as e:
+        raise err(["workload", *e.path], e.message) from None
     if target_obj is not None:
         chk = getattr(target_obj, "check_workload", None)
         if chk is not None:
@@ -392,8 +387,7 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     if not isinstance(chk_val, list):
         raise err(["checkers"], f"{chk_val!r} is not valid; expected a list of checker names or "
                                 "{name: ..., <options>}")
-    from checkers import registry
-    avail = registry.names()
+    from harness.checking import CHECKERS, MODELS, checker_options
     extra: list[tuple[str, dict]] = []
     for i, c in enumerate(chk_val):
         if isinstance(c, str):
@@ -403,9 +397,20 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
         else:
             raise err(["checkers", i], f"{c!r} is not valid; expected a checker name or "
                                        "{name: ..., <options>}")
-        if cname not in avail:
+        try:
+            CHECKERS.get(cname)
+        except LookupError:
             raise err(["checkers", i], f"{cname!r} is not a checker; expected one of "
-                                       f"{', '.join(avail)}")
+                                       f"{', '.join(CHECKERS.names())} or module:function") \
+                from None
+        try:
+            check_names(f"checker {cname}", checker_options(cname), copts)
+        except OptionError as e:
+            raise err(["checkers", i, *e.path], e.message) from None
+        model = copts.get("model")
+        if isinstance(model, str) and model not in MODELS:
+            raise err(["checkers", i, "model"], f"{model!r} is not a model; expected one of "
+                                                f"{', '.join(MODELS.names())} or module:Class")
         extra.append((cname, copts))
 
     store = d.get("store")
@@ -420,13 +425,13 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
 
     gen_node = d.get("generator")
     if gen_node is not None:
-        from harness.generator.from_spec import generator_from_spec
-        from harness.generator import Fn
+        from core.generator.from_spec import generator_from_spec
+        from core.generator import Fn
         dummy = {"main": lambda: Fn(lambda r: None), "final": lambda: Fn(lambda r: None)}
         try:
             generator_from_spec(gen_node, path="generator", workload=dummy)
-        except UserError as e:
-            raise _relocate(e, err, gen_node) from None
+        except SpecError as e:
+            raise err.located(e) from None
 
     return Spec(name=name, target=tname, target_options=dict(getattr(target_obj, "options", None)
                                                               or topts),
@@ -437,42 +442,21 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
                 final_time_limit_s=final_limit, source=source)
 
 
-def _relocate(e: UserError, err: _Errors, node: Any) -> UserError:
-    """Put the spec's file and line on an error raised with a bare path."""
-    msg = str(e)
-    path_s, _, rest = msg.partition(": ")
-    parts: list[Any] = []
-    for m in re.finditer(r"([A-Za-z_]+)|\[(\d+)\]", path_s):
-        parts.append(m.group(1) if m.group(1) else int(m.group(2)))
-    return err(parts, rest) if parts else UserError(f"{err.source}: {msg}")
-
-
 def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
     if not isinstance(tname, str):
         raise err(["target", "name"], f"{tname!r} is not valid; expected a target name")
+    import targets
     try:
-        import targets
-    except ImportError:
-        if tname not in KNOWN_TARGETS:
-            raise err(["target"], f"{tname!r} is not a target; expected one of "
-                                  f"{', '.join(KNOWN_TARGETS)}") from None
-        return None
-    if tname not in targets.names():
+        cls = targets.get(tname)
+    except targets.UnknownTarget:
         raise err(["target"], f"{tname!r} is not a target; expected one of "
-                              f"{', '.join(targets.names())}")
-    cls = targets.get(tname)
+                              f"{', '.join(targets.names())} or module:Class") from None
     try:
         return cls(topts)
-    except (targets.OptionError, ValueError) as e:
-        msg = str(e)
-        # a target may name the option itself ("target.options.read_mode: ...")
-        m = re.match(r"^target(?:\.options)?\.([A-Za-z_][A-Za-z0-9_]*): (.*)$", msg)
-        if m:
-            return_path, msg = ["target", m.group(1)], m.group(2)
-        else:
-            m = re.search(r"option '?([A-Za-z_][A-Za-z0-9_]*)'?", msg)
-            return_path = ["target", m.group(1)] if m and m.group(1) in topts else ["target"]
-        raise err(return_path, msg) from None
+    except OptionError as e:
+        raise err(["target", *e.path], e.message) from None
+    except ValueError as e:
+        raise err(["target"], str(e)) from None
 
 
 def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSpec | None:
@@ -482,21 +466,18 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
         val = {"faults": [f.strip() for f in val.split(",") if f.strip()]}
     if isinstance(val, list):
         # an explicit schedule: generator nodes run by the nemesis thread
-        from harness.generator.from_spec import generator_from_spec
+        from core.generator.from_spec import generator_from_spec
         try:
             generator_from_spec(val, path="nemesis")
-        except UserError as e:
-            raise _relocate(e, err, val) from None
+        except SpecError as e:
+            raise err.located(e) from None
         return NemesisSpec(steps=list(val))
     if not isinstance(val, dict):
         raise err(["nemesis"], f"{val!r} is not valid; expected {{faults: [...], interval: 10s}} "
                                "or a list of steps")
     faults = val.get("faults")
     if isinstance(faults, list):
-        try:
-            from nemesis.core import FAULTS
-        except ImportError:  # pragma: no cover - the nemesis package ships with us
-            FAULTS = ("partition", "kill", "pause", "clock", "loss", "latency")
+        from nemesis.faults import FAULTS
         for i, f in enumerate(faults):
             if not isinstance(f, str) or f not in FAULTS:
                 raise err(["nemesis", "faults", i], f"{f!r} is not a fault; expected one of "
@@ -506,22 +487,15 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
                 if not ok:
                     raise err(["nemesis", "faults", i],
                               f"{f!r} is not supported by target {target.name}: {why}")
-    try:
-        from nemesis.schedule import validate_nemesis_spec
-    except ImportError:  # pragma: no cover
-        validate_nemesis_spec = None
-    if validate_nemesis_spec is not None:
-        problems = validate_nemesis_spec(val, target, count)
-        if problems:
-            first = problems[0]
-            path_s, _, rest = first.partition(": ")
-            parts: list[Any] = [p for p in path_s.split(".") if p]
-            raise err(parts, rest or first)
+    from nemesis.schedule import validate_nemesis_spec
+    problems = validate_nemesis_spec(val, target, count)
+    if problems:
+        raise err(problems[0].path, problems[0].message)
     if not isinstance(faults, list) or not faults:
         raise err(["nemesis", "faults"], f"{faults!r} is not valid; expected a list such as "
                                          "[partition, kill]")
     try:
-        interval = parse_duration(val.get("interval", 10.0))
+        interval = parse_duration(val.get("interval", 10.0), positive=True)
         jitter = parse_duration(val.get("jitter", 0.0))
     except ValueError as e:
         raise err(["nemesis"], str(e)) from None
@@ -531,3 +505,5 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
         raise err(["nemesis", "jitter"], f"{val.get('jitter')!r} is larger than the interval")
     return NemesisSpec(faults=list(faults), interval_s=interval, jitter_s=jitter,
                        options=dict(val))
+
+

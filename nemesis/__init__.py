@@ -3,13 +3,16 @@
 Use::
 
     nem = Nemesis(nodes, target, journal_path(store, test_id), {"seed": 1, "faults": [...]})
-    target.env_hook = nem.clock_env        # daemons start under libfaketime when clock is on
+    target.env_hook = nem.daemon_env       # e.g. libfaketime when clock faults are in use
     with nem:                              # heals on normal end, exception and Ctrl-C
         value = nem.apply("start-partition", "majorities-ring")   # -> the completion's value
 
-``nemesis.journal.heal_all(store_root)`` heals what a killed controller left
-(``splitbrain clean`` calls it).  ``schedule.combined_ops`` yields the
-start/stop ops a spec's ``nemesis: {faults: [...], interval: 10s}`` asks for.
+Each fault is one module in ``nemesis/faults/`` (a :class:`Fault`), registered
+by name in ``nemesis/faults/__init__.py``; ``register_fault(name, "module:Class")``
+or a ``splitbrain.faults`` entry point adds one.  ``nemesis.journal.heal_all(store_root)``
+heals what a killed controller left (``splitbrain clean`` calls it), through the
+fault that journaled each entry.  ``schedule.combined_ops`` yields the start/stop
+ops a spec's ``nemesis: {faults: [...], interval: 10s}`` asks for.
 
 Ops (``f``: invoke value -> returned value):
 
@@ -34,14 +37,15 @@ Ops (``f``: invoke value -> returned value):
 
 from __future__ import annotations
 
-from .clock import clock_env
-from .core import FAULTS, KINDS, OPS, Nemesis
+from .dispatch import FAULTS, KINDS, OPS, Nemesis
 from .errors import NemesisError, UnsupportedFault
+from .faketime import clock_env
+from .faults import Fault, register as register_fault
 from .grudge import TOPOLOGIES
 from .journal import journal_path
 from .schedule import combined_ops, validate_nemesis_spec
 from .target import NemesisTarget
 
-__all__ = ["FAULTS", "KINDS", "OPS", "TOPOLOGIES", "Nemesis", "NemesisError", "NemesisTarget",
-           "UnsupportedFault", "clock_env", "combined_ops", "journal_path",
-           "validate_nemesis_spec"]
+__all__ = ["FAULTS", "Fault", "KINDS", "OPS", "TOPOLOGIES", "Nemesis", "NemesisError",
+           "NemesisTarget", "UnsupportedFault", "clock_env", "combined_ops", "journal_path",
+           "register_fault", "validate_nemesis_spec"]

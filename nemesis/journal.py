@@ -1,6 +1,7 @@
 """The journal of applied faults, and healing what a killed controller left.
 
-``<store>/.state/nemesis/<test-id>.json`` holds how to reach every node
+``<machine state>/nemesis/<test-id>.json`` (core.machine_state: one place
+per machine, whatever the store) holds how to reach every node
 again and one entry per fault, written (and fsynced) *before* the fault is
 applied.  A crash between the write and the fault leaves an entry for a
 fault that may not exist; healing is idempotent, so that is harmless,
@@ -14,15 +15,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from harness.store import state_dir
+from core.store import state_dir
 
-from . import clock as _clock
 from . import iptables as _ipt
 from .reach import Unreachable, node_ref, run_on
 
@@ -113,114 +112,13 @@ class Journal:
 # -- healing from the record alone --------------------------------------------------------
 
 
-def stopped_in_groups(pgids: Iterable[int], pids: Iterable[int] = ()) -> list[int]:
-    """Host pids in state T (stopped) that belong to one of ``pgids`` or are in ``pids``."""
-    groups, wanted = {int(g) for g in pgids}, {int(p) for p in pids}
-    out = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2:].split()
-        if fields[0] == b"T" and (int(fields[2]) in groups or int(entry.name) in wanted):
-            out.append(int(entry.name))
-    return out
-
-
-# A wrapper such as su/runuser that waits for its child re-stops itself when
-# it is continued and finds the child was stopped (util-linux su-common.c
-# forwards job control that way), so one SIGCONT can leave the wrapper
-# frozen.  Continuing is therefore repeated until nothing in the group is
-# stopped, a bounded number of times.
-CONT_ROUNDS = 25
-CONT_GAP_S = 0.02
-
-
-def continue_host_groups(pgids: list[int], pids: list[int]) -> list[int]:
-    """SIGCONT groups and pids on the host until none is stopped; returns any still stopped."""
-    stopped: list[int] = []
-    for _ in range(CONT_ROUNDS):
-        for g in pgids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(int(g), signal.SIGCONT)
-        for p in set(pids) | set(stopped):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(p), signal.SIGCONT)
-        time.sleep(CONT_GAP_S)
-        stopped = stopped_in_groups(pgids, pids)
-        if not stopped:
-            break
-    return stopped
-
-
-def _signal_group(ref: Mapping[str, Any], pids: list[int], pgids: list[int], sig: int) -> None:
-    if ref.get("host_pids"):
-        if sig == signal.SIGCONT:
-            continue_host_groups(pgids, pids)
-            return
-        for g in pgids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(int(g), sig)
-        for p in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(p), sig)
-        return
-    name = signal.Signals(sig).name[3:]
-    targets = [f"-{int(g)}" for g in pgids] + [str(int(p)) for p in pids]
-    if targets:
-        # Without the node's process table at hand, repeat SIGCONT a few
-        # times for the reason given above.
-        rounds = 3 if sig == signal.SIGCONT else 1
-        for i in range(rounds):
-            run_on(ref, ["kill", f"-{name}", "--", *targets], timeout=20)
-            if i + 1 < rounds:
-                time.sleep(0.05)
-
-
-def _remove_files(ref: Mapping[str, Any], paths: list[str]) -> None:
-    if ref.get("host_files"):
-        for p in paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(p)
-        return
-    run_on(ref, ["rm", "-f", *paths], timeout=20)
-
-
 def heal_entry(ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
-    """Undo one journal entry on the referenced node; returns what was done."""
-    kind, node = entry.get("kind"), entry.get("node")
-    if kind == "iptables":
-        chain = entry.get("chain") or ""
-        code, out = run_on(ref, ["sh", "-c", _ipt.remove_chain_script(chain)], timeout=30)
-        if code != 0:
-            raise RuntimeError(f"removing {chain} failed: {out}")
-        return f"{node}: removed iptables chain {chain}"
-    if kind == "pause":
-        pids = [int(p) for p in entry.get("pids", [])]
-        pgids = [int(g) for g in entry.get("pgids", []) if g]
-        _signal_group(ref, pids, pgids, signal.SIGCONT)
-        return f"{node}: resumed process groups {pgids or pids}"
-    if kind == "clock":
-        path = entry["path"]
-        _remove_files(ref, [path, path + ".tmp"])
-        return f"{node}: removed clock offset file {path}"
-    if kind == "strobe":
-        path = entry["path"]
-        # The strobe loop runs on the node and outlives its controller; stop it
-        # before removing the file it keeps rewriting.
-        run_on(ref, ["sh", "-c", _clock.stop_strobe_script(entry["stop"], entry["pidfile"], path)],
-               timeout=20)
-        _remove_files(ref, [path, path + ".tmp"])
-        return f"{node}: stopped clock strobe and removed {path}"
-    if kind == "latency":
-        dev = entry.get("dev", "eth0")
-        run_on(ref, ["tc", "qdisc", "del", "dev", dev, "root"], timeout=20)
-        return f"{node}: removed netem qdisc on {dev}"
-    raise RuntimeError(f"unknown journal entry kind {kind!r}")
+    """Undo one journal entry on the referenced node, through the fault that wrote it."""
+    from .faults import journal_healers
+    healer = journal_healers().get(entry.get("kind"))
+    if healer is None:
+        raise RuntimeError(f"unknown journal entry kind {entry.get('kind')!r}")
+    return healer[1].heal_entry(ref, entry)
 
 
 def heal_journal(path: Path, *, force: bool = False) -> list[str]:
@@ -239,22 +137,20 @@ def heal_journal(path: Path, *, force: bool = False) -> list[str]:
     refs: dict[str, Mapping[str, Any]] = data.get("nodes", {})
     out: list[str] = []
     failed = False
-    # Resume before anything else: a paused server cannot be stopped cleanly
-    # by whoever tears the nodes down next.
-    order = {"pause": 0, "strobe": 1, "clock": 2, "iptables": 3, "latency": 4}
+    # In the faults' heal order: a paused server, say, is resumed before anything
+    # else, as it cannot be stopped cleanly by whoever tears the nodes down next.
+    from .faults import journal_healers
+    healers = journal_healers()
     entries = sorted((e for e in data.get("entries", []) if not e.get("healed")),
-                     key=lambda e: order.get(e.get("kind"), 9))
+                     key=lambda e: healers[e["kind"]][0] if e.get("kind") in healers
+                     else (99, 0))
     for e in entries:
         ref = refs.get(e.get("node"), {"kind": "unknown", "name": e.get("node")})
         try:
             out.append(f"nemesis {tid}: " + heal_entry(ref, e))
         except Unreachable as u:
-            if ref.get("host_pids") and e.get("kind") == "pause":
-                # A deleted namespace does not stop its processes; resume them anyway.
-                _signal_group(ref, [int(p) for p in e.get("pids", [])],
-                              [int(g) for g in e.get("pgids", []) if g], signal.SIGCONT)
-            if ref.get("host_files") and e.get("kind") in ("clock", "strobe"):
-                _remove_files(ref, [e["path"], e["path"] + ".tmp"])
+            if e.get("kind") in healers:
+                healers[e["kind"]][1].heal_unreachable(ref, e)
             out.append(f"nemesis {tid}: {e.get('node')}: {u}; nothing left to heal there")
         except Exception as ex:  # noqa: BLE001 - keep healing the rest, report this one
             failed = True
@@ -283,7 +179,7 @@ def heal_all(store_root: Path, *, test_id: str | None = None, force: bool = Fals
     ``force``; each healed journal file is removed.
     """
     out: list[str] = []
-    d = Path(store_root) / ".state" / "nemesis"
+    d = state_dir(Path(store_root), "nemesis")
     if not d.is_dir():
         return out
     for path in sorted(d.glob("*.json")):

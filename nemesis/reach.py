@@ -15,7 +15,7 @@ import shlex
 import subprocess
 from typing import Any, Callable, Mapping, Sequence
 
-from harness.nodes.base import Node
+from core.nodes import Node
 
 Executor = Callable[[Sequence[str], float], "tuple[int, str]"]
 

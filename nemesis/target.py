@@ -1,29 +1,23 @@
-"""The little the nemesis needs from a target (``targets.base.Target`` satisfies it)."""
+"""The little the nemesis needs from any target (``targets.base.Target`` satisfies it).
+
+Kill, pause and primaries are optional capabilities (``core.capabilities``):
+the faults that need one check for it and refuse a target without it.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from harness.nodes.base import Daemon, Node
+from core.nodes import Daemon, Node
 
 
 @runtime_checkable
 class NemesisTarget(Protocol):
-    def kill(self, node: Node) -> None:
-        """SIGKILL the target's faultable daemons on the node (``fault_daemons``)."""
-
     def start(self, node: Node) -> None:
-        """Start the target's daemons on the node again."""
+        """Start the target's daemons on the node (again, after a kill)."""
 
     def daemons(self, node: Node) -> list[Daemon]:
         """The running daemons on the node."""
-
-    def fault_daemons(self, node: Node) -> list[Daemon]:
-        """The running daemons kill and pause act on (their process groups are what
-        pause freezes)."""
-
-    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
-        """The node(s) acting as primary/leader now; empty when unknown."""
 
     def supports(self, fault: str) -> tuple[bool, str]:
         """Whether the fault works for this target, and the reason when not."""

@@ -13,6 +13,8 @@ import numpy as np
 
 from checkers.history import T_FAIL, T_INFO, T_OK, History
 
+from .outcomes import FAIL_ERROR, FAIL_EXPECTED, INFO, OK, expected_fail_mask
+
 STATUS_NAMES = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
 
 
@@ -48,13 +50,25 @@ class OpTable:
     end: np.ndarray         # plotted units; NaN when it never completed
     latency_ms: np.ndarray  # NaN when untimed or never completed
     span: tuple[float, float]
+    expected_fail: np.ndarray  # fail ops the op's semantics explain (reports.outcomes)
 
     def __len__(self) -> int:
         return int(self.invoke_pos.shape[0])
 
     def counts(self) -> dict[str, int]:
-        return {name: int(np.count_nonzero(self.status == code))
-                for code, name in STATUS_NAMES.items()}
+        out = {name: int(np.count_nonzero(self.status == code))
+               for code, name in STATUS_NAMES.items()}
+        out["fail_expected"] = int(np.count_nonzero(self.expected_fail))
+        out["fail_error"] = out["fail"] - out["fail_expected"]
+        return out
+
+    def outcome(self) -> np.ndarray:
+        """Per row, the outcome class the charts colour (reports.outcomes)."""
+        out = np.full(len(self), OK, dtype=object)
+        out[self.status == T_FAIL] = FAIL_ERROR
+        out[self.expected_fail] = FAIL_EXPECTED
+        out[self.status == T_INFO] = INFO
+        return out
 
 
 def op_table(history: History) -> OpTable:
@@ -79,9 +93,11 @@ def op_table(history: History) -> OpTable:
         end = np.where(ops.complete >= 0, ops.complete.astype(np.float64), np.nan)
         lat = np.full(len(ops), np.nan)
         span_hi = float(max(len(col) - 1, 1))
+    expected = expected_fail_mask(history, ops.status, ops.complete, ops.f, col.f_names)
     return OpTable(axis=axis, invoke_pos=ops.invoke, complete_pos=ops.complete,
                    status=ops.status, process=ops.process, f=ops.f, f_names=list(col.f_names),
-                   start=start, end=end, latency_ms=lat, span=(0.0, max(span_hi, 1e-9)))
+                   start=start, end=end, latency_ms=lat, span=(0.0, max(span_hi, 1e-9)),
+                   expected_fail=expected)
 
 
 TYPE_NAMES = ("invoke", "ok", "fail", "info")

@@ -15,13 +15,13 @@ from typing import Any
 from checkers.history import History
 
 from .data import Axis, nemesis_positions, op_at, op_time
-from .fmt import short
+from .fmt import number, short
 
 # healing f → the kind it closes; starting f → kind.  start-X/stop-X pairs
 # are recognised generically, so new nemeses need no entry here.
 _STARTS = {"kill": "kill", "pause": "pause"}
 _STOPS = {"start": "kill", "resume": "pause"}
-# The harness's final heal of everything (harness.run records it as "heal").
+# The harness's final heal of everything (harness.lifecycle records it as "heal").
 _HEAL_ALL = frozenset({"heal", "heal-all"})
 
 
@@ -34,6 +34,7 @@ class FaultWindow:
     detail: str
     start_index: int | None = None
     end_index: int | None = None
+    heal_detail: str = ""   # what the healing op recorded (e.g. a clock's measured offset)
 
     @property
     def label(self) -> str:
@@ -77,6 +78,24 @@ def _names(xs: Any) -> str:
     return ",".join(short(x, 20) for x in xs) if isinstance(xs, (list, tuple)) else short(xs, 40)
 
 
+def _offset(x: Any) -> str:
+    """A clock offset in seconds, signed, in the report's number format."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        text = number(x, decimals=3).rstrip("0").rstrip(".")
+        return ("+" if x > 0 else "") + text + "s"
+    return short(x, 20)
+
+
+def _span(xs: Any) -> str:
+    """Offsets a node was seen at (a strobe's samples) as ``min…max``."""
+    nums = [x for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool)] \
+        if isinstance(xs, (list, tuple)) else []
+    if not nums:
+        return short(xs, 30)
+    lo, hi = min(nums), max(nums)
+    return _offset(lo) if lo == hi else f"{_offset(lo)}…{_offset(hi)}"
+
+
 def describe_detail(v: Any) -> str:
     """Make a nemesis value readable: grudges, node lists, clock offsets.
 
@@ -102,14 +121,22 @@ def describe_detail(v: Any) -> str:
             parts.append(_grudge(v["grudge"]))
         off = v.get("offsets_s")
         if isinstance(off, dict):
-            parts.append(", ".join(f"{short(n, 20)} {x:+g}s" if isinstance(x, (int, float))
-                                   else f"{short(n, 20)} {short(x, 20)}" for n, x in off.items()))
-        elif v.get("nodes") is not None:
-            parts.append(_names(v["nodes"]))
+            parts.append(", ".join(f"{short(n, 20)} {_offset(x)}" for n, x in off.items()))
+        else:
+            if v.get("nodes") is not None:
+                parts.append(_names(v["nodes"]))
+            if isinstance(off, (list, tuple)) and off:  # a strobe flips between these
+                parts.append("/".join(_offset(x) for x in off))
+        observed = v.get("observed_s")
+        if isinstance(observed, dict) and observed:
+            parts.append("observed " + ", ".join(f"{short(n, 20)} {_span(xs)}"
+                                                 for n, xs in observed.items()))
         if v.get("healed") is not None:
-            parts.append(f"healed {short(v['healed'], 30)}")
+            h = v["healed"]
+            parts.append("healed " + ("; ".join(short(x, 80) for x in h)
+                                      if isinstance(h, (list, tuple)) else short(h, 80)))
         if parts:
-            return short(" ".join(parts), 90)
+            return short(" ".join(parts), 200)
         if v and all(isinstance(x, (list, tuple)) for x in v.values()):
             return short(_grudge(v), 90)
         return short(", ".join(f"{short(k, 20)}={short(x, 30)}" for k, x in v.items()), 90)
@@ -140,6 +167,7 @@ def fault_windows(history: History, axis: Axis, end_at: float) -> Faults:
                     w.end = max(t, w.start)
                     w.open_at_end = False
                     w.end_index = op.index
+                    w.heal_detail = describe_detail(value)
             open_.clear()
             out.events.append(NemesisEvent(op.f, t, describe_detail(value)))
             continue
@@ -159,6 +187,7 @@ def fault_windows(history: History, axis: Axis, end_at: float) -> Faults:
                 w.end = max(t, w.start)
                 w.open_at_end = False
                 w.end_index = op.index
+                w.heal_detail = describe_detail(value)
     return out
 
 

@@ -8,6 +8,7 @@ when Python builds SVG — never by string concatenation of raw values.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -78,3 +79,23 @@ def duration(ns: float | None) -> str:
 def safe(markup: str) -> Markup:
     """Mark SVG built from already-escaped parts as safe for jinja2."""
     return Markup(markup)
+
+
+def number(v: Any, *, decimals: int | None = None, significant: int = 3) -> str:
+    """Every number the report prints, in one format: fixed point (never ``9.6e-05``),
+    thousands separated, and ``significant`` digits unless ``decimals`` is given."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "" if v is None else str(v)
+    if isinstance(v, int) and decimals is None:
+        return f"{v:,}"
+    x = float(v)
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if decimals is None:
+        if x == 0:
+            return "0"
+        decimals = max(0, significant - 1 - math.floor(math.log10(abs(x))))
+        text = f"{x:,.{min(decimals, 9)}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    text = f"{x:,.{decimals}f}"
+    return text.lstrip("-") if text.strip("-0.,") == "" else text  # no "-0.0"

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from checkers.history import History, HistoryError, load_history
 from checkers.result import CheckResult
-from harness.store import RunDir
+from core.store import RunDir
 
 from .render import build_part, render
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.result import verdict_word
-from harness.store import RunDir, iter_runs
+from core.store import RunDir, iter_runs
 
 from .fmt import short
 from .render import env

@@ -17,7 +17,7 @@ from checkers.history import History
 
 from .data import Axis, op_at
 from .fmt import opref_text, short
-from .svg import Frame, Svg
+from .svg import CHAR_W, Frame, Svg, text_width
 
 PREFIX_TAIL = 15     # prefix ops drawn before the failing op
 MAX_CONCURRENT = 30
@@ -123,10 +123,10 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
     procs.sort(key=lambda p: (not isinstance(p, int), p if isinstance(p, int) else str(p)))
     row_of = {p: i for i, p in enumerate(procs)}
     row_h = 36
-    height = 60 + row_h * len(procs) + 30
+    height = 60 + row_h * len(procs) + 38  # room for tick labels and, below them, the axis label
     svg = Svg(WIDTH, height, cls="chart linear", label="linearizability counterexample",
               elem_id=f"counterexample-{short(op.get('key'), 20)}")
-    fr = Frame(svg, 70, 40, 20, 30, (lo, hi), (0, len(procs)))
+    fr = Frame(svg, 70, 40, 20, 38, (lo, hi), (0, len(procs)))
     fr.axes(f"time ({axis.unit})", "", yticks=False)
     for p, r in row_of.items():
         y = fr.t + r * row_h
@@ -150,10 +150,10 @@ def counterexample_svg(failure: dict[str, Any], history: History | None, axis: A
         svg.rect(x0, y, max(x1 - x0, 3), row_h - 12, cls, title=title, extra=extra)
         label = (f"#{order} " if order else ("✗ " if kind == "failing-op" else "")) + name
         # Text is clipped visually by its length; cut it to the bar width.
-        room = max(int((x1 - x0) / 6.2), 6)
+        room = max(int((x1 - x0 - 6) / CHAR_W), 6)
         if kind == "failing-op" and len(label) > room:
             # The op everyone looks for: never cut its name; put it beside a short bar.
-            if x1 + 8 + 6.5 * len(label) <= fr.r:
+            if x1 + 8 + text_width(label) <= fr.r:
                 svg.text(x1 + 4, y + row_h / 2 + 1, label, "barlbl failing-out")
             else:
                 svg.text(x0 - 4, y + row_h / 2 + 1, label, "barlbl failing-out", anchor="end")

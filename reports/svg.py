@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from markupsafe import Markup
 
-from .fmt import esc, num
+from .fmt import esc, num, number
 
 
 class Svg:
@@ -52,10 +52,10 @@ class Svg:
             self.parts.append(f'<polyline points="{p}" class="{esc(cls)}"/>')
 
     def text(self, x: float, y: float, s: object, cls: str = "lbl", *,
-             anchor: str = "start", title: str | None = None) -> None:
+             anchor: str = "start", title: str | None = None, extra: str = "") -> None:
         t = f"<title>{esc(title)}</title>" if title else ""
         self.parts.append(f'<text x="{num(x)}" y="{num(y)}" class="{esc(cls)}" '
-                          f'text-anchor="{esc(anchor)}">{t}{esc(s)}</text>')
+                          f'text-anchor="{esc(anchor)}"{extra}>{t}{esc(s)}</text>')
 
     def render(self) -> Markup:
         return Markup(self._open + "".join(self.parts) + "</svg>")
@@ -79,12 +79,19 @@ def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return out
 
 
-def tick_label(v: float) -> str:
+def tick_label(v: float, step: float | None = None) -> str:
+    """A tick value with as many decimals as the tick step needs, so neighbouring
+    ticks never print the same text (``10, 10.02, 10.04``, not ``10, 10, 10.1``)."""
+    if step is not None and step > 0 and math.isfinite(step):
+        step = float(f"{step:.9g}")  # 10.01 - 10.0 is 0.00999…, meant as 0.01
+        decimals = max(0, -math.floor(math.log10(step)))
+        scaled = step * 10 ** decimals
+        if abs(scaled - round(scaled)) > 1e-6:  # steps like 0.25 need one more
+            decimals += 1
+        return number(v, decimals=min(decimals, 9))
     if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.3g}"
+        return number(v)
+    return number(v, significant=3)
 
 
 class Frame:
@@ -126,24 +133,32 @@ class Frame:
         s = self.svg
         s.line(self.l, self.b, self.r, self.b, "axis")
         s.line(self.l, self.t, self.l, self.b, "axis")
-        for v in nice_ticks(self.x0, self.x1, 10):
+        xt = nice_ticks(self.x0, self.x1, 10)
+        xstep = xt[1] - xt[0] if len(xt) > 1 else None
+        for v in xt:
             x = self.px(v)
             s.line(x, self.b, x, self.b + 4, "axis")
-            s.text(x, self.b + 16, tick_label(v), "tick", anchor="middle")
+            s.text(x, self.b + 16, tick_label(v, xstep), "tick xtick", anchor="middle",
+                   extra=f' data-v="{v!r}"')
         if self.ylog:
             lo, hi = math.floor(self.y0), math.ceil(self.y1)
             steps = (1, 2, 5) if hi - lo <= 3 else (1,)  # few decades: label 1-2-5 too
             yt = [m * 10.0 ** e for e in range(int(lo), int(hi) + 1) for m in steps]
         else:
             yt = nice_ticks(self.y0, self.y1, 5)
+        ystep = None if self.ylog or len(yt) < 2 else yt[1] - yt[0]
         for v in (yt if yticks else []):
             y = self.py(v)
             if y < self.t - 1 or y > self.b + 1:
                 continue
             s.line(self.l - 4, y, self.r, y, "grid")
-            s.text(self.l - 6, y + 4, tick_label(v), "tick", anchor="end")
+            s.text(self.l - 6, y + 4, tick_label(v, ystep), "tick", anchor="end")
         s.text((self.l + self.r) / 2, self.svg.height - 4, xlabel, "axislbl", anchor="middle")
-        s.text(12, self.t - 6, ylabel, "axislbl")
+        if ylabel:
+            # Upright along the left edge: clear of the legend and fault labels above.
+            cy = (self.t + self.b) / 2
+            s.text(12, cy, ylabel, "axislbl", anchor="middle",
+                   extra=f' transform="rotate(-90 12 {num(cy)})"')
 
 
 # Marker shapes per f, drawn as path fragments so one <path> holds thousands
@@ -165,10 +180,29 @@ def marker(shape: int, x: float, y: float) -> str:
 SHAPE_NAMES = ("●", "■", "▲", "◆", "✕")
 
 
-def legend(svg: Svg, x: float, y: float, items: Sequence[tuple[str, str]]) -> None:
-    """(css class, label) swatches in a row."""
+# Chart text is monospace (report.css.j2), so its width is known here:
+# DejaVu Sans Mono advances 0.602 em; 11 px text is 6.62 px a character.
+CHAR_W = 6.8
+
+
+def text_width(s: str) -> float:
+    return CHAR_W * len(s)
+
+
+def legend(svg: Svg, x: float, y: float, items: Sequence[tuple[str, str]], *,
+           right: float | None = None, row_h: float = 15) -> float:
+    """(css class, label) swatches flowing left to right, wrapping before ``right``;
+    returns the y of the last row.  A class starting ``mark`` draws a ring."""
+    right = svg.width - 10 if right is None else right
     cx = x
     for cls, label in items:
-        svg.rect(cx, y - 9, 10, 10, cls)
-        svg.text(cx + 14, y, label, "tick")
-        cx += 24 + 7 * len(label)
+        w = 14 + text_width(label) + 12
+        if cx > x and cx + w > right:
+            cx, y = x, y + row_h
+        if cls.startswith("mark"):
+            svg.raw(f'<circle cx="{num(cx + 5)}" cy="{num(y - 4)}" r="4.5" class="{esc(cls)}"/>')
+        elif cls:
+            svg.rect(cx, y - 9, 10, 10, cls)
+        svg.text(cx + 14, y, label, "tick legend")
+        cx += w
+    return y

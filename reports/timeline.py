@@ -18,7 +18,7 @@ from checkers.history import History, NEMESIS
 
 from .data import op_at
 from .fmt import short
-from .svg import Svg
+from .svg import CHAR_W, Svg
 
 AROUND = 10          # history positions either side of each anomalous op
 MAX_POSITIONS = 160
@@ -124,6 +124,6 @@ def timeline_svg(history: History, anomaly_positions: Iterable[int], elem_id: st
         idx = op_at(history, inv).index
         svg.rect(x + 3, y0 + 1, COL_W - 10, max(y1 - y0 - 2, ROW - 3), cls,
                  title=f"#{idx} p{proc} {label}", extra=f' data-index="{idx}"')
-        room = int((COL_W - 14) / 6)
+        room = int((COL_W - 14) / (CHAR_W * 10 / 11))  # tltxt is 10 px
         svg.text(x + 6, y0 + 11, label if len(label) <= room else label[: room - 1] + "…", "tltxt")
     return svg.render()

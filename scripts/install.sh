@@ -3,6 +3,7 @@
 #   scripts/install.sh          the harness and the databases it drives
 #   scripts/install.sh --tests  also what the test suite needs (chromium, sshd, docker engine)
 # Idempotent: a second run installs nothing new and only (re)starts dockerd if it is down.
+# It never stops or kills a process it did not start: a failed step stops the script with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,12 @@ if [ $want_tests = 1 ]; then
   packages+=(openssh-server docker.io debootstrap chromium netcat-openbsd sudo)
 fi
 
+# The service unit each packaged daemon brings (Debian's names).
+declare -A daemon_units=(
+  [etcd-server]=etcd.service [redis-server]=redis-server.service
+  [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
+)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,17 +44,36 @@ if [ ${#missing[@]} -gt 0 ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get update -qq || { echo "scripts/install.sh: apt-get update failed" >&2; exit 1; }
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+      >/tmp/splitbrain-apt.log 2>&1; then
+    tail -20 /tmp/splitbrain-apt.log >&2
+    echo "scripts/install.sh: apt-get install failed (full log: /tmp/splitbrain-apt.log)" >&2
+    exit 1
+  fi
   rm -f /usr/sbin/policy-rc.d
   trap - EXIT
 fi
-# Packaged daemons that started anyway are stopped: nothing of ours listens on the host.
-for svc in etcd redis-server redis-sentinel zookeeper; do
-  pkill -f "^/usr/bin/${svc}( |$)" 2>/dev/null || true
-done
+# A packaged daemon that this run just installed and that started anyway (a host without the
+# policy-rc.d convention) is stopped through the service manager, by its unit's name.  Nothing
+# else is touched: a daemon that was installed before this run may be the user's own service.
+if [ ${#missing[@]} -gt 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  for p in "${missing[@]}"; do
+    unit=${daemon_units[$p]:-}
+    [ -n "$unit" ] || continue
+    if systemctl is-active --quiet "$unit"; then
+      echo "stopping $unit (installed just now; splitbrain starts its own copies on its nodes)"
+      systemctl stop "$unit"
+      systemctl disable --quiet "$unit" 2>/dev/null || true
+    fi
+  done
+fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+echo "installing splitbrain (pip install -e .[test])"
+if ! PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e ".[test]"; then
+  echo "scripts/install.sh: pip install of splitbrain failed (see above)" >&2
+  exit 1
+fi
 
 if [ $want_tests = 1 ]; then
   if ! docker info >/dev/null 2>&1; then

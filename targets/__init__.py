@@ -3,12 +3,14 @@ construct it with the spec's target options."""
 
 from __future__ import annotations
 
-import importlib
+from core.errors import UnknownName
+from core.registry import Registry
 
-from .base import Client, LogPattern, OptionError, Target, TargetError
+from .base import Client, KillsDaemons, LogPattern, OptionError, Target, TargetError
+from core.capabilities import ClockSkewable, HasFiles, HasPrimaries, Killable, Pausable
 
 # name -> "module:Class"; imported on first use so that listing names is cheap.
-_TARGETS: dict[str, str] = {
+BUILTIN = {
     "etcd": "targets.etcd.target:EtcdTarget",
     "postgresql": "targets.postgresql.target:PostgresTarget",
     "redis": "targets.redis.target:RedisTarget",
@@ -16,22 +18,23 @@ _TARGETS: dict[str, str] = {
 }
 
 
-class UnknownTarget(LookupError):
+class UnknownTarget(UnknownName):
     pass
 
 
+REGISTRY = Registry("target", BUILTIN, group="splitbrain.targets", error=UnknownTarget)
+register = REGISTRY.register
+
+
 def names() -> list[str]:
-    return sorted(_TARGETS)
+    return REGISTRY.names()
 
 
 def get(name: str) -> type[Target]:
-    try:
-        ref = _TARGETS[name]
-    except KeyError:
-        raise UnknownTarget(f"no target named {name!r} (available: {', '.join(names())})") from None
-    mod, cls = ref.split(":")
-    return getattr(importlib.import_module(mod), cls)
+    """The Target class for a name, a plugin's entry point or a ``module:Class`` path."""
+    return REGISTRY.get(name)
 
 
-__all__ = ["Client", "LogPattern", "OptionError", "Target", "TargetError", "UnknownTarget",
-           "get", "names"]
+__all__ = ["Client", "ClockSkewable", "HasFiles", "HasPrimaries", "Killable", "KillsDaemons",
+           "LogPattern", "OptionError", "Pausable", "REGISTRY", "Target", "TargetError",
+           "UnknownTarget", "get", "names", "register"]

@@ -1,9 +1,11 @@
 """The target interface: what the run, the nemesis and the report need from a
-database under test.
+database under test — a small required core (install, configure, start,
+healthy, client) and optional capabilities (``core.capabilities``: Killable,
+Pausable, HasPrimaries, ClockSkewable, HasFiles), as Jepsen's DB protocols are.
 
 A target is constructed with its options (from the spec), then bound to the
 test's nodes by :meth:`Target.setup`.  Everything node-specific goes through
-the node contract (``harness.nodes.base``), so a target is written once for
+the node contract (``core.nodes``), so a target is written once for
 the netns, docker and ssh providers.  The interface stays small on purpose:
 the next targets (redis, zookeeper) implement the same dozen methods.
 """
@@ -15,25 +17,17 @@ import re
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from harness.nodes.base import Daemon, Node, NodeError
+from core import capabilities
+from core.client import Client
+from core.errors import OptionError
+from core.options import Option, validate_options
+from core.nodes import Daemon, Node, NodeError
 
 
 class TargetError(RuntimeError):
     """The target could not be installed, configured or started; one clear line."""
-
-
-class OptionError(ValueError):
-    """A target option is wrong; the message names the option and what is allowed."""
-
-
-class Client(Protocol):
-    """What a worker drives (same shape as ``workloads.base.Client``)."""
-
-    def invoke(self, f: str, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,13 +42,8 @@ class LogPattern:
         return re.compile(self.regex)
 
 
-# Fault families the nemesis knows; a target refuses any of these it cannot
-# take, with a reason the user reads at spec validation.
-FAULT_FAMILIES = ("partition", "kill", "pause", "clock", "packet-loss", "latency")
-
-
 # Options every target takes: install the Debian packages on nodes that lack them.
-BASE_OPTIONS: Mapping[str, Any] = {"install": False}
+BASE_OPTIONS: Mapping[str, Option] = {"install": Option(False)}
 
 
 def sorted_elements(elems: list) -> list:
@@ -66,22 +55,13 @@ def sorted_elements(elems: list) -> list:
         return sorted(elems, key=repr)
 
 
-def int_option(options: Mapping[str, Any], key: str, lo: int = 1) -> None:
-    """Reject ``options[key]`` unless it is an integer >= ``lo`` (a bool is not)."""
-    v = options[key]
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise OptionError(f"target.options.{key}: expected an integer >= {lo}, got {v!r}")
-
-
-def choice_option(options: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
-    """Reject ``options[key]`` unless it is one of ``choices``."""
-    if options[key] not in choices:
-        raise OptionError(f"target.options.{key}: {options[key]!r} is not one of "
-                          f"{', '.join(choices)}")
-
-
 class Target(abc.ABC):
-    """One database under test on a set of nodes."""
+    """One database under test on a set of nodes: the required core.
+
+    A subclass implements ``install``, ``configure``, ``start``, ``healthy`` and
+    ``client``; the rest has working defaults.  Kill and pause come with
+    :class:`KillsDaemons`, primaries with a ``primaries`` method.
+    """
 
     name: str = ""
     description: str = ""
@@ -89,11 +69,11 @@ class Target(abc.ABC):
     packages: tuple[str, ...] = ()
     # Workloads this target has clients for.
     workloads: tuple[str, ...] = ()
-    # fault family -> reason it is refused (anything not listed is supported).
+    # fault kind (a nemesis.faults name) -> why it is refused; anything else is supported.
     refused_faults: Mapping[str, str] = {}
     log_patterns: tuple[LogPattern, ...] = ()
-    # name -> (default, check(value) -> error message or None)
-    option_defaults: Mapping[str, Any] = {}
+    # name -> Option(default, check): the one way options are declared (core.options)
+    OPTIONS: Mapping[str, Option] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = self.validate_options(dict(options or {}))
@@ -106,27 +86,18 @@ class Target(abc.ABC):
     # -- options ---------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Fill defaults and reject unknown or bad options (OptionError)."""
-        defaults = {**BASE_OPTIONS, **self.option_defaults}
-        out = dict(defaults)
-        for k, v in options.items():
-            if k not in defaults:
-                allowed = ", ".join(sorted(defaults))
-                raise OptionError(f"unknown option {k!r} for target {self.name} "
-                                  f"(allowed: {allowed})")
-            out[k] = v
-        for k, default in defaults.items():
-            if isinstance(default, bool) and not isinstance(out[k], bool):
-                raise OptionError(f"target.options.{k}: expected true or false, got {out[k]!r}")
-        return out
+        return validate_options(f"target {self.name}", {**BASE_OPTIONS, **self.OPTIONS}, options)
 
     # -- faults ----------------------------------------------------------------
     def supports(self, fault: str) -> tuple[bool, str]:
         """Whether a fault (``clock``, ``clock-bump``, ``partition`` …) works here, and why not."""
-        family = fault.split("-")[0] if fault not in FAULT_FAMILIES else fault
+        # A fault is its kind (nemesis.faults) or a mode of it: clock-bump is clock.
+        family = fault.split("-")[0]
         for refused, reason in self.refused_faults.items():
             if fault == refused or family == refused or fault.startswith(refused + "-"):
                 return False, reason
-        return True, ""
+        why = capabilities.missing(self, family)
+        return (False, why) if why else (True, "")
 
     # -- lifecycle ---------------------------------------------------------------
     def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
@@ -171,10 +142,6 @@ class Target(abc.ABC):
     def start(self, node: Node) -> None:
         """Start the daemon(s) on the node (again, after a kill); idempotent when running."""
 
-    def kill(self, node: Node) -> None:
-        """SIGKILL the target's faultable daemons on the node and wait until gone."""
-        self._kill_daemons(node, self.fault_daemons(node))
-
     def _kill_daemons(self, node: Node, daemons: list[Daemon]) -> None:
         for d in daemons:
             try:
@@ -188,23 +155,12 @@ class Target(abc.ABC):
         self._daemons[node.name] = [d for d in self._daemons.get(node.name, [])
                                     if node.is_running(d)]
 
-    def pause(self, node: Node) -> None:
-        for d in self.fault_daemons(node):
-            node.signal(d, signal.SIGSTOP, group=True)
-
-    def resume(self, node: Node) -> None:
-        for d in self.daemons(node):
-            node.signal(d, signal.SIGCONT, group=True)
-
-    def restart(self, node: Node) -> None:
-        self.kill(node)
-        self.start(node)
-
     def stop_all(self) -> None:
         """Kill every daemon on every node (teardown); resumes paused ones first."""
         for n in self.nodes:
             try:
-                self.resume(n)
+                for d in self.daemons(n):
+                    n.signal(d, signal.SIGCONT, group=True)
             except NodeError:
                 pass
             try:
@@ -214,12 +170,6 @@ class Target(abc.ABC):
 
     def daemons(self, node: Node) -> list[Daemon]:
         return [d for d in self._daemons.get(node.name, []) if node.is_running(d)]
-
-    def fault_daemons(self, node: Node) -> list[Daemon]:
-        """The running daemons that kill and pause hit: the database itself.  All
-        of them unless a target runs a helper beside it that is not the thing
-        under test (redis' sentinels are the failure detector, not the store)."""
-        return self.daemons(node)
 
     @staticmethod
     def data_path(node: Node, name: str) -> str:
@@ -256,10 +206,6 @@ class Target(abc.ABC):
                 return False, why
             time.sleep(0.2)
 
-    @abc.abstractmethod
-    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
-        """The node(s) currently acting as primary/leader (empty when none is known)."""
-
     # -- logs ------------------------------------------------------------------
     def log_files(self, node: Node) -> list[str]:
         paths = [d.log_path for d in self._daemons.get(node.name, [])]
@@ -277,4 +223,28 @@ class Target(abc.ABC):
     def check_workload(self, workload_name: str) -> None:
         if workload_name not in self.workloads:
             raise OptionError(f"target {self.name} has no client for workload {workload_name!r} "
-                              f"(supported: {', '.join(self.workloads)})")
+                              f"(supported: {', '.join(self.workloads)})", allowed=self.workloads)
+
+
+class KillsDaemons:
+    """The Killable and Pausable capabilities for a target whose daemons it
+    started itself (through ``Target._track``)."""
+
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        """The running daemons that kill and pause hit: the database itself.  All
+        of them unless a target runs a helper beside it that is not the thing
+        under test (redis' sentinels are the failure detector, not the store)."""
+        return self.daemons(node)  # type: ignore[attr-defined]
+
+    def kill(self, node: Node) -> None:
+        """SIGKILL the target's faultable daemons on the node and wait until gone."""
+        self._kill_daemons(node, self.fault_daemons(node))  # type: ignore[attr-defined]
+
+    def pause(self, node: Node) -> None:
+        """SIGSTOP the faultable daemons' process groups (the nemesis' pause also journals)."""
+        for d in self.fault_daemons(node):
+            node.signal(d, signal.SIGSTOP, group=True)
+
+    def resume(self, node: Node) -> None:
+        for d in self.daemons(node):  # type: ignore[attr-defined]
+            node.signal(d, signal.SIGCONT, group=True)

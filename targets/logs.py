@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.nodes.base import Node, NodeError
+from core.nodes import Node, NodeError
 
 MAX_LOG_BYTES = 64 * 1024 * 1024  # per file; the tail is what explains an ending
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -3,38 +3,44 @@ and the checkers that judge the history.  ``workloads.get(name)``."""
 
 from __future__ import annotations
 
+from core.errors import UnknownName
+from core.registry import Registry
+
 from .base import (FAIL, INFO, OK, BaseWorkload, Client, DefiniteFailure, OptionError,
                    Workload)
 
+BUILTIN = {
+    "bank": "workloads.bank:Bank",
+    "causal-register": "workloads.causal:CausalRegister",
+    "counter": "workloads.counter:CounterWorkload",
+    "list-append": "workloads.txn:ListAppend",
+    "multi-register": "workloads.register:MultiRegister",
+    "register": "workloads.register:Register",
+    "rw-register": "workloads.txn:RwRegister",
+    "set": "workloads.set:SetWorkload",
+}
 
-class UnknownWorkload(LookupError):
+
+class UnknownWorkload(UnknownName):
     pass
 
 
-def _all() -> dict[str, BaseWorkload]:
-    from .causal import CausalRegister
-    from .counter import CounterWorkload
-    from .register import MultiRegister, Register
-    from .bank import Bank
-    from .set import SetWorkload
-    from .txn import ListAppend, RwRegister
-    ws = [Register(), MultiRegister(), SetWorkload(), CounterWorkload(), CausalRegister(),
-          ListAppend(), RwRegister(), Bank()]
-    return {w.name: w for w in ws}
+REGISTRY = Registry("workload", BUILTIN, group="splitbrain.workloads", error=UnknownWorkload)
+register = REGISTRY.register
+_instances: dict[str, BaseWorkload] = {}
 
 
 def names() -> list[str]:
-    return sorted(_all())
+    return REGISTRY.names()
 
 
 def get(name: str) -> BaseWorkload:
-    ws = _all()
-    try:
-        return ws[name]
-    except KeyError:
-        raise UnknownWorkload(f"no workload named {name!r} (available: "
-                              f"{', '.join(sorted(ws))})") from None
+    """The workload for a name, a plugin's entry point or a ``module:Class`` path
+    (one instance per name: workloads hold no run state)."""
+    if name not in _instances:
+        _instances[name] = REGISTRY.get(name)()
+    return _instances[name]
 
 
 __all__ = ["BaseWorkload", "Client", "DefiniteFailure", "FAIL", "INFO", "OK", "OptionError",
-           "UnknownWorkload", "Workload", "get", "names"]
+           "REGISTRY", "UnknownWorkload", "Workload", "get", "names", "register"]

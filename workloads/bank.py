@@ -7,9 +7,10 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen, clients, each_process, once
+from core.generator import Fn, Gen, clients, each_process, once
+from core.options import Option, a_bool, fraction, int_at_least, positive_int
 
-from .base import BaseWorkload, a_bool, fraction, positive_int
+from .base import BaseWorkload
 
 
 class _BankOps:
@@ -30,12 +31,12 @@ class Bank(BaseWorkload):
     name = "bank"
     description = "transfers between accounts; every read's total must stay the same → bank"
     client_fs = ("read", "transfer")
-    options_spec = {
-        "accounts": (5, lambda v: positive_int(v) or (None if v >= 2 else "an integer >= 2")),
-        "total": (100, positive_int),
-        "max_transfer": (5, positive_int),
-        "read_fraction": (0.5, fraction),
-        "negative_balances": (False, a_bool),
+    OPTIONS = {
+        "accounts": Option(5, int_at_least(2)),
+        "total": Option(100, positive_int),
+        "max_transfer": Option(5, positive_int),
+        "read_fraction": Option(0.5, fraction),
+        "negative_balances": Option(False, a_bool),
     }
 
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen
+from core.generator import Fn, Gen
 
-from .base import BaseWorkload, a_string, fraction, positive_int
+from core.options import Option, a_string, fraction, positive_int
+
+from .base import BaseWorkload
 
 
 class _CausalOps:
@@ -34,11 +36,11 @@ class CausalRegister(BaseWorkload):
     name = "causal-register"
     description = "unique values per key, several sessions → causal"
     client_fs = ("read", "write")
-    options_spec = {
-        "keys": (3, positive_int),
-        "read_fraction": (0.5, fraction),
-        "level": ("CCv", _level),
-        "key_prefix": ("x", a_string),
+    OPTIONS = {
+        "keys": Option(3, positive_int),
+        "read_fraction": Option(0.5, fraction),
+        "level": Option("CCv", _level),
+        "key_prefix": Option("x", a_string),
     }
 
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen, clients, each_process, once
+from core.generator import Fn, Gen, clients, each_process, once
 
-from .base import BaseWorkload, a_string, fraction, positive_int
+from core.options import Option, a_string, fraction, positive_int
+
+from .base import BaseWorkload
 
 
 class _CounterOps:
@@ -29,10 +31,10 @@ class CounterWorkload(BaseWorkload):
     name = "counter"
     description = "increments + reads → counter (reads within bounds)"
     client_fs = ("add", "read")
-    options_spec = {
-        "key": ("c", a_string),
-        "read_fraction": (0.3, fraction),
-        "max_add": (1, positive_int),
+    OPTIONS = {
+        "key": Option("c", a_string),
+        "read_fraction": Option(0.3, fraction),
+        "max_add": Option(1, positive_int),
     }
 
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:

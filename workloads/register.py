@@ -11,9 +11,12 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen
+from core.generator import Fn, Gen
 
-from .base import BaseWorkload, a_string, fraction, non_negative_int, positive_int
+from core.errors import OptionError
+from core.options import Option, a_string, fraction, non_negative_int, positive_int
+
+from .base import BaseWorkload
 
 
 class _RegisterOps:
@@ -64,12 +67,12 @@ class Register(BaseWorkload):
     name = "register"
     description = "one key: read/write/cas with unique values → linearizable (cas-register)"
     client_fs = ("read", "write", "cas")
-    options_spec = {
-        "key": ("r", a_string),
-        "read_fraction": (0.5, fraction),
-        "cas_fraction": (0.25, fraction),
+    OPTIONS = {
+        "key": Option("r", a_string),
+        "read_fraction": Option(0.5, fraction),
+        "cas_fraction": Option(0.25, fraction),
         # 0 = one key for the whole run; N = a fresh key every N ops
-        "ops_per_key": (0, non_negative_int),
+        "ops_per_key": Option(0, non_negative_int),
     }
     model = "cas-register"
 
@@ -79,8 +82,7 @@ class Register(BaseWorkload):
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:
         o = self.validate_options(options)
         if o["read_fraction"] + o["cas_fraction"] > 1:
-            from .base import OptionError
-            raise OptionError("read_fraction + cas_fraction must be <= 1")
+            raise OptionError("read_fraction + cas_fraction must be <= 1", path=("cas_fraction",))
         return Fn(_RegisterOps(self._keys(o), o["read_fraction"], o["cas_fraction"],
                                o["ops_per_key"]), self.name)
 
@@ -91,11 +93,11 @@ class Register(BaseWorkload):
 class MultiRegister(Register):
     name = "multi-register"
     description = "many independent keys: read/write/cas → linearizable (kv, per key)"
-    options_spec = {
-        "keys": (8, positive_int),
-        "read_fraction": (0.5, fraction),
-        "cas_fraction": (0.25, fraction),
-        "ops_per_key": (0, non_negative_int),
+    OPTIONS = {
+        "keys": Option(8, positive_int),
+        "read_fraction": Option(0.5, fraction),
+        "cas_fraction": Option(0.25, fraction),
+        "ops_per_key": Option(0, non_negative_int),
     }
     model = "kv"
 

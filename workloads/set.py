@@ -7,9 +7,11 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen, clients, each_process, once
+from core.generator import Fn, Gen, clients, each_process, once
 
-from .base import BaseWorkload, a_string, fraction
+from core.options import Option, a_string, fraction
+
+from .base import BaseWorkload
 
 
 class _SetOps:
@@ -30,9 +32,9 @@ class SetWorkload(BaseWorkload):
     name = "set"
     description = "unique adds + reads, final read → set (lost/unexpected/stale)"
     client_fs = ("add", "read")
-    options_spec = {
-        "key": ("s", a_string),
-        "read_fraction": (0.1, fraction),
+    OPTIONS = {
+        "key": Option("s", a_string),
+        "read_fraction": Option(0.1, fraction),
     }
 
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from harness.generator import Fn, Gen
+from core.errors import OptionError
+from core.generator import Fn, Gen
+from core.options import Option, fraction, positive_int
 
-from .base import BaseWorkload, OptionError, fraction, positive_int
+from .base import BaseWorkload
 
 MODELS = ("read-uncommitted", "read-committed", "read-atomic", "repeatable-read",
           "snapshot-isolation", "serializable", "strict-serializable")
@@ -61,20 +63,21 @@ class _TxnWorkload(BaseWorkload):
     client_fs = ("txn",)
     write = ""
     checker = ""
-    options_spec = {
-        "key_count": (3, positive_int),
-        "max_writes_per_key": (32, positive_int),
-        "min_txn_length": (1, positive_int),
-        "max_txn_length": (4, positive_int),
-        "read_fraction": (0.5, fraction),
+    OPTIONS = {
+        "key_count": Option(3, positive_int),
+        "max_writes_per_key": Option(32, positive_int),
+        "min_txn_length": Option(1, positive_int),
+        "max_txn_length": Option(4, positive_int),
+        "read_fraction": Option(0.5, fraction),
         # None: what the target's isolation level promises, else strict-serializable
-        "consistency_models": (None, models_option),
+        "consistency_models": Option(None, models_option),
     }
 
     def generator(self, options: Mapping[str, Any], rng: random.Random | None = None) -> Gen:
         o = self.validate_options(options)
         if o["min_txn_length"] > o["max_txn_length"]:
-            raise OptionError("min_txn_length must be <= max_txn_length")
+            raise OptionError("min_txn_length must be <= max_txn_length",
+                              option="min_txn_length")
         return Fn(_TxnOps(self.write, o["key_count"], o["max_writes_per_key"],
                           o["min_txn_length"], o["max_txn_length"], o["read_fraction"]),
                   self.name)

@@ -20,7 +20,7 @@ A matrix file (docs/targets.md, "Matrix")::
 Every cell is validated before the first one starts.  A cell whose fault the
 target declares unsupported is not run: it is listed as ``refused`` with the
 target's reason (that is a property of the target, not a failure).  Cells run
-one after another through the normal run lifecycle (``harness.run``), each to
+one after another through the normal run lifecycle (``harness.lifecycle``), each to
 its own run directory.
 
 ``expect`` (on a target or a nemesis entry; the target's wins) lists the
@@ -211,9 +211,9 @@ def _ops(meta: dict[str, Any]) -> str:
 
 def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.Event) -> None:
     from checkers.result import verdict_word
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
 
-    from .cmd_run import plan_from_spec
+    from harness.plan import plan_from_spec
     plan = plan_from_spec(cell.spec)
     if args.time_limit is not None:
         plan.time_limit_s = args.time_limit
@@ -234,7 +234,7 @@ def run_cell(cell: Cell, store: Path, args: argparse.Namespace, stop: threading.
                    "interrupted": meta.get("interrupted")}
 
 
-def _print_table(name: str, cells: list[Cell]) -> None:
+def _print_table(name: str, cells: list[Cell], console: Any = None) -> None:
     rows = []
     for c in cells:
         exp = "/".join(c.expect)
@@ -256,19 +256,27 @@ def _print_table(name: str, cells: list[Cell]) -> None:
     except ImportError:  # pragma: no cover - rich ships with the project
         for row in rows:
             print("  ".join(str(x) for x in row))
-        return
+        return  # (plain rows already hold each path whole)
     colour = {"valid": "green", "invalid": "bold red", "unknown": "yellow", "error": "yellow",
               "refused": "dim", "not run": "dim"}
     table = Table(title=f"matrix {name}", show_lines=True)
-    for col in ("target", "nemesis", "verdict", "expected", "ok/fail/info", "reason", "run"):
+    for col in ("#", "target", "nemesis", "verdict", "expected", "ok/fail/info", "reason"):
         table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(row[0], row[1], f"[{colour.get(row[2], '')}]{row[2]}[/]", row[3], row[4],
-                      row[5][:240], row[6])
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 180))   # logs and CI: room for run dirs
+    for i, row in enumerate(rows, 1):
+        table.add_row(str(i), row[0], row[1], f"[{colour.get(row[2], '')}]{row[2]}[/]", row[3],
+                      row[4], row[5][:240])
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, 180))   # logs and CI: room for run dirs
     console.print(table)
+    # Run directories below the table, one a line and never wrapped by us: a table
+    # cell folds a long path across lines, and then it cannot be copied.
+    runs = [(i, row) for i, row in enumerate(rows, 1) if row[6]]
+    if runs:
+        console.print("run directories:", highlight=False)
+        for i, row in runs:
+            console.print(f"  {i:>2}  {row[6]}", soft_wrap=True, highlight=False, markup=False)
 
 
 def cell_ok(c: Cell) -> bool | None:
@@ -288,7 +296,7 @@ def exit_code_for(cells: list[Cell]) -> int:
 
 
 def cmd_test_all(args: argparse.Namespace) -> int:
-    from harness.store import store_root
+    from core.store import store_root
     name, cells, spec_store = load_matrix(args.matrix)
     if args.target:
         cells = [c for c in cells if c.target in args.target or c.target_name in args.target]

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from harness.store import store_root
+from core.store import state_dir, store_root
 
 from .errors import UserError
 
@@ -72,7 +72,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     states = all_states(root)
     test_id = args.test_id
     if not states and test_id is None:
-        print("no nodes recorded in", root / ".state" / "nodes")
+        print("no nodes recorded in", state_dir(root, "nodes"))
         return 0
     if test_id is None:
         if len(states) > 1:
@@ -80,7 +80,7 @@ def cmd_down(args: argparse.Namespace) -> int:
             raise UserError(f"several tests have nodes ({ids}): say which, or use 'splitbrain clean'")
         test_id = states[0][0].stem
     elif not any(p.stem == test_id for p, _ in states):
-        raise UserError(f"no nodes recorded for test id {test_id!r} in {root / '.state' / 'nodes'}")
+        raise UserError(f"no nodes recorded for test id {test_id!r} in {state_dir(root, 'nodes')}")
     try:
         for line in reclaim_all(root, test_id):
             print("removed", line)

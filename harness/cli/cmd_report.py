@@ -14,7 +14,7 @@ import urllib.parse
 from pathlib import Path
 
 from checkers.history import HistoryError
-from harness.store import resolve_run, store_root
+from core.store import resolve_run, store_root
 
 from .errors import UserError
 

@@ -6,15 +6,34 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.store import resolve_run, store_root
+from core.store import resolve_run, store_root
+from harness.plan import Plan, plan_from_spec
 
 from .errors import UserError
 
 QUICK_FLAGS = ("target", "nodes", "provider", "workload", "nemesis", "time_limit",
                "concurrency", "rate", "read_mode", "nemesis_interval", "name", "target_option")
+# What the quick form fills in when a flag is not given (the rest are the spec's defaults).
+QUICK_NODES = 3
+QUICK_PROVIDER = "netns"
 
 
-def _plan_from_args(args: argparse.Namespace) -> Any:
+def spec_default(name: str) -> Any:
+    """A spec field's default, read from harness.spec.Spec: --help quotes the same
+    number the run records."""
+    import dataclasses
+    from harness.spec import Spec
+    return next(f.default for f in dataclasses.fields(Spec) if f.name == name)
+
+
+def _default_text(name: str, unit: str = "", none: str = "unlimited") -> str:
+    v = spec_default(name)
+    if v is None:
+        return f"default {none}"
+    return f"default {v:g}{unit}" if isinstance(v, float) else f"default {v}{unit}"
+
+
+def _plan_from_args(args: argparse.Namespace) -> Plan:
     from harness import spec as spec_mod
     if args.spec:
         given = [f"--{f.replace('_', '-')}" for f in QUICK_FLAGS if getattr(args, f) is not None]
@@ -29,19 +48,19 @@ def _plan_from_args(args: argparse.Namespace) -> Any:
                             "(e.g. splitbrain run --target etcd --nodes 3 --workload register "
                             "--nemesis partition,kill --time-limit 60)")
         spec = spec_mod.spec_from_quick_args(
-            args.target, args.nodes if args.nodes is not None else 3, args.provider or "netns",
-            args.workload, args.nemesis, args.time_limit if args.time_limit is not None else 60,
+            args.target, args.nodes if args.nodes is not None else QUICK_NODES,
+            args.provider or QUICK_PROVIDER, args.workload, args.nemesis,
+            args.time_limit if args.time_limit is not None else spec_default("time_limit_s"),
             concurrency=args.concurrency, rate=args.rate, seed=args.seed,
             read_mode=args.read_mode, name=args.name, op_timeout=args.op_timeout,
             nemesis_interval=args.nemesis_interval,
             target_options=_target_options(args.target_option))
-    plan = plan_from_spec(spec, args)
+    # Flags override the spec, and the run directory's spec.yaml says so.
     if args.health_timeout is not None:
-        plan.health_timeout_s = args.health_timeout
-        plan.spec_dict["health_timeout"] = args.health_timeout
+        spec.health_timeout_s = args.health_timeout
     if args.op_timeout is not None:
-        plan.op_timeout_s = args.op_timeout
-    return plan
+        spec.op_timeout_s = args.op_timeout
+    return plan_from_spec(spec)
 
 
 def _scalar(text: str) -> Any:
@@ -64,39 +83,14 @@ def _target_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def plan_from_spec(spec: Any, args: argparse.Namespace | None = None) -> Any:
-    """Adapter from ``harness.spec.Spec`` to the lifecycle's Plan."""
-    from harness.run import ALWAYS_ON, Plan
-    nem = spec.nemesis
-    checkers = [c for c in spec.all_checkers()]
-    names = {n for n, _ in checkers}
-    checkers += [(n, {}) for n in ALWAYS_ON if n not in names]
-    plan = Plan(
-        name=spec.name, seed=spec.seed,
-        target_name=spec.target, target_options=dict(spec.target_options or {}),
-        provider=spec.nodes.provider, node_count=spec.nodes.count,
-        provider_options=spec.nodes.provider_options(),
-        workload_name=spec.workload, workload_options=dict(spec.workload_options or {}),
-        concurrency=spec.concurrency, rate=spec.rate, time_limit_s=spec.time_limit_s,
-        op_timeout_s=spec.op_timeout_s,
-        nemesis=dict(nem.options) if nem is not None and nem.steps is None else None,
-        nemesis_steps=list(nem.steps) if nem is not None and nem.steps is not None else None,
-        checkers=checkers,
-        health_timeout_s=spec.health_timeout_s, recovery_timeout_s=spec.recovery_timeout_s,
-        final_time_limit_s=spec.final_time_limit_s,
-        spec_dict=spec.to_dict(), generator=spec.generator)
-    plan.store = spec.store  # type: ignore[attr-defined]
-    return plan
-
-
 def _store(args: argparse.Namespace, spec_store: Any = None) -> Path:
     return store_root(args.store or spec_store)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, execute
+    from harness.lifecycle import RunAbort, execute
     plan = _plan_from_args(args)
-    root = _store(args, getattr(plan, "store", None))
+    root = _store(args, plan.store)
     try:
         out = execute(plan, root, live=not args.no_live, junit=args.junit)
     except RunAbort as e:
@@ -105,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from harness.run import RunAbort, analyze
+    from harness.checking import RunAbort, analyze
     try:
         run = resolve_run(args.run_dir, _store(args))
     except ValueError as e:
@@ -133,22 +127,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "directory is printed last.")
     p.add_argument("spec", nargs="?", metavar="SPEC.yaml")
     p.add_argument("--target", help="database under test (e.g. etcd)")
-    p.add_argument("--nodes", type=int, help="number of nodes (default 3)")
-    p.add_argument("--provider", choices=("netns", "docker", "ssh"), help="node provider "
-                   "(default netns)")
+    p.add_argument("--nodes", type=int, help=f"number of nodes (default {QUICK_NODES})")
+    p.add_argument("--provider", help="node provider: netns, docker, ssh or an installed "
+                   f"plugin's (default {QUICK_PROVIDER})")
     p.add_argument("--workload", help="register, multi-register, set, counter, causal-register")
     p.add_argument("--nemesis", help="comma-separated faults, e.g. partition,kill")
-    p.add_argument("--nemesis-interval", help="time between fault changes (default 10s)")
-    p.add_argument("--time-limit", type=float, help="seconds of main phase (default 60)")
-    p.add_argument("--concurrency", type=int, help="client workers (default 10)")
-    p.add_argument("--rate", type=float, help="total client ops/s (default unlimited)")
+    p.add_argument("--nemesis-interval", help="time from one fault's start to the next; each "
+                   "is held for half of it (default 10s)")
+    p.add_argument("--time-limit", type=float,
+                   help=f"seconds of main phase ({_default_text('time_limit_s')})")
+    p.add_argument("--concurrency", type=int,
+                   help=f"client workers ({_default_text('concurrency')})")
+    p.add_argument("--rate", type=float,
+                   help=f"total client ops/s ({_default_text('rate')})")
     p.add_argument("--read-mode", choices=("linearizable", "serializable"),
                    help="target read mode (etcd)")
     p.add_argument("--seed", type=int, help="seed for every random choice (recorded)")
     p.add_argument("--op-timeout", type=float, metavar="SECONDS",
-                   help="client op timeout; a hung op completes as info after it")
+                   help="client op timeout; a hung op completes as info after it "
+                        f"({_default_text('op_timeout_s', ' s')})")
     p.add_argument("--health-timeout", type=float, metavar="SECONDS",
-                   help="how long to wait for the target to become healthy (default 30)")
+                   help="how long to wait for the target to become healthy "
+                        f"({_default_text('health_timeout_s', ' s')})")
     p.add_argument("--target-option", action="append", metavar="KEY=VALUE",
                    help="a target option (repeatable), e.g. read_mode=serializable")
     p.add_argument("--name", help="test name (default TARGET-WORKLOAD)")

@@ -1,2 +1,5 @@
-class UserError(Exception):
-    """Something the user can fix; printed as one line, exit code 2."""
+"""The CLI's error: the one ``UserError`` (``core.errors``), printed as one line, exit 2."""
+
+from core.errors import SpecError, UserError
+
+__all__ = ["SpecError", "UserError"]

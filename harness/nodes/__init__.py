@@ -1,11 +1,12 @@
-"""Node providers behind one contract (see :mod:`harness.nodes.base`).
+"""Node providers behind one contract (see :mod:`core.nodes`).
 
 ``get_provider(name, store_root, test_id, options)`` returns a provider; its
 ``create(n)`` gives nodes, ``destroy()`` removes them.  ``reclaim_all`` is
 what ``splitbrain clean`` uses to destroy whatever crashed controllers left
-recorded under ``<store>/.state/nodes/``.
+recorded in the machine-wide state directory (core.machine_state).
 
-Provider options (a dict; unknown keys are ignored):
+Provider options (a dict; each provider's ``OPTIONS``, and a spec naming any
+other is refused):
 
 * netns: ``subnet`` (10.77.0.0/16; a free /24 is taken per test),
   ``data_root`` (/tmp/splitbrain-nodes), ``forward_rule`` (True: one iptables
@@ -20,42 +21,49 @@ Provider options (a dict; unknown keys are ignored):
 
 from __future__ import annotations
 
-import importlib
 import secrets
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from .base import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.errors import UnknownName
+from core.nodes import Daemon, ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.registry import Registry
+from core.store import state_dir
 from .state import all_states, controller_alive
 
 __all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",
            "PROVIDERS", "get_provider", "new_test_id", "reclaim_all", "reclaim_state"]
 
-# name -> (module, class); imported lazily so netns users never import docker/paramiko.
-PROVIDERS: dict[str, tuple[str, str]] = {
-    "netns": ("harness.nodes.netns", "NetnsProvider"),
-    "docker": ("harness.nodes.docker", "DockerProvider"),
-    "ssh": ("harness.nodes.ssh", "SshProvider"),
+# name -> "module:Class"; imported lazily so netns users never import docker/paramiko.
+BUILTIN = {
+    "netns": "harness.nodes.netns:NetnsProvider",
+    "docker": "harness.nodes.docker:DockerProvider",
+    "ssh": "harness.nodes.ssh:SshProvider",
 }
+
+
+class UnknownProvider(UnknownName, NodeError):
+    pass
+
+
+PROVIDERS = Registry("node provider", BUILTIN, group="splitbrain.providers",
+                     error=UnknownProvider)
 
 
 def new_test_id(store_root: Path | None = None) -> str:
     """Eight lowercase hex digits, unused by any state file in the store."""
     for _ in range(100):
         tid = secrets.token_hex(4)
-        if store_root is None or not (Path(store_root) / ".state" / "nodes" / f"{tid}.json").exists():
+        if store_root is None or not (state_dir(Path(store_root), "nodes") / f"{tid}.json").exists():
             return tid
     raise NodeError("cannot find an unused test id")  # pragma: no cover - 2^32 ids
 
 
 def get_provider(name: str, store_root: Path | str, test_id: str | None = None,
                  options: Mapping[str, Any] | None = None) -> Provider:
-    if name not in PROVIDERS:
-        raise NodeError(f"unknown node provider {name!r}; expected one of {', '.join(PROVIDERS)}")
-    mod, cls = PROVIDERS[name]
     root = Path(store_root)
-    return getattr(importlib.import_module(mod), cls)(root, test_id or new_test_id(root),
-                                                      dict(options or {}))
+    return PROVIDERS.get(name)(root, test_id or new_test_id(root), dict(options or {}))
 
 
 def reclaim_state(store_root: Path, path: Path, state: Mapping[str, Any]) -> list[str]:
@@ -64,8 +72,8 @@ def reclaim_state(store_root: Path, path: Path, state: Mapping[str, Any]) -> lis
     if prov not in PROVIDERS:
         path.unlink(missing_ok=True)
         return [f"unreadable state file {path.name} removed"]
-    mod = importlib.import_module(PROVIDERS[prov][0])
-    done = mod.reclaim(state)
+    # A provider's module knows how to remove what its state file names.
+    done = sys.modules[PROVIDERS.get(prov).__module__].reclaim(state)
     path.unlink(missing_ok=True)
     return [f"{prov} {state.get('test_id')}: {d}" for d in done] or \
         [f"{prov} {state.get('test_id')}: nothing left to remove"]

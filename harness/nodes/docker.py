@@ -26,7 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .base import ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.nodes import ExecResult, Node, NodeError, Provider, ProviderUnavailable
+
+from .images import DEFAULT_MIRROR, DEFAULT_SUITE
 from .netns import tag_for
 from .remote import ExecNode
 from .state import StateFile, all_states, state_lock
@@ -171,6 +173,9 @@ class DockerNode(ExecNode):
 
 class DockerProvider(Provider):
     name = "docker"
+    OPTIONS = {"image": None, "packages": (), "sys_time": False, "subnet": DEFAULT_SUBNET,
+               "suite": DEFAULT_SUITE, "mirror": DEFAULT_MIRROR, "allow_pull": False,
+               "log": None}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})
@@ -194,7 +199,7 @@ class DockerProvider(Provider):
     def image(self) -> str:
         if self.options.get("image"):
             return str(self.options["image"])
-        from .images import DEFAULT_MIRROR, DEFAULT_SUITE, ensure_image
+        from .images import ensure_image
         return ensure_image(self.client, self.options.get("packages") or (),
                             suite=self.options.get("suite", DEFAULT_SUITE),
                             mirror=self.options.get("mirror", DEFAULT_MIRROR),

@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any, Callable, Iterable
 
-from .base import NodeError
+from core.nodes import NodeError
 
 RECIPE_VERSION = 1
 DEFAULT_SUITE = "bookworm"

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .base import Daemon, ExecResult, Node, NodeError, Provider
+from core.nodes import Daemon, ExecResult, Node, NodeError, Provider
 from .state import StateFile, all_states, state_lock
 
 DEFAULT_SUBNET = "10.77.0.0/16"
@@ -205,6 +205,7 @@ class NetnsNode(Node):
 
 class NetnsProvider(Provider):
     name = "netns"
+    OPTIONS = {"subnet": DEFAULT_SUBNET, "data_root": DEFAULT_DATA_ROOT, "forward_rule": True}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})

@@ -13,7 +13,7 @@ import signal as _signal
 import time
 from typing import Mapping, Sequence
 
-from .base import Daemon, ExecResult, Node, NodeError
+from core.nodes import Daemon, ExecResult, Node, NodeError
 
 # $1 = pid file, $2 = log file, $3 = working directory, rest = argv.
 _INNER = ('pidf=$1; log=$2; dir=$3; shift 3; cd "$dir" || exit 1; '

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .base import ExecResult, Node, NodeError, Provider, ProviderUnavailable
+from core.nodes import ExecResult, Node, NodeError, Provider, ProviderUnavailable
 from .remote import ExecNode
 from .state import StateFile
 
@@ -322,6 +322,9 @@ _CLEANUP = ('root=$1; for f in "$root"/run/*.pid; do [ -s "$f" ] || continue; '
 
 class SshProvider(Provider):
     name = "ssh"
+    OPTIONS = {"hosts": None, "user": None, "port": 22, "key_file": None, "password": None,
+               "known_hosts": None, "insecure_accept_host_keys": False, "sudo": False,
+               "connect_timeout": 10, "data_root": DEFAULT_DATA_ROOT}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})

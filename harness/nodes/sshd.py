@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .base import Node, NodeError
+from core.nodes import Node, NodeError
 
 
 def _sshd_binary() -> str:

@@ -1,8 +1,8 @@
 """State files: what a provider created, written *before* each resource exists.
 
 A controller killed with SIGKILL leaves its state file behind; ``splitbrain
-clean`` reads every file in ``<store>/.state/nodes/`` and destroys what it
-names.  Writing the intent before the action means a crash between the two
+clean`` reads every file in the machine-wide ``nodes/`` state directory
+(core.machine_state) and destroys what it names.  Writing the intent before the action means a crash between the two
 leaves a record of something that may not exist — reclaiming code therefore
 tolerates missing resources — but never a resource without a record.
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.store import state_dir
+from core.store import state_dir
 
 
 class StateFile:

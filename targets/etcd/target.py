@@ -7,9 +7,10 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Node
+from core.options import Option, a_string, int_at_least, one_of
+from core.nodes import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, READ_MODES, EtcdClient
 from .gateway import Gateway, Indefinite, NotSent, ServerError
 
@@ -22,7 +23,7 @@ CLOCK_REFUSAL = ("etcd is a Go binary: Go reads the clock through the vDSO, not 
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class EtcdTarget(Target):
+class EtcdTarget(KillsDaemons, Target):
     name = "etcd"
     description = "etcd v3 (Debian etcd-server), JSON gateway client"
     packages = ("etcd-server", "etcd-client")
@@ -35,24 +36,22 @@ class EtcdTarget(Target):
         LogPattern("data-corruption", r"(?i)found data inconsistency|corrupt(?:ed|ion) ",
                    "etcd reported data corruption"),
     )
-    option_defaults = {
-        "read_mode": "linearizable",
-        "client_port": 2379,
-        "peer_port": 2380,
-        "heartbeat_ms": 100,
-        "election_ms": 1000,
-        "snapshot_count": 10000,
-        "binary": "etcd",
+    OPTIONS = {
+        "read_mode": Option("linearizable", one_of(*READ_MODES)),
+        "client_port": Option(2379, int_at_least(1)),
+        "peer_port": Option(2380, int_at_least(1)),
+        "heartbeat_ms": Option(100, int_at_least(1)),
+        "election_ms": Option(1000, int_at_least(1)),
+        "snapshot_count": Option(10000, int_at_least(1)),
+        "binary": Option("etcd", a_string),
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
-        choice_option(out, "read_mode", READ_MODES)
-        for k in ("client_port", "peer_port", "heartbeat_ms", "election_ms", "snapshot_count"):
-            int_option(out, k)
         if out["election_ms"] < 5 * out["heartbeat_ms"]:
-            raise OptionError("target.options.election_ms: must be at least 5 x heartbeat_ms "
-                              f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}")
+            raise OptionError("must be at least 5 x heartbeat_ms "
+                              f"(etcd's rule), got {out['election_ms']} vs {out['heartbeat_ms']}",
+                              option="election_ms")
         return out
 
     # -- paths -----------------------------------------------------------------
@@ -151,7 +150,8 @@ class EtcdTarget(Target):
         self.check_workload(workload_name)
         read_mode = (options or {}).get("read_mode") or self.options["read_mode"]
         if read_mode not in READ_MODES:
-            raise OptionError(f"read_mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
+            raise OptionError(f"{read_mode!r} is not one of {', '.join(READ_MODES)}",
+                              option="read_mode")
         return CLIENTS[workload_name](node.ip, self.options["client_port"], read_mode=read_mode,
                                       node_name=node.name)
 

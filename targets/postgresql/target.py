@@ -21,9 +21,10 @@ from typing import Any, Mapping, Sequence
 
 import psycopg
 
-from harness.nodes.base import Node, NodeError
+from core.nodes import Daemon, Node, NodeError
+from core.options import Option, a_bool, int_at_least, one_of
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, ISOLATION, SCHEMA, PgClient
 
 BIN = "/usr/lib/postgresql/15/bin"
@@ -32,7 +33,7 @@ SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 DB = "splitbrain"
 
 
-class PostgresTarget(Target):
+class PostgresTarget(KillsDaemons, Target):
     name = "postgresql"
     description = "PostgreSQL 15: single server or primary + streaming replicas (Debian postgresql-15)"
     packages = ("postgresql-15",)
@@ -47,31 +48,25 @@ class PostgresTarget(Target):
                    r"incorrect resource manager data checksum|invalid memory alloc request)",
                    "data or WAL corruption reported"),
     )
-    option_defaults = {
-        "port": 5432,
-        "topology": "single",
-        "isolation": "serializable",
-        "synchronous_commit": "on",
+    OPTIONS = {
+        "port": Option(5432, int_at_least(1)),
+        "topology": Option("single", one_of(*TOPOLOGIES)),
+        "isolation": Option("serializable", one_of(*ISOLATION)),
+        "synchronous_commit": Option("on", one_of(*SYNC_COMMIT)),
         # e.g. "ANY 1 (*)": commits wait for a standby; "" = asynchronous replication
-        "synchronous_standby_names": "",
-        "read_from": "primary",
-        "fsync": True,
+        "synchronous_standby_names": Option("", lambda v: None if isinstance(v, str)
+                                            else "a string such as 'ANY 1 (*)'"),
+        "read_from": Option("primary", one_of("primary", "local")),
+        "fsync": Option(True, a_bool),
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
-        int_option(out, "port", 1)
-        choice_option(out, "topology", TOPOLOGIES)
-        choice_option(out, "isolation", tuple(ISOLATION))
-        choice_option(out, "synchronous_commit", SYNC_COMMIT)
-        choice_option(out, "read_from", ("primary", "local"))
-        if not isinstance(out["synchronous_standby_names"], str):
-            raise OptionError("target.options.synchronous_standby_names: expected a string such "
-                              f"as 'ANY 1 (*)', got {out['synchronous_standby_names']!r}")
-        if out["topology"] == "single" and (out["read_from"] != "primary"
-                                            or out["synchronous_standby_names"]):
-            raise OptionError("target.options: read_from and synchronous_standby_names need "
-                              "topology: replicas")
+        if out["topology"] == "single" and out["read_from"] != "primary":
+            raise OptionError("read_from: local needs topology: replicas", option="read_from")
+        if out["topology"] == "single" and out["synchronous_standby_names"]:
+            raise OptionError("synchronous_standby_names needs topology: replicas",
+                              option="synchronous_standby_names")
         return out
 
     # -- paths ---------------------------------------------------------------------------
@@ -172,25 +167,23 @@ class PostgresTarget(Target):
                                             log_path=self.data_path(node, "postgresql.log")))
 
     # -- faults: the whole process tree ------------------------------------------------------
-    # Every backend calls setsid() (InitPostmasterChild), so a signal to the postmaster's process
-    # group misses them: a "paused" server would go on answering on its open connections.  The
-    # postmaster is stopped first (it forks no more backends), then its children, by pid.
-    def _signal_tree(self, node: Node, sig: str) -> None:
-        for d in self.fault_daemons(node):
-            node.sh(f"kill -{sig} {int(d.pid)} 2>/dev/null; "
-                    f"for c in $(ps -o pid= --ppid {int(d.pid)}); do kill -{sig} $c 2>/dev/null; done;"
-                    " true", timeout=10)
+    def fault_daemons(self, node: Node) -> list[Daemon]:
+        """The postmaster and every process it forked, each as its own group.
 
-    def pause(self, node: Node) -> None:
-        self._signal_tree(node, "STOP")
-
-    def resume(self, node: Node) -> None:
-        self._signal_tree(node, "CONT")
-
-    def kill(self, node: Node) -> None:
-        # A crash takes every process at once, not the postmaster first and its backends later.
-        self._signal_tree(node, "KILL")
-        super().kill(node)
+        Every backend calls setsid() (InitPostmasterChild), so a signal to the postmaster's
+        process group misses them: a "paused" server would go on answering on its open
+        connections, and a "killed" one would leave backends finishing their transactions.
+        Listing the postmaster first means pause stops it before its children (it forks no
+        more), and kill takes every process, as a crash does."""
+        out: list[Daemon] = []
+        for d in self.daemons(node):
+            out.append(d)
+            r = node.exec(["ps", "-o", "pid=", "--ppid", str(int(d.pid))], timeout=10)
+            for tok in r.stdout.split():
+                pid = int(tok)
+                out.append(Daemon(node=node.name, name="postgres-child", argv=[], pid=pid,
+                                  pgid=pid, log_path=d.log_path))
+        return out
 
     def _connect(self, node: Node, timeout: float, db: str = "postgres") -> psycopg.Connection:
         host, port = self._addr(node)

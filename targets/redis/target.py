@@ -8,9 +8,10 @@ import shlex
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Daemon, Node
+from core.options import Option, int_at_least, one_of, validate_options
+from core.nodes import Daemon, Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import KillsDaemons, LogPattern, Target, TargetError
 from .client import CLIENTS, RedisClient, ask_sentinel
 from .config import redis_conf, sentinel_conf
 from .conn import Conn, Indefinite, NotSent, Refused
@@ -25,7 +26,12 @@ CLOCK_REFUSAL = ("Debian's redis-server links jemalloc and hangs at startup unde
 APPENDFSYNC = ("always", "everysec", "no", "off")
 
 
-class RedisTarget(Target):
+def _plain_name(v: Any) -> str | None:
+    return None if isinstance(v, str) and v.isidentifier() else \
+        "a plain name (letters, digits, underscore)"
+
+
+class RedisTarget(KillsDaemons, Target):
     name = "redis"
     description = "redis 7 primary/replicas with Sentinel failover (Debian redis-server)"
     packages = ("redis-server", "redis-sentinel")
@@ -41,35 +47,23 @@ class RedisTarget(Target):
         LogPattern("libfaketime-recursion", r"Unexpected recursive calls to clock_gettime",
                    "libfaketime hung redis (clock faults are refused for redis)"),
     )
-    option_defaults = {
-        "port": 6379,
-        "sentinel_port": 26379,
-        "master_name": "splitbrain",
-        "quorum": 2,
-        "down_after_ms": 2000,
-        "failover_timeout_ms": 6000,
+    OPTIONS = {
+        "port": Option(6379, int_at_least(1)),
+        "sentinel_port": Option(26379, int_at_least(1)),
+        "master_name": Option("splitbrain", _plain_name),
+        "quorum": Option(2, int_at_least(1)),
+        "down_after_ms": Option(2000, int_at_least(100)),
+        "failover_timeout_ms": Option(6000, int_at_least(100)),
         # WAIT n timeout after every write; 0 = do not wait (plain async replication).
-        "wait_replicas": 0,
-        "wait_timeout_ms": 1000,
-        "min_replicas_to_write": 0,
-        "appendfsync": "everysec",
+        "wait_replicas": Option(0, int_at_least(0)),
+        "wait_timeout_ms": Option(1000, int_at_least(0)),
+        "min_replicas_to_write": Option(0, int_at_least(0)),
+        "appendfsync": Option("everysec", one_of(*APPENDFSYNC)),
         # kill and pause hit redis-server only: the sentinels are the failure
         # detector under test, and a node's crash in Jepsen's sense is the
         # store's crash.  true: the node's sentinel dies and freezes with it.
-        "sentinel_faults": False,
+        "sentinel_faults": Option(False),
     }
-
-    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        out = super().validate_options(options)
-        for k, lo in (("port", 1), ("sentinel_port", 1), ("quorum", 1), ("down_after_ms", 100),
-                      ("failover_timeout_ms", 100), ("wait_replicas", 0), ("wait_timeout_ms", 0),
-                      ("min_replicas_to_write", 0)):
-            int_option(out, k, lo)
-        choice_option(out, "appendfsync", APPENDFSYNC)
-        if not isinstance(out["master_name"], str) or not out["master_name"].isidentifier():
-            raise OptionError("target.options.master_name: expected a plain name (letters, digits,"
-                              f" underscore), got {out['master_name']!r}")
-        return out
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -255,8 +249,8 @@ class RedisTarget(Target):
         o = dict(self.options)
         for k in ("wait_replicas", "wait_timeout_ms"):
             if k in (options or {}):
-                o[k] = options[k]
-                int_option(o, k, 0)
+                o[k] = validate_options(f"target {self.name}", {k: self.OPTIONS[k]},
+                                        {k: options[k]})[k]
         # The node's own sentinel first: a client partitioned with an old primary
         # follows that side's view, as an application next to it would.
         order = [node] + [n for n in self.nodes if n is not node]

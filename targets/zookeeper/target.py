@@ -7,15 +7,21 @@ from __future__ import annotations
 import shlex
 from typing import Any, Mapping, Sequence
 
-from harness.nodes.base import Node
+from core.options import Option, a_string, int_at_least, one_of
+from core.nodes import Node
 
-from ..base import LogPattern, OptionError, Target, TargetError, choice_option, int_option
+from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, READS, ZkClient
 from .config import DEFAULT_JARS, java_argv, zoo_cfg
 from .fourletter import FourLetterError, mode
 
 
-class ZookeeperTarget(Target):
+def _jar_list(v: Any) -> str | None:
+    return None if v is None or (isinstance(v, list) and all(isinstance(j, str) for j in v)) \
+        else "a list of jar paths"
+
+
+class ZookeeperTarget(KillsDaemons, Target):
     name = "zookeeper"
     description = "ZooKeeper 3.8 ensemble (Debian zookeeperd), kazoo client"
     packages = ("zookeeperd", "libslf4j-java")
@@ -42,33 +48,27 @@ class ZookeeperTarget(Target):
         LogPattern("jvm-crash", r"A fatal error has been detected by the Java Runtime",
                    "the JVM crashed"),
     )
-    option_defaults = {
-        "reads": "sync",
-        "client_port": 2181,
-        "peer_port": 2888,
-        "election_port": 3888,
-        "tick_ms": 500,
-        "init_limit": 20,
-        "sync_limit": 5,
-        "session_timeout_ms": 6000,
-        "heap_mb": 192,
-        "java": "java",
-        "classpath": None,
+    OPTIONS = {
+        "reads": Option("sync", one_of(*READS)),
+        "client_port": Option(2181, int_at_least(1)),
+        "peer_port": Option(2888, int_at_least(1)),
+        "election_port": Option(3888, int_at_least(1)),
+        "tick_ms": Option(500, int_at_least(1)),
+        "init_limit": Option(20, int_at_least(1)),
+        "sync_limit": Option(5, int_at_least(1)),
+        "session_timeout_ms": Option(6000, int_at_least(1)),
+        "heap_mb": Option(192, int_at_least(1)),
+        "java": Option("java", a_string),
+        "classpath": Option(None, _jar_list),
     }
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
-        choice_option(out, "reads", READS)
-        for k in ("client_port", "peer_port", "election_port", "tick_ms", "init_limit",
-                  "sync_limit", "session_timeout_ms", "heap_mb"):
-            int_option(out, k)
         lo, hi = 2 * out["tick_ms"], max(out["session_timeout_ms"], 20 * out["tick_ms"])
         if not lo <= out["session_timeout_ms"] <= hi:
-            raise OptionError(f"target.options.session_timeout_ms: must be between 2 and 20 "
-                              f"tick_ms ({lo}..{hi}), got {out['session_timeout_ms']}")
-        cp = out["classpath"]
-        if cp is not None and (not isinstance(cp, list) or not all(isinstance(j, str) for j in cp)):
-            raise OptionError(f"target.options.classpath: expected a list of jar paths, got {cp!r}")
+            raise OptionError(f"must be between 2 and 20 "
+                              f"tick_ms ({lo}..{hi}), got {out['session_timeout_ms']}",
+                              option="session_timeout_ms")
         return out
 
     # -- paths -----------------------------------------------------------------
@@ -177,7 +177,7 @@ class ZookeeperTarget(Target):
         self.check_workload(workload_name)
         reads = (options or {}).get("reads") or self.options["reads"]
         if reads not in READS:
-            raise OptionError(f"reads: {reads!r} is not one of {', '.join(READS)}")
+            raise OptionError(f"{reads!r} is not one of {', '.join(READS)}", option="reads")
         return CLIENTS[workload_name](node.ip, self.options["client_port"], reads=reads,
                                       session_timeout=self.options["session_timeout_ms"] / 1000,
                                       node_name=node.name)

@@ -14,13 +14,6 @@ from checkers import registry
 from checkers.causal.simulate import simulate
 from checkers.history import History, Op
 
-try:
-    registry.get("linearizable")
-    HAVE_LINEAR = True
-except registry.UnknownChecker:  # pragma: no cover - depends on the other checker landing
-    HAVE_LINEAR = False
-
-needs_linear = pytest.mark.skipif(not HAVE_LINEAR, reason="linearizable checker not available")
 SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -33,7 +26,6 @@ def causal(h: History, level: str):
     return registry.run("causal", h, level=level).valid
 
 
-@needs_linear
 @SETTINGS
 @given(st.integers(2, 40), st.integers(1, 4), st.integers(1, 3), st.integers(0, 10**6),
        st.sampled_from([0.0, 0.3]))
@@ -80,7 +72,6 @@ def small_histories(draw):
     return History(ops=[Op(i, i, o.process, o.type, o.f, o.key, o.value) for i, o in enumerate(kept)])
 
 
-@needs_linear
 @SETTINGS
 @given(small_histories())
 def test_every_linearizable_history_satisfies_ccv(h):
@@ -89,7 +80,6 @@ def test_every_linearizable_history_satisfies_ccv(h):
         assert causal(h, "CM") is True
 
 
-@needs_linear
 def test_stale_read_in_another_session_is_causal_not_linearizable():
     # process 0's write completed before process 1 read the old value
     h = hist((0, "w", "x", 1), (1, "r", "x", None))
@@ -102,7 +92,6 @@ def test_stale_read_in_another_session_is_causal_not_linearizable():
     assert causal(h, "CC") is True
 
 
-@needs_linear
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6))
 def test_lagging_replicas_break_linearizability_but_not_cc(seed):
@@ -114,8 +103,6 @@ def test_lagging_replicas_break_linearizability_but_not_cc(seed):
 
 
 def test_some_lagging_history_is_not_linearizable():
-    if not HAVE_LINEAR:
-        pytest.skip("linearizable checker not available")
     verdicts = [lin(simulate(30, sessions=3, keys=2, replicas=3, mean_lag=20, seed=s))
                 for s in range(10)]
     assert False in verdicts

@@ -17,7 +17,7 @@ from checkers.history import History, Op, load_history
 from checkers.linear import PyModel, check_linearizable, simulate_register_history
 from checkers.linear.models import ModelError
 
-KNOSSOS = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos")
+KNOSSOS = str(Path(__file__).resolve().parents[1] / "data" / "knossos")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -183,24 +183,20 @@ def _knossos(kind: str) -> list[str]:
     return sorted(glob.glob(f"{KNOSSOS}/{kind}/*.edn"))
 
 
-needs_knossos = pytest.mark.skipif(not os.path.isdir(KNOSSOS), reason="Knossos data absent")
 
 
-@needs_knossos
 @pytest.mark.parametrize("path", _knossos("cas-register/good"), ids=os.path.basename)
 def test_knossos_cas_register_good(path: str) -> None:
     r = check(load_history(path), init=0)
     assert r.valid is True, r.summary
 
 
-@needs_knossos
 @pytest.mark.parametrize("path", _knossos("cas-register/bad"), ids=os.path.basename)
 def test_knossos_cas_register_bad(path: str) -> None:
     r = check(load_history(path), init=0)
     assert r.valid is False, r.summary
 
 
-@needs_knossos
 @pytest.mark.parametrize("name,init,process,result,index", [
     ("cas-failure", 0, 70, 0, 491),
     ("immediate-failure", 0, 1, 3, 3),
@@ -215,7 +211,6 @@ def test_knossos_failing_op(name: str, init: Any, process: int, result: int, ind
         process, "read", "ok", result, index)
 
 
-@needs_knossos
 def test_knossos_multi_register_and_mutex() -> None:
     r = check(load_history(f"{KNOSSOS}/multi-register/good/multi-register.edn"),
               "multi-register", init={"x": 0, "y": 0})

@@ -14,7 +14,7 @@ from checkers.history import History, Op, save_history
 from checkers.linear import simulate_register_history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KNOSSOS = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos")
+KNOSSOS = str(Path(__file__).resolve().parents[1] / "data" / "knossos")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -113,7 +113,6 @@ def test_user_model_from_file(tmp_path) -> None:
     assert p.returncode == 0, p.stderr
 
 
-@pytest.mark.skipif(not os.path.isdir(KNOSSOS), reason="Knossos data absent")
 def test_knossos_files_through_cli() -> None:
     good = f"{KNOSSOS}/cas-register/good/memstress3-1.edn"
     bad = f"{KNOSSOS}/cas-register/bad/cas-failure.edn"
@@ -127,7 +126,6 @@ def test_knossos_files_through_cli() -> None:
     assert p.returncode == 1
 
 
-@pytest.mark.skipif(not os.path.isdir(KNOSSOS), reason="Knossos data absent")
 def test_multi_register_edn_init_through_cli() -> None:
     path = f"{KNOSSOS}/multi-register/good/multi-register.edn"
     assert run(path, "--model", "multi-register", "--init", "{:x 0 :y 0}").returncode == 0

@@ -41,8 +41,15 @@ class CliRun:
                 if l.strip()]
 
 
+def state_for(store: Path) -> Path:
+    """The machine-state directory the e2e runs of ``store`` use (beside it, so a
+    module-scoped run and the tests that inspect it agree, whatever the test's own)."""
+    return store.parent / f"{store.name}-machine-state"
+
+
 def run_cli(args: list[str], store: Path, timeout: float = 150) -> CliRun:
-    env = dict(os.environ, SPLITBRAIN_STORE=str(store), PYTHONPATH=str(REPO))
+    env = dict(os.environ, SPLITBRAIN_STORE=str(store), PYTHONPATH=str(REPO),
+               SPLITBRAIN_STATE_DIR=str(state_for(store)))
     p = subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=timeout)
     return CliRun(p.returncode, p.stdout, p.stderr, last_run_dir(p.stdout))
@@ -57,10 +64,10 @@ def last_run_dir(stdout: str) -> Path | None:
 
 def assert_nothing_left(store: Path, test_id: str | None = None) -> None:
     """No node state, no unhealed fault journal, no namespace, bridge or daemon of the test."""
-    nodes_state = store / ".state" / "nodes"
+    nodes_state = state_for(store) / "nodes"
     left = list(nodes_state.glob("*.json")) if nodes_state.is_dir() else []
     assert left == [], f"node state left behind: {left}"
-    nem_state = store / ".state" / "nemesis"
+    nem_state = state_for(store) / "nemesis"
     for j in (nem_state.glob("*.json") if nem_state.is_dir() else []):
         entries = json.loads(j.read_text()).get("entries") or []
         assert all(e.get("healed") for e in entries), f"unhealed faults in {j}: {entries}"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from harness.cli import main
-from harness.store import new_run
+from core.store import new_run
 
 
 def _op(i, t, p, typ, f, value, key="r"):

@@ -95,3 +95,24 @@ nemeses: [{faults: [clock-bump], interval: 5s}]
     doc = json.loads(summary.read_text())
     assert [c["refused"] is not None for c in doc["cells"]] == [True, True]
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+
+
+def test_table_prints_run_directories_whole_at_any_width():
+    import io
+
+    from rich.console import Console
+
+    from harness.cli.cmd_matrix import _print_table
+    run_dir = "/work/some/long/store/path/etcd-register-partition-kill/20261130T221500Z-4f2a9c"
+    cells = []
+    for i, verdict in enumerate(("valid", "invalid")):
+        c = Cell(i, "etcd", "etcd", {}, "partition,kill", None)
+        c.result = {"verdict": verdict, "run_dir": f"{run_dir}{i}", "ops": {"ok": 10},
+                    "reason": "a long reason " * 12}
+        cells.append(c)
+    for width in (80, 120, 200):
+        buf = io.StringIO()
+        _print_table("m", cells, Console(file=buf, width=width, force_terminal=False))
+        text = buf.getvalue()
+        for i in range(2):
+            assert f"{run_dir}{i}" in text, (width, text)

@@ -3,8 +3,8 @@ schedule); a different seed does not."""
 
 from __future__ import annotations
 
-from harness.generator import simulate
-from harness.run import Plan, build_generators
+from core.generator import simulate
+from harness.plan import Plan, build_generators
 
 
 def _plan(seed: int, workload: str = "register") -> Plan:

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from harness.cli.errors import UserError
-from harness.generator import (NEMESIS_THREAD, PENDING, Ctx, any_of, bind, clients, cycle, delay,
+from core.generator import (NEMESIS_THREAD, PENDING, GenContext, any_of, bind, clients, cycle, delay,
                                each_process, final, fn, from_iter, generator_from_spec, limit,
                                mix, nemesis, nemesis_schedule, once, parse_duration, phases,
                                rate, repeat, reserve, seq, simulate, sleep, split_final, stagger,
@@ -167,7 +167,7 @@ def test_pending_does_not_redraw_mix():
     stream would depend on timing)."""
     g = mix(seq(sleep(1), repeat({"f": "a"})), repeat({"f": "b"}))
     bind(g, 1)
-    ctx = Ctx(1, False)
+    ctx = GenContext(1, False)
     draws = []
     for t in range(0, 3 * S, S // 4):
         ctx.time = t

@@ -11,9 +11,9 @@ import pytest
 
 from checkers import registry
 from checkers.history import HistoryWriter, load_history, validate
-from harness.generator import (any_of, bind, clients, each_process, fn, limit, nemesis, once,
+from core.generator import (any_of, bind, clients, each_process, fn, limit, nemesis, once,
                                phases, rate, repeat, time_limit)
-from harness.runner import Runner
+from harness.workers import Runner
 from workloads import DefiniteFailure, get
 from workloads.memory import MemoryStore, NoopClient, memory_client_factory
 
@@ -302,8 +302,8 @@ def test_every_completed_op_reaches_the_file_within_milliseconds(tmp_path):
 KILL_SCRIPT = r"""
 import sys
 from checkers.history import HistoryWriter
-from harness.generator import bind, clients, rate, time_limit
-from harness.runner import Runner
+from core.generator import bind, clients, rate, time_limit
+from harness.workers import Runner
 from workloads import get
 from workloads.memory import MemoryStore, memory_client_factory
 g = clients(time_limit(30, rate(3000, get("register").generator({}))))

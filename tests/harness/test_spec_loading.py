@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from harness.cli.errors import UserError
-from harness.generator import NEMESIS_THREAD, simulate
-from harness.generator.build import build_run_generators
+from core.generator import NEMESIS_THREAD, simulate
+from harness.plan import build_generators, plan_from_spec
 from harness.spec import load_spec, spec_from_dict, spec_from_quick_args
 
 FULL = """\
@@ -52,7 +52,8 @@ def test_full_spec_loads(tmp_path):
     assert (s.concurrency, s.rate, s.time_limit_s, s.op_timeout_s) == (8, 150.0, 120.0, 0.5)
     assert s.nemesis.faults == ["partition", "kill"] and s.nemesis.interval_s == 10
     assert s.nemesis.jitter_s == 2 and s.seed == 42 and s.store == "/tmp/sb-store"
-    assert [c for c, _ in s.all_checkers()] == ["linearizable", "stats", "exceptions"]
+    assert [c for c, _ in s.all_checkers()] == ["linearizable", "stats", "exceptions",
+                                                "log-patterns"]
 
 
 def test_to_dict_round_trips(tmp_path):
@@ -78,7 +79,7 @@ def test_minimal_spec_gets_defaults_and_a_recorded_seed():
     ("workload: {name: register, read_fraction: 7}\n",
      "spec.yaml:1: workload.read_fraction: 7 is not valid; expected a number between 0 and 1"),
     ("target: {name: etcd, read_mode: fast}\n",
-     "spec.yaml:1: target.read_mode: 'fast' is not one of linearizable, serializable"),
+     "spec.yaml:1: target.read_mode: 'fast' is not valid; expected one of linearizable, serializable"),
     ("target: mongo\n", "spec.yaml:1: target: 'mongo' is not a target; expected one of etcd"),
     ("time_limit: 10 parsecs\n", "spec.yaml:1: time_limit: '10 parsecs' is not a duration"),
     ("concurrency: 0\n", "spec.yaml:1: concurrency: 0 is not valid; expected a positive integer"),
@@ -152,24 +153,23 @@ def test_explicit_nemesis_steps_and_custom_generator(tmp_path):
             - {final: {workload: final}}
         """))
     assert s.nemesis.steps is not None and s.rate is None
-    rg = build_run_generators(s, ["n1", "n2", "n3"])
-    assert rg.final is not None
-    ops = simulate(rg.main, concurrency=s.concurrency)
+    main, final = build_generators(plan_from_spec(s), ["n1", "n2", "n3"])
+    assert final is not None
+    ops = simulate(main, concurrency=s.concurrency)
     nem = [(o["time"] // 10**9, o["f"]) for o in ops if o["thread"] == NEMESIS_THREAD]
     assert nem == [(5, "start-partition"), (10, "stop-partition")]
     client = [o for o in ops if o["thread"] != NEMESIS_THREAD]
     assert 350 < len(client) < 650 and max(o["time"] for o in client) < 10 * 10**9
-    fin = simulate(rg.final, concurrency=s.concurrency)
+    fin = simulate(final, concurrency=s.concurrency)
     assert [o["f"] for o in fin] == ["read"] * s.concurrency
 
 
 def test_same_seed_same_generated_ops_from_a_spec():
     def ops(seed):
         s = spec_from_quick_args("etcd", 5, "netns", "register", "partition,kill,pause", 30,
-                                 concurrency=6, rate=100, seed=seed)
-        s.nemesis.interval_s = 3.0
-        rg = build_run_generators(s, ["n1", "n2", "n3", "n4", "n5"])
-        return simulate(rg.main, concurrency=6)
+                                 concurrency=6, rate=100, seed=seed, nemesis_interval="3s")
+        main, _final = build_generators(plan_from_spec(s), ["n1", "n2", "n3", "n4", "n5"])
+        return simulate(main, concurrency=6)
     a, b, c = ops(11), ops(11), ops(12)
     assert a == b and len(a) > 2000
     assert sum(o["thread"] == NEMESIS_THREAD for o in a) >= 6

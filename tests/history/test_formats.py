@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from checkers.history import History, Op, dumps_history, load_history, loads_history, validate
 from checkers.history.edn import load_edn, looks_independent, loads_value
 
-KNOSSOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "knossos"
+KNOSSOS = Path(__file__).resolve().parents[1] / "data" / "knossos"
 KNOSSOS_FILES = sorted(glob.glob(str(KNOSSOS / "**" / "*.edn"), recursive=True))
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62),

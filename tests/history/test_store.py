@@ -5,7 +5,7 @@ import os
 import pytest
 
 from checkers.result import CheckResult
-from harness.store import iter_runs, new_run, resolve_run
+from core.store import iter_runs, new_run, resolve_run
 
 
 def test_new_run_layout_and_latest(tmp_path):

@@ -69,7 +69,7 @@ class PeerTarget:
         return [*self.wrapper, py_for(node), f"{node.data_dir}/peer.py", str(PORT), node.data_dir, *udp_log]
 
     def start(self, node) -> None:
-        from harness.nodes.base import NodeError
+        from core.nodes import NodeError
         env = dict(self.env_hook(node)) if self.env_hook else {}
         # A fresh log per start, so "ready" is this start's and not the last one's.
         self._starts += 1
@@ -156,14 +156,14 @@ def all_processes() -> list[tuple[int, str, str]]:
 class LocalNode:
     """A real node that is the host itself, for tests that need no root.
 
-    It implements the node contract (``harness.nodes.base.Node``) with plain
+    It implements the node contract (``core.nodes.Node``) with plain
     subprocesses; ``local = True`` tells the journal to reach it directly.
     """
 
     local = True
 
     def __init__(self, name: str, data_dir: Path):
-        from harness.nodes.base import Node
+        from core.nodes import Node
         Node.register(type(self))
         self.name = name
         self.ip = "127.0.0.1"
@@ -173,7 +173,7 @@ class LocalNode:
 
     def exec(self, argv, *, env=None, timeout=30.0, stdin=None, cwd=None):
         import subprocess
-        from harness.nodes.base import ExecResult, NodeError
+        from core.nodes import ExecResult, NodeError
         e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env or {})}
         try:
             r = subprocess.run(list(argv), env=e, input=stdin, capture_output=True,
@@ -186,7 +186,7 @@ class LocalNode:
         return self.exec(["sh", "-c", script], env=env, timeout=timeout)
 
     def check(self, argv, **kw):
-        from harness.nodes.base import NodeError
+        from core.nodes import NodeError
         r = self.exec(argv, **kw)
         if r.exit_code != 0:
             raise NodeError(f"{self.name}: {argv} exited {r.exit_code}: {r.stderr!r}")
@@ -194,7 +194,7 @@ class LocalNode:
 
     def start_daemon(self, name, argv, *, env=None, cwd=None, log_path=None):
         import subprocess
-        from harness.nodes.base import Daemon
+        from core.nodes import Daemon
         log = log_path or f"{self.data_dir}/{name}.log"
         with open(log, "ab") as lf:
             p = subprocess.Popen(list(argv), env={"PATH": os.environ.get("PATH", ""), **(env or {})},

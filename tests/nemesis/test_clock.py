@@ -8,7 +8,7 @@ import time
 import pytest
 
 from nemesis import Nemesis, UnsupportedFault, validate_nemesis_spec
-from nemesis import clock as nclock
+from nemesis import faketime as nclock
 
 from nemesis_support import PeerTarget, exists, py_for
 

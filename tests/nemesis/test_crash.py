@@ -25,6 +25,7 @@ from nemesis.reach import ref_argv
 
 from nemesis_support import PROVIDERS
 from nemesis_support import HERE, PY
+from core.store import state_dir
 
 pytestmark = [pytest.mark.slow]
 
@@ -56,7 +57,7 @@ def crashed(request, tmp_path):
         report = json.loads(line)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        jpath = store / ".state" / "nemesis" / f"{report['test_id']}.json"
+        jpath = state_dir(store, "nemesis") / f"{report['test_id']}.json"
         refs = json.loads(jpath.read_text())["nodes"]
         yield store, report, refs, kind
     finally:
@@ -102,7 +103,7 @@ def exists(ref, path) -> bool:
 
 def test_heal_all_after_sigkill_leaves_no_chain_no_pause_no_offset(crashed):
     store, report, refs, _kind = crashed
-    jpath = store / ".state" / "nemesis" / f"{report['test_id']}.json"
+    jpath = state_dir(store, "nemesis") / f"{report['test_id']}.json"
     n1, n2, n3 = (refs[n] for n in ("n1", "n2", "n3"))
     # The faults really outlived their controller.
     assert all(chains(r) for r in refs.values())
@@ -138,12 +139,12 @@ def test_splitbrain_clean_after_sigkill(crashed):
     healed = [line for line in out.splitlines() if line.startswith("healed nemesis")]
     assert len(healed) == 8, out  # pause, strobe, bump, 3 partition chains, 2 loss chains
     assert "FAILED" not in out, out
-    assert not list((store / ".state" / "nemesis").glob("*.json"))
+    assert not list(state_dir(store, "nemesis").glob("*.json"))
     if kind != "ssh":
         # With ssh nodes hosted on netns nodes, reclaiming may remove the hosts
         # before the ssh nodes (the node provider's business, not the nemesis').
         assert r.returncode == 0, (out, r.stderr.decode())
-        assert "removed" in out and not list((store / ".state" / "nodes").glob("*.json"))
+        assert "removed" in out and not list(state_dir(store, "nodes").glob("*.json"))
 
 
 @pytest.mark.netns
@@ -159,7 +160,7 @@ def test_ctrl_c_heals_everything_through_the_context_manager(tmp_path, request):
         ready, _, _ = select.select([proc.stdout], [], [], 120)
         assert ready, proc.stderr.read().decode()[-2000:]
         report = json.loads(proc.stdout.readline())
-        jpath = store / ".state" / "nemesis" / f"{report['test_id']}.json"
+        jpath = state_dir(store, "nemesis") / f"{report['test_id']}.json"
         refs = json.loads(jpath.read_text())["nodes"]
         assert all(chains(r) for r in refs.values())
         proc.send_signal(signal.SIGINT)

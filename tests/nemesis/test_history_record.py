@@ -11,7 +11,7 @@ import pytest
 
 from checkers.history import HistoryWriter, Op, load_history, validate
 from nemesis import Nemesis, combined_ops
-from nemesis import clock as nclock
+from nemesis import faketime as nclock
 
 from nemesis_support import LocalNode
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,11 +14,12 @@ import time
 import pytest
 
 from nemesis import Nemesis
-from nemesis import clock as nclock
+from nemesis import faketime as nclock
 from nemesis.journal import Journal, heal_all, journal_path
 from nemesis.reach import Unreachable, node_ref, ref_argv
 
 from nemesis_support import LocalNode, proc_state
+from core.store import state_dir
 
 needs_faketime = pytest.mark.skipif(not os.path.exists(nclock.LIBFAKETIME),
                                     reason="needs Debian's libfaketime")
@@ -39,8 +41,11 @@ def test_journal_records_before_and_forgets_healed(tmp_path):
     assert j.active() == [] and j.close() and not (tmp_path / "j.json").exists()
 
 
-def test_journal_path_is_in_the_store_state(tmp_path):
-    assert journal_path(tmp_path, "abc") == tmp_path / ".state" / "nemesis" / "abc.json"
+def test_journal_path_is_machine_wide_not_in_the_store(tmp_path):
+    from core.machine_state import state_root
+    assert journal_path(tmp_path, "abc") == state_root() / "nemesis" / "abc.json"
+    assert journal_path(tmp_path / "elsewhere", "abc") == journal_path(tmp_path, "abc")
+    assert tmp_path not in journal_path(tmp_path, "abc").parents
 
 
 def test_heal_resumes_a_stopped_group_and_removes_offset_files(tmp_path):
@@ -97,8 +102,8 @@ def test_heal_all_leaves_a_live_controllers_faults_alone(tmp_path):
 
 
 def test_unreadable_and_unknown_nodes_are_reported_not_raised(tmp_path):
-    d = tmp_path / "store" / ".state" / "nemesis"
-    d.mkdir(parents=True)
+    d = state_dir(tmp_path / "store", "nemesis")
+    d.mkdir(parents=True, exist_ok=True)
     (d / "bad.json").write_text("{not json")
     (d / "odd.json").write_text(json.dumps({
         "test_id": "odd", "controller_pid": 999999999, "nodes": {"n1": {"kind": "carrier-pigeon"}},
@@ -146,7 +151,10 @@ def test_clock_offset_measured_through_libfaketime(tmp_path):
         assert nem.active() == ["clock n1 +3600s"]
     finally:
         out = nem.heal_all()
-    assert out == ["clock reset: n1"]
+    # The final heal records what the clock read afterwards, like every clock op.
+    m = re.fullmatch(r"clock reset: n1 \(measured n1 ([-+][0-9.]+)s\)", out[0])
+    assert len(out) == 1 and m, out
+    assert abs(float(m.group(1))) < 0.2
     assert not os.path.exists(nclock.offset_path(node))
     assert abs(nclock.measure_offset(node)) < 0.2
     assert not (tmp_path / "j.json").exists()

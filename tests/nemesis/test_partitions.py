@@ -176,7 +176,7 @@ def test_partition_rules_stay_out_of_other_chains(peers, tmp_path):
 
 def test_latency_applied_or_refused_clearly(peers, tmp_path):
     from nemesis import UnsupportedFault, validate_nemesis_spec
-    from nemesis.latency import host_netem
+    from nemesis.netem import host_netem
     store, nodes, target = peers
     ok, why = host_netem()
     nem = Nemesis(nodes, target, tmp_path / "journal.json", {})

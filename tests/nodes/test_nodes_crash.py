@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.nodes.netns import tag_for
+from core.store import state_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def _spawn(kind: str, store: Path, test_id: str, count: int, opts: dict) -> subp
 @pytest.fixture(autouse=True)
 def _always_clean(tmp_path):
     yield
-    if (tmp_path / "store" / ".state" / "nodes").is_dir():
+    if any(state_dir(tmp_path / "store", "nodes").glob("*.json")):
         _clean(tmp_path / "store")
 
 
@@ -82,7 +83,7 @@ def test_netns_clean_after_sigkill_when_ready(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"namespace sb-{tag_for(test_id)}-n1" in r.stdout
     assert _netns_leftovers(test_id, pids) == []
-    assert not list((store / ".state" / "nodes").glob("*.json"))
+    assert not list(state_dir(store, "nodes").glob("*.json"))
     assert "nothing to clean" in _clean(store).stdout
 
 
@@ -92,7 +93,7 @@ def test_netns_clean_after_sigkill_during_create(tmp_path):
     store = tmp_path / "store"
     test_id = "half" + os.urandom(2).hex()
     proc = _spawn("netns", store, test_id, 60, {})
-    state = store / ".state" / "nodes" / f"{test_id}.json"
+    state = state_dir(store, "nodes") / f"{test_id}.json"
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -138,7 +139,7 @@ def test_docker_clean_after_sigkill(tmp_path, node_image):
     r = _clean(store)
     assert r.returncode == 0, r.stderr
     assert left() == []
-    assert not list((store / ".state" / "nodes").glob("*.json"))
+    assert not list(state_dir(store, "nodes").glob("*.json"))
 
 
 PAUSING_CONTROLLER = r"""

@@ -14,6 +14,7 @@ from harness.nodes.images import node_tag, ensure_image
 from harness.nodes.netns import tag_for
 from harness.nodes.ssh import SshConfig, SshNode, parse_hosts
 from harness.nodes.state import StateFile, all_states, controller_alive, process_start
+from core.store import state_dir
 
 AWKWARD = ["a b", "it's", 'say "hi"', "$HOME", "a;b", "`id`", "$(id)", "*", "", "ünï", "-n"]
 
@@ -81,7 +82,7 @@ def test_docker_without_engine_says_what_to_do(monkeypatch, tmp_path):
 
 
 def test_unknown_provider(tmp_path):
-    with pytest.raises(NodeError, match="expected one of netns, docker, ssh"):
+    with pytest.raises(NodeError, match=r"no node provider named .vagrant. \(available: netns, docker, ssh\)"):
         get_provider("vagrant", tmp_path)
 
 
@@ -103,8 +104,8 @@ def test_state_files_and_liveness(tmp_path):
 
 
 def test_reclaim_removes_unreadable_and_unknown_state_files(tmp_path):
-    d = tmp_path / ".state" / "nodes"
-    d.mkdir(parents=True)
+    d = state_dir(tmp_path, "nodes")
+    d.mkdir(parents=True, exist_ok=True)
     (d / "bad.json").write_text("{not json")
     (d / "odd.json").write_text(json.dumps({"provider": "vagrant", "test_id": "odd"}))
     out = reclaim_all(tmp_path)

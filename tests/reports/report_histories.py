@@ -210,3 +210,170 @@ def counter_history() -> History:
     b.add(2, "invoke", "read", None, key="c"); b.add(2, "ok", "read", 5, key="c")
     b.add(2, "invoke", "read", None, key="c"); b.add(2, "ok", "read", 9, key="c")
     return b.history()
+
+
+# -- whole synthetic runs for the chart tests ------------------------------------------------
+# Shaped like the recorder's output of a real run: clients on nodes n1..n3, a nemesis
+# whose completions carry what it applied, a final "heal" at the very end.
+
+LONG_GRUDGE = {"n1": ["n3", "n4", "n5"], "n2": ["n3", "n4", "n5"], "n3": ["n1", "n2"],
+               "n4": ["n1", "n2"], "n5": ["n1", "n2"]}
+
+
+class RunBuilder(Builder):
+    """Ops at absolute times (ns), so a test knows when each one happened."""
+
+    def at(self, t: int, process: Any, type_: str, f: str, value: Any = None, **extra: Any) -> int:
+        self.t = max(self.t, t)
+        node = extra.pop("node", None)
+        if node is None and isinstance(process, int):
+            node = f"n{process % 3 + 1}"
+        if node is not None:
+            extra["node"] = node
+        return self.add(process, type_, f, value, dt=0, **extra)
+
+    def fault(self, t: int, f: str, value: Any) -> None:
+        self.at(t, "nemesis", "invoke", f, None)
+        self.at(t + MS, "nemesis", "info", f, value)
+
+
+S = 1_000_000_000
+
+
+def set_run(n_lost: int = 150) -> tuple[History, dict[str, Any]]:
+    """30 s of adds on n1..n3; a halves partition 10–20 s and a kill 15–25 s overlap.
+    Adds by p0 acknowledged inside the partition are lost (``n_lost`` of them), one
+    element is stale (missed by a read, back by the end), and a read shows 999999,
+    which nobody added.  Returns the history and each element's add time (s)."""
+    b = RunBuilder()
+    events: list[tuple[int, int, str, Any, dict]] = []
+    adds: dict[int, int] = {}
+    lost: list[int] = []
+    v = 0
+    for k in range(1200):
+        t = 100 * MS + k * 24 * MS
+        p = k % 4
+        v += 1
+        adds[v] = t
+        in_partition = 10 * S < t < 20 * S
+        if in_partition and p == 0 and len(lost) < n_lost:
+            lost.append(v)
+        events.append((t, p, "add", v, {}))
+    stale = next(e for e in adds if adds[e] > 5 * S and e not in lost)
+    timeline: list[tuple[int, Any, str, str, Any]] = []
+    for t, p, f, val, _ in events:
+        timeline.append((t, p, "invoke", f, val))
+        timeline.append((t + 3 * MS, p, "ok", f, val))
+    # A read every second by p4; after `stale` is added one read misses it.
+    for sec in range(1, 30):
+        t = sec * S + 7 * MS
+        present = [e for e, ta in adds.items() if ta + 3 * MS < t and e not in lost]
+        if adds[stale] + 3 * MS < t < adds[stale] + 1.5 * S:
+            present = [e for e in present if e != stale]
+        if sec == 12:
+            present.append(999999)
+        timeline.append((t, 4, "invoke", "read", None))
+        timeline.append((t + 4 * MS, 4, "ok", "read", sorted(present)))
+    final = sorted(e for e in adds if e not in lost) + [999999]
+    for p in range(5):
+        timeline.append((30 * S + p * 10 * MS, p, "invoke", "read", None))
+        timeline.append((30 * S + p * 10 * MS + 5 * MS, p, "ok", "read", final))
+    faults = [(10 * S, "start-partition", {"topology": "random-halves", "grudge": LONG_GRUDGE}),
+              (15 * S, "kill", {"nodes": ["n3"]}),
+              (20 * S, "stop-partition", {"healed": True}),
+              (25 * S, "start", {"nodes": ["n3"]}),
+              (30 * S + 60 * MS, "heal", {"healed": ["partition healed", "restarted: n3"]})]
+    merged = sorted([(t, 0, x) for t, *x in [(a, *r) for a, *r in timeline]] +
+                    [(t, 1, (f, val)) for t, f, val in faults], key=lambda r: (r[0], r[1]))
+    for t, kind, x in merged:
+        if kind == 1:
+            b.fault(t, *x)
+        else:
+            p, typ, f, val = x
+            b.at(t, p, typ, f, val, key="s")
+    return b.history(), {e: t / S for e, t in adds.items()}
+
+
+def register_run() -> tuple[History, float]:
+    """20 s of writes and reads of one register by 4 processes; at 12.5 s, inside a
+    partition, p3 reads a value overwritten a second earlier.  Returns the history and
+    the stale read's invoke time (s)."""
+    b = RunBuilder()
+    value = 0
+    ops: list[tuple[int, Any, str, str, Any]] = []
+    bad_t = 0
+    for k in range(400):
+        t = 50 * MS + k * 50 * MS
+        p = k % 4
+        if p == 3:
+            if 12_400 * MS <= t < 12_500 * MS + 50 * MS and not bad_t:
+                bad_t = t
+                ops += [(t, p, "invoke", "read", None), (t + 2 * MS, p, "ok", "read", value - 20)]
+            else:
+                ops += [(t, p, "invoke", "read", None), (t + 2 * MS, p, "ok", "read", value)]
+        else:
+            value += 1
+            ops += [(t, p, "invoke", "write", value), (t + 2 * MS, p, "ok", "write", value)]
+    faults = [(8 * S, "start-partition", {"topology": "halves", "grudge": LONG_GRUDGE}),
+              (14 * S, "stop-partition", {"healed": True}),
+              (20 * S + 60 * MS, "heal", {"healed": []})]
+    rows = sorted([(o[0], 0, o[1:]) for o in ops] + [(t, 1, (f, v)) for t, f, v in faults],
+                  key=lambda r: (r[0], r[1]))
+    for t, kind, x in rows:
+        if kind:
+            b.fault(t, *x)
+        else:
+            p, typ, f, val = x
+            b.at(t, p, typ, f, val)
+    return b.history(), bad_t / S
+
+
+def cas_run() -> History:
+    """A valid 20 s cas-register run: 5 processes cas from a guessed value, most guesses
+    wrong (fail, error "cas-mismatch"), a few timeouts (info) that never took effect; clock
+    faults (a strobe, a bump) and many short partitions whose labels must not collide."""
+    b = RunBuilder(seed=3)
+    rnd = b.rnd
+    value = 0
+    rows: list[tuple[int, int, tuple]] = [(10 * MS, 0, (0, "invoke", "write", 0, {})),
+                                          (11 * MS, 0, (0, "ok", "write", 0, {}))]
+    for k in range(1500):
+        t = 40 * MS + k * 13 * MS
+        p = k % 5
+        if k % 6 == 0:
+            rows += [(t, 0, (p, "invoke", "read", None, {})),
+                     (t + MS, 0, (p, "ok", "read", value, {}))]
+            continue
+        guess = value if rnd.random() < 0.1 else rnd.randint(0, 9)
+        new = rnd.randint(0, 9)
+        if k % 97 == 0:  # a timeout that did not take effect
+            rows += [(t, 0, (p, "invoke", "cas", [guess, new], {})),
+                     (t + 2 * MS, 0, (p, "info", "cas", [guess, new], {"error": "timeout"}))]
+            continue
+        rows.append((t, 0, (p, "invoke", "cas", [guess, new], {})))
+        if guess == value:
+            value = new
+            rows.append((t + MS, 0, (p, "ok", "cas", [guess, new], {})))
+        else:
+            rows.append((t + MS, 0, (p, "fail", "cas", [guess, new], {"error": "cas-mismatch"})))
+    faults: list[tuple[int, str, Any]] = [
+        (2 * S, "start-clock", {"mode": "strobe", "nodes": ["n1"], "offsets_s": [0.0, 90.0],
+                                "period_ms": 10, "duration_s": 3,
+                                "observed_s": {"n1": [0.0, 90.0, 0.0, 90.0]}}),
+        (5 * S, "stop-clock", {"mode": "reset", "nodes": ["n1"], "offsets_s": {"n1": 0.0}}),
+        (6 * S, "start-clock", {"mode": "bump", "nodes": ["n2"], "requested_s": {"n2": -60.0},
+                                "offsets_s": {"n2": -59.999}})]
+    for i in range(8):  # short, dense partitions with long grudges
+        faults.append((int((9 + i * 1.1) * S), "start-partition",
+                       {"topology": "random-halves", "grudge": LONG_GRUDGE}))
+        faults.append((int((9.6 + i * 1.1) * S), "stop-partition", {"healed": True}))
+    faults.append((int(19.6 * S), "heal",
+                   {"healed": ["clock reset: n2 (measured n2 +0.001s)"]}))
+    merged = sorted(rows + [(t, 1, (f, v)) for t, f, v in faults], key=lambda r: (r[0], r[1]))
+    for t, kind, x in merged:
+        if kind:
+            b.fault(t, *x)
+        else:
+            p, typ, f, val, extra = x
+            b.at(t, p, typ, f, val, **extra)
+    return b.history()

@@ -7,7 +7,7 @@ from pathlib import Path
 from checkers.result import CheckResult
 from harness.cli import main
 from harness.cli.cmd_report import make_server
-from harness.store import new_run
+from core.store import new_run
 
 from report_histories import bad_register, hand_linear_result
 

@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from checkers.result import CheckResult
-from harness.store import new_run
+from core.store import new_run
 from reports.index import write_index
 from reports.junit import write_junit
 

@@ -19,7 +19,7 @@ def test_etcd_defaults_and_option_errors():
     assert t.packages == ("etcd-server", "etcd-client")
     with pytest.raises(OptionError, match="read_mode"):
         targets.get("etcd")({"read_mode": "stale"})
-    with pytest.raises(OptionError, match="unknown option 'colour'.*allowed:"):
+    with pytest.raises(OptionError, match="colour: unknown option for target etcd.*allowed:"):
         targets.get("etcd")({"colour": "red"})
     with pytest.raises(OptionError, match="client_port"):
         targets.get("etcd")({"client_port": -1})

@@ -123,7 +123,7 @@ def test_libfaketime_moves_the_jvm_clock(tmp_path):
     """Members started with the nemesis' clock environment come up healthy and
     idle (no spinning JVM), and an offset written into the leader's file moves
     the ctime it stamps on new znodes; clearing it brings the clock back."""
-    from nemesis.clock import clock_env, offset_path
+    from nemesis.faketime import clock_env, offset_path
 
     def set_offset(node, seconds):
         # libfaketime's relative format; written whole so no read sees half a file

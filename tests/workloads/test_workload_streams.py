@@ -9,8 +9,8 @@ import pytest
 import workloads
 from checkers import registry
 from checkers.history import HistoryWriter, load_history, validate
-from harness.generator import bind, clients, limit, simulate
-from harness.runner import Runner
+from core.generator import bind, clients, limit, simulate
+from harness.workers import Runner
 from workloads.memory import MemoryStore, memory_client_factory
 
 ALL = ["register", "multi-register", "set", "counter", "causal-register"]
@@ -64,7 +64,7 @@ def test_set_and_counter_have_final_reads_by_every_client():
 
 @pytest.mark.parametrize("opts,msg", [
     ({"read_fraction": 1.5}, "read_fraction: 1.5 is not valid"),
-    ({"bogus": 1}, "bogus: unknown option for workload register"),
+    ({"bogus": 1}, "bogus: unknown option for workload register (allowed: "),
     ({"read_fraction": 0.8, "cas_fraction": 0.5}, "read_fraction + cas_fraction"),
 ])
 def test_options_are_validated(opts, msg):

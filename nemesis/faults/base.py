@@ -1,0 +1,93 @@
+"""What a fault is (Jepsen's nemesis package: the fault, its schedule, its final
+heal and how to shade it): one small object per kind.
+
+A fault module defines one :class:`Fault` subclass and is registered by name in
+``nemesis/faults/__init__.py`` (or by a plugin's ``splitbrain.faults`` entry
+point).  The :class:`~nemesis.dispatch.Nemesis` makes one instance per run and
+routes each nemesis op to it; the journal calls :meth:`Fault.heal_entry` to undo
+what a killed controller left.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from core.nodes import Node
+from core.options import Option
+
+if TYPE_CHECKING:  # the Nemesis passes itself in; no import at run time
+    from nemesis.dispatch import Nemesis
+
+
+class Fault:
+    """One kind of fault on a set of nodes.  Subclasses set the class attributes
+    and implement :meth:`apply` and :meth:`heal`; the rest has working defaults."""
+
+    name: str = ""                        # the kind; also what a spec lists
+    spec_names: tuple[str, ...] = ()      # other names a spec may list for this kind
+    ops: Mapping[str, str] = {}           # nemesis op f -> method name ("apply" / "heal")
+    OPTIONS: Mapping[str, Option] = {}    # the nemesis options it reads, with defaults
+    journal_kinds: tuple[str, ...] = ()   # journal entry kinds it records, in crash-heal order
+    heal_rank: int = 5                    # order of healing among faults (lower first)
+    window: tuple[str, str] = ("", "")    # report shading: the ops opening and closing it
+    healed_as: str = "healed"             # heal_all's line for it
+
+    def __init__(self, nem: "Nemesis") -> None:
+        self.nem = nem
+
+    # -- the run -------------------------------------------------------------------------
+    def apply(self, value: Any) -> Any:
+        """Start the fault; returns what was applied (the op's recorded value)."""
+        raise NotImplementedError
+
+    def heal(self, value: Any = None) -> Any:
+        """End it (``None``: everywhere); idempotent."""
+        raise NotImplementedError
+
+    def in_force(self) -> bool:
+        """Whether anything of this fault is applied now (heal_all heals it then)."""
+        return False
+
+    def describe(self) -> list[str]:
+        """Short lines for the live console, one per thing in force."""
+        return []
+
+    def reapply(self, node: Node) -> list[str]:
+        """Re-install this fault's share on a restarted node (its rules may be gone)."""
+        return []
+
+    def daemon_env(self, node: Node) -> dict[str, str]:
+        """Environment every daemon on ``node`` must start with for this fault to work."""
+        return {}
+
+    # -- before the run ------------------------------------------------------------------
+    @classmethod
+    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
+                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The (start, stop) op pair a combined schedule uses for ``spec_name``."""
+        start, stop = cls.window
+        return {"f": start, "value": None}, {"f": stop, "value": None}
+
+
+class ProcessFault(Fault):
+    """A fault on the target's daemons of some nodes (kill, pause): its schedule
+    picks which nodes from ``nemesis.targets``."""
+
+    @classmethod
+    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
+                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        from ..schedule import PROCESS_TARGETS
+        start, stop = cls.window
+        targets = list(options.get("targets") or PROCESS_TARGETS)
+        return {"f": start, "value": rng.choice(targets)}, {"f": stop, "value": None}
+
+    # -- after a crash -------------------------------------------------------------------
+    @classmethod
+    def heal_entry(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+        """Undo one journal entry on the node ``ref`` names; returns what was done."""
+        raise RuntimeError(f"{cls.name}: cannot heal journal entry kind {entry.get('kind')!r}")
+
+    @classmethod
+    def heal_unreachable(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+        """What can still be undone from the host when the node itself is gone."""
