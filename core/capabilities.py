@@ -45,6 +45,13 @@ class HasFiles(Protocol):
         """The files holding the database's state on ``node`` (what disk faults act on)."""
 
 
+@runtime_checkable
+class PromisesModels(Protocol):
+    def consistency_models(self) -> list[str]:
+        """The consistency models the target's configuration promises (e.g. snapshot-isolation
+        for PostgreSQL's REPEATABLE READ): what transactional checkers judge by default."""
+
+
 # fault kind -> the capability it needs
 NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable}
 

@@ -69,6 +69,17 @@ class PostgresTarget(KillsDaemons, Target):
                               option="synchronous_standby_names")
         return out
 
+    def consistency_models(self) -> list[str]:
+        """What the isolation level promises, the default the transactional checkers judge:
+        SERIALIZABLE on one primary is strict serializable (reads from standbys are not: they
+        run at REPEATABLE READ on a lagging snapshot); PostgreSQL's REPEATABLE READ is snapshot
+        isolation; READ COMMITTED is read committed."""
+        level = self.options["isolation"]
+        if level == "serializable":
+            local = self.options["read_from"] == "local"
+            return ["snapshot-isolation"] if local else ["strict-serializable"]
+        return ["snapshot-isolation"] if level == "repeatable-read" else ["read-committed"]
+
     # -- paths ---------------------------------------------------------------------------
     def _dir(self, node: Node) -> str:
         return self.data_path(node, "postgresql")
