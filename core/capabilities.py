@@ -50,6 +50,13 @@ class HasFiles(Protocol):
         naming those files, for file corruption."""
 
 
+@runtime_checkable
+class PromisesModels(Protocol):
+    def consistency_models(self) -> list[str]:
+        """The consistency models the target's configuration promises (e.g. snapshot-isolation
+        for PostgreSQL's REPEATABLE READ): what transactional checkers judge by default."""
+
+
 # fault kind -> the capability it needs
 NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable,
                          "lose-unfsynced": HasFiles}

@@ -28,7 +28,7 @@ from core.options import check_names
 
 TOP_FIELDS = ("name", "target", "nodes", "workload", "concurrency", "rate", "time_limit",
               "op_timeout", "nemesis", "checkers", "store", "seed", "generator",
-              "health_timeout", "recovery_timeout", "final_time_limit")
+              "health_timeout", "recovery_timeout", "final_time_limit", "consistency_models")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -76,6 +76,9 @@ class Spec:
     health_timeout_s: float = 60.0
     recovery_timeout_s: float = 60.0
     final_time_limit_s: float = 60.0
+    # the models transactional checkers judge against (overrides the workload's and the
+    # target's promise); None: the workload's option, else what the target promises
+    consistency_models: list[str] | None = None
     source: str = "spec"
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +111,8 @@ class Spec:
             d["store"] = self.store
         if self.generator is not None:
             d["generator"] = self.generator
+        if self.consistency_models is not None:
+            d["consistency_models"] = list(self.consistency_models)
         return d
 
     def all_checkers(self) -> list[tuple[str, dict]]:
@@ -121,7 +126,24 @@ class Spec:
         mine = dict(self.checkers)
         out = [(n, {**o, **mine.get(n, {})}) for n, o in out]
         out += [(n, o) for n, o in self.checkers if n not in names]
-        return out
+        return [(n, self._with_models(n, o)) for n, o in out]
+
+    def _with_models(self, name: str, options: dict) -> dict:
+        """A transactional checker's models: the spec's, else the workload's, else what the
+        target's isolation level promises (a target with ``consistency_models()``)."""
+        from harness.checking import checker_options
+        if "consistency_models" not in checker_options(name):
+            return options
+        if self.consistency_models is not None:
+            return {**options, "consistency_models": list(self.consistency_models)}
+        if "consistency_models" in options:
+            return options
+        import targets
+        from core.capabilities import PromisesModels
+        t = targets.get(self.target)(self.target_options)
+        if isinstance(t, PromisesModels):
+            return {**options, "consistency_models": list(t.consistency_models())}
+        return options
 
 
 # ----------------------------------------------------------------------------- errors
@@ -204,6 +226,16 @@ def load_spec(path: str | Path) -> Spec:
 def spec_from_dict(d: Any, source: str = "spec") -> Spec:
     """Validate a spec given as a mapping (the parsed YAML)."""
     return _from_dict(d, source, None)
+
+
+def bad_models(models: Any) -> str | None:
+    """Why ``models`` is not a list of consistency model names, or None."""
+    from checkers.txn.models import MODELS as TXN_MODELS
+    if isinstance(models, list) and models and all(isinstance(m, str) and m in TXN_MODELS
+                                                   for m in models):
+        return None
+    return (f"{models!r} is not valid; expected a list of consistency models from "
+            f"{', '.join(sorted(TXN_MODELS))}")
 
 
 def spec_from_quick_args(target: str, nodes: int | Sequence[str], provider: str, workload: str,
@@ -417,6 +449,10 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
                                                 f"{', '.join(MODELS.names())} or module:Class")
         extra.append((cname, copts))
 
+    models = d.get("consistency_models")
+    if models is not None and (why := bad_models(models)):
+        raise err(["consistency_models"], why)
+
     store = d.get("store")
     if store is not None and (not isinstance(store, str) or not store):
         raise err(["store"], f"{store!r} is not valid; expected a directory path")
@@ -443,7 +479,7 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
                 rate=rate, time_limit_s=time_limit, op_timeout_s=op_timeout, nemesis=nemesis,
                 checkers=extra, store=store, seed=seed, generator=gen_node,
                 health_timeout_s=health, recovery_timeout_s=recovery,
-                final_time_limit_s=final_limit, source=source)
+                final_time_limit_s=final_limit, consistency_models=models, source=source)
 
 
 def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:

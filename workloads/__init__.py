@@ -10,10 +10,13 @@ from .base import (FAIL, INFO, OK, BaseWorkload, Client, DefiniteFailure, Option
                    Workload)
 
 BUILTIN = {
+    "bank": "workloads.bank:Bank",
     "causal-register": "workloads.causal:CausalRegister",
     "counter": "workloads.counter:CounterWorkload",
+    "list-append": "workloads.txn:ListAppend",
     "multi-register": "workloads.register:MultiRegister",
     "register": "workloads.register:Register",
+    "rw-register": "workloads.txn:RwRegister",
     "set": "workloads.set:SetWorkload",
 }
 

@@ -60,6 +60,11 @@ def _plan_from_args(args: argparse.Namespace) -> Plan:
         spec.health_timeout_s = args.health_timeout
     if args.op_timeout is not None:
         spec.op_timeout_s = args.op_timeout
+    if args.consistency_models is not None:
+        models = [m.strip() for m in args.consistency_models.split(",") if m.strip()]
+        if why := spec_mod.bad_models(models):
+            raise UserError(f"--consistency-models: {why}")
+        spec.consistency_models = models
     return plan_from_spec(spec)
 
 
@@ -140,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"client workers ({_default_text('concurrency')})")
     p.add_argument("--rate", type=float,
                    help=f"total client ops/s ({_default_text('rate')})")
+    p.add_argument("--consistency-models", metavar="M1,M2",
+                   help="judge transactional workloads against these models (default: the "
+                        "workload's option, else what the target's isolation level promises)")
     p.add_argument("--read-mode", choices=("linearizable", "serializable"),
                    help="target read mode (etcd)")
     p.add_argument("--seed", type=int, help="seed for every random choice (recorded)")

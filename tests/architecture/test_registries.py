@@ -81,7 +81,7 @@ def test_workloads_and_providers_share_the_mechanism():
     from harness import nodes
     assert workloads.get("register") is workloads.get("register")
     assert workloads.REGISTRY.kind == "workload" and nodes.PROVIDERS.kind == "node provider"
-    with pytest.raises(workloads.UnknownWorkload, match="available: causal-register, counter"):
+    with pytest.raises(workloads.UnknownWorkload, match="available: bank, causal-register, counter"):
         workloads.get("queue")
 
 

@@ -14,13 +14,15 @@ from harness.workers import Runner
 from workloads.memory import MemoryStore, memory_client_factory
 
 ALL = ["register", "multi-register", "set", "counter", "causal-register"]
+TXN = ["bank", "list-append", "rw-register"]  # their streams: tests/workloads/test_txn_workloads.py
 
 
 def test_get_lists_names_and_rejects_unknown():
-    assert workloads.names() == sorted(ALL)
+    assert workloads.names() == sorted(ALL + TXN)
     with pytest.raises(workloads.UnknownWorkload) as e:
         workloads.get("regsiter")
-    assert "available: causal-register, counter, multi-register, register, set" in str(e.value)
+    assert ("available: bank, causal-register, counter, list-append, multi-register, register, "
+            "rw-register, set") in str(e.value)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -1,0 +1,296 @@
+"""Transactional clients for PostgreSQL (psycopg 3): list-append, rw-register and bank.
+
+One client is one connection, opened lazily to the node it is bound to (or, for writes in the
+``replicas`` topology, to the current primary), as a Jepsen client is.
+
+Outcome rules, decided where the failure happens (every call bounded by the op timeout):
+- the connection cannot be opened, or the server refuses the transaction before COMMIT was sent
+  (serialization failure 40001, deadlock 40P01, read-only standby 25006, any SQL error) → ``fail``:
+  PostgreSQL rolls back a transaction whose COMMIT it never received;
+- the connection breaks or the call times out after COMMIT was sent → ``info``: it may have
+  committed;
+- the connection breaks before COMMIT was sent → ``fail`` (the server aborts an open transaction
+  when its connection goes).
+A watchdog shuts the socket down at the op timeout, so a paused server or a dropped network
+never holds a worker past it (libpq has no per-call timeout of its own).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import socket
+import threading
+from typing import Any, Callable, Sequence
+
+import psycopg
+from psycopg import errors as pgerr
+
+OK, FAIL, INFO = "ok", "fail", "info"
+
+ISOLATION = {
+    "read-committed": "READ COMMITTED",
+    "repeatable-read": "REPEATABLE READ",
+    "serializable": "SERIALIZABLE",
+}
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS lists (k text PRIMARY KEY, v bigint[] NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint)",
+    "CREATE TABLE IF NOT EXISTS accounts (id integer PRIMARY KEY, balance bigint NOT NULL)",
+)
+
+
+class _Watchdog:
+    """Shuts a connection's socket down if a call outlives its timeout."""
+
+    def __init__(self, conn: psycopg.Connection, timeout: float) -> None:
+        self.fired = False
+        self._conn = conn
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            # shutdown() on a duplicate acts on the shared socket and wakes the blocked reader
+            s = socket.socket(fileno=os.dup(self._conn.fileno()))
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            finally:
+                s.close()
+        except (OSError, psycopg.Error):
+            pass
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _key(k: Any) -> str:
+    # Keys are stored as text so integer and string keys never collide by accident:
+    # the JSON spelling keeps 1 and "1" apart.
+    return f"i:{k}" if isinstance(k, int) and not isinstance(k, bool) else f"s:{k}"
+
+
+class PgClient(abc.ABC):
+    """Connection handling and outcome classification shared by every workload."""
+
+    def __init__(self, hosts: Sequence[tuple[str, int]], *, node_name: str, isolation: str,
+                 dbname: str = "splitbrain", user: str = "postgres",
+                 read_host: tuple[str, int] | None = None,
+                 setup: Callable[[psycopg.Cursor], None] | None = None) -> None:
+        self.hosts = list(hosts)
+        self.node = node_name
+        self.isolation = ISOLATION[isolation]
+        self.dbname = dbname
+        self.user = user
+        # read-only transactions go here (a replica) when set; everything else to hosts[0]
+        self.read_host = read_host
+        self._setup = setup
+        self._conn: psycopg.Connection | None = None
+        self._read_conn: psycopg.Connection | None = None
+
+    # -- connections -----------------------------------------------------------------
+    def _connect(self, timeout: float, read_only: bool = False) -> psycopg.Connection:
+        if read_only and self.read_host is not None:
+            if self._read_conn is None or self._read_conn.closed:
+                self._read_conn = self._open(self.read_host, timeout)
+            return self._read_conn
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        self._conn = self._open(self.hosts[0], timeout)
+        if self._setup is not None:
+            try:
+                with self._conn.cursor() as cur:
+                    self._setup(cur)
+            except psycopg.Error:
+                self._drop()
+                raise
+            self._setup = None
+        return self._conn
+
+    def _open(self, addr: tuple[str, int], timeout: float) -> psycopg.Connection:
+        host, port = addr
+        ms = max(100, int(timeout * 1000))
+        return psycopg.connect(
+            host=host, port=port, dbname=self.dbname, user=self.user,
+            # autocommit: psycopg must not open transactions of its own; each op sends its
+            # BEGIN ISOLATION LEVEL … and COMMIT explicitly, so we know when COMMIT was sent
+            connect_timeout=max(1, int(timeout + 0.999)), autocommit=True,
+            # unacknowledged data (a dropped network) closes the connection within the timeout
+            tcp_user_timeout=ms, keepalives=1, keepalives_idle=1, keepalives_interval=1,
+            keepalives_count=2,
+            options=f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                    f"-c idle_in_transaction_session_timeout={4 * ms}")
+
+    def _drop(self, conn: psycopg.Connection | None = None) -> None:
+        for c in ([conn] if conn is not None else [self._conn, self._read_conn]):
+            if c is None:
+                continue
+            try:
+                c.close()
+            except psycopg.Error:
+                pass
+            if c is self._conn:
+                self._conn = None
+            if c is self._read_conn:
+                self._read_conn = None
+
+    def read_only(self, f: str, value: Any) -> bool:
+        """Whether the op only reads (and so may go to a replica)."""
+        return f == "txn" and all(m[0] == "r" for m in value)
+
+    def invoke(self, f: str, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]:
+        on_replica = self.read_host is not None and self.read_only(f, value)
+        try:
+            conn = self._connect(timeout, on_replica)
+        except psycopg.Error as e:
+            return FAIL, None, f"connect: {_short(e)}"
+        # A hot standby refuses SERIALIZABLE ("cannot use serializable mode in a hot standby");
+        # REPEATABLE READ is the strongest level it offers.
+        level = "REPEATABLE READ" if on_replica and self.isolation == "SERIALIZABLE" \
+            else self.isolation
+        commit_sent = False
+        with _Watchdog(conn, timeout) as dog:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"BEGIN ISOLATION LEVEL {level}")
+                    result = self.transact(cur, f, key, value)
+                    commit_sent = True
+                    cur.execute("COMMIT")
+                return OK, result, None
+            except (pgerr.SerializationFailure, pgerr.DeadlockDetected) as e:
+                self._rollback(conn)
+                return FAIL, None, f"{e.sqlstate}: {_short(e)}"
+            except Abort as e:
+                self._rollback(conn)
+                return FAIL, None, str(e)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+                self._drop(conn)
+                why = "timeout" if dog.fired else _short(e)
+                return (INFO if commit_sent else FAIL), None, why
+            except psycopg.Error as e:
+                # the server answered with an error: this transaction is rolled back
+                if conn.closed or conn.broken:
+                    self._drop(conn)
+                    return (INFO if commit_sent else FAIL), None, _short(e)
+                self._rollback(conn)
+                return FAIL, None, f"{e.sqlstate or ''}: {_short(e)}"
+
+    def _rollback(self, conn: psycopg.Connection) -> None:
+        try:
+            if not conn.closed:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self._drop(conn)
+
+    @abc.abstractmethod
+    def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
+        """Run one op's statements inside the open transaction; return the completion value.
+        Raise Abort to roll back on purpose (recorded as fail)."""
+
+    def close(self) -> None:
+        self._drop()
+
+
+class Abort(Exception):
+    """The transaction itself decided not to commit (e.g. a transfer that would overdraw)."""
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:200]
+
+
+class ListAppendClient(PgClient):
+    """``["append", k, v]`` appends to the row's array in one statement; ``["r", k, nil]`` reads it."""
+
+    def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
+        if f != "txn":
+            raise ValueError(f"list-append client: unknown f {f!r}")
+        out = []
+        for mop in value:
+            kind, k, v = mop
+            if kind == "append":
+                cur.execute("INSERT INTO lists (k, v) VALUES (%s, ARRAY[%s]::bigint[]) "
+                            "ON CONFLICT (k) DO UPDATE SET v = lists.v || EXCLUDED.v",
+                            (_key(k), v))
+                out.append(["append", k, v])
+            elif kind == "r":
+                cur.execute("SELECT v FROM lists WHERE k = %s", (_key(k),))
+                row = cur.fetchone()
+                out.append(["r", k, list(row[0]) if row else []])
+            else:
+                raise ValueError(f"list-append client: unknown micro-op {kind!r}")
+        return out
+
+
+class RwRegisterClient(PgClient):
+    """``["w", k, v]`` upserts the register; ``["r", k, nil]`` reads it (nil when never written)."""
+
+    def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
+        if f != "txn":
+            raise ValueError(f"rw-register client: unknown f {f!r}")
+        out = []
+        for mop in value:
+            kind, k, v = mop
+            if kind == "w":
+                cur.execute("INSERT INTO registers (k, v) VALUES (%s, %s) "
+                            "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", (_key(k), v))
+                out.append(["w", k, v])
+            elif kind == "r":
+                cur.execute("SELECT v FROM registers WHERE k = %s", (_key(k),))
+                row = cur.fetchone()
+                out.append(["r", k, row[0] if row else None])
+            else:
+                raise ValueError(f"rw-register client: unknown micro-op {kind!r}")
+        return out
+
+
+class BankClient(PgClient):
+    """Transfers between accounts, and reads of every balance, each in one transaction.
+
+    The first connection seeds the accounts (``total`` spread evenly over ``accounts``) in one
+    idempotent statement, so whichever client comes first, the rows appear together."""
+
+    def __init__(self, hosts: Sequence[tuple[str, int]], *, accounts: int = 5, total: int = 100,
+                 negative_balances: bool = False, **kw: Any) -> None:
+        def seed(cur: psycopg.Cursor) -> None:
+            each, extra = divmod(total, accounts)
+            rows = [(i, each + (1 if i < extra else 0)) for i in range(accounts)]
+            cur.execute("INSERT INTO accounts (id, balance) SELECT * FROM unnest(%s::int[], "
+                        "%s::bigint[]) ON CONFLICT (id) DO NOTHING",
+                        ([r[0] for r in rows], [r[1] for r in rows]))
+        super().__init__(hosts, setup=seed, **kw)
+        self.negative_balances = negative_balances
+
+    def read_only(self, f: str, value: Any) -> bool:
+        return f == "read"
+
+    def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
+        if f == "read":
+            cur.execute("SELECT id, balance FROM accounts ORDER BY id")
+            return {str(i): b for i, b in cur.fetchall()}
+        if f == "transfer":
+            src, dst, amount = value["from"], value["to"], value["amount"]
+            cur.execute("SELECT id, balance FROM accounts WHERE id = ANY(%s)", ([src, dst],))
+            bal = dict(cur.fetchall())
+            if src not in bal or dst not in bal:
+                raise Abort(f"no account {src if src not in bal else dst}")
+            if bal[src] - amount < 0 and not self.negative_balances:
+                raise Abort("insufficient funds")
+            cur.execute("UPDATE accounts SET balance = %s WHERE id = %s", (bal[src] - amount, src))
+            cur.execute("UPDATE accounts SET balance = %s WHERE id = %s", (bal[dst] + amount, dst))
+            return value
+        raise ValueError(f"bank client: unknown f {f!r}")
+
+
+CLIENTS: dict[str, type[PgClient]] = {
+    "list-append": ListAppendClient,
+    "rw-register": RwRegisterClient,
+    "bank": BankClient,
+}
