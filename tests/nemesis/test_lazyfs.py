@@ -14,23 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+from lazyfs_support import lazyfs_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 FS = ROOT / "nemesis" / "lazyfs" / "fs.py"
 SYSTEM_PY = "/usr/bin/python3"
 
 
-def _have_pyfuse3() -> bool:
-    return os.path.exists(SYSTEM_PY) and subprocess.run(
-        [SYSTEM_PY, "-c", "import pyfuse3, trio"], capture_output=True).returncode == 0
-
-
 pytestmark = [
     pytest.mark.fuse,
-    pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/fuse"),
-                       reason="needs root and /dev/fuse"),
-    pytest.mark.skipif(not _have_pyfuse3(),
-                       reason="needs Debian's python3-pyfuse3 (scripts/install.sh installs it)"),
+    pytest.mark.skipif(lazyfs_unavailable() is not None, reason=str(lazyfs_unavailable())),
 ]
 
 

@@ -4,20 +4,18 @@ the filesystem mounts again over it; an orderly unmount leaves no mount and no p
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import pytest
+from lazyfs_support import lazyfs_unavailable
 
 from harness.nodes import get_provider
 from nemesis.lazyfs.mount import LazyMount
 
 pytestmark = [pytest.mark.netns, pytest.mark.fuse]
 
-if os.geteuid() != 0 or not os.path.exists("/dev/fuse") or subprocess.run(
-        ["/usr/bin/python3", "-c", "import pyfuse3"], capture_output=True).returncode != 0:
-    pytest.skip("needs root, /dev/fuse and Debian's python3-pyfuse3", allow_module_level=True)
+if (why := lazyfs_unavailable()) is not None:
+    pytest.skip(why, allow_module_level=True)
 
 # What a database does with its files, in miniature: a log appended and fsynced, a snapshot
 # written to a temporary file, fsynced and renamed over the old one, a directory fsync.

@@ -7,10 +7,10 @@ mount and no lazyfs process."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
+from lazyfs_support import lazyfs_unavailable
 
 from core.nodes import Daemon
 from harness.nodes import get_provider
@@ -19,9 +19,8 @@ from nemesis.journal import heal_journal, journal_path
 
 pytestmark = [pytest.mark.netns, pytest.mark.fuse]
 
-if os.geteuid() != 0 or not os.path.exists("/dev/fuse") or subprocess.run(
-        ["/usr/bin/python3", "-c", "import pyfuse3"], capture_output=True).returncode != 0:
-    pytest.skip("needs root, /dev/fuse and Debian's python3-pyfuse3", allow_module_level=True)
+if (why := lazyfs_unavailable()) is not None:
+    pytest.skip(why, allow_module_level=True)
 
 WRITER = r"""
 import os, sys, time
