@@ -59,7 +59,8 @@ class PromisesModels(Protocol):
 
 # fault kind -> the capability it needs
 NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable,
-                         "lose-unfsynced": HasFiles}
+                         "lose-unfsynced": HasFiles, "fsync-error": HasFiles,
+                         "slow-disk": HasFiles}
 
 
 def missing(target: Any, kind: str) -> str | None:

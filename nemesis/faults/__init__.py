@@ -23,6 +23,8 @@ BUILTIN = {
     "loss": "nemesis.faults.loss:PacketLoss",
     "latency": "nemesis.faults.latency:Latency",
     "lose-unfsynced": "nemesis.faults.lose_unfsynced:LoseUnfsynced",
+    "fsync-error": "nemesis.faults.disk:FsyncError",
+    "slow-disk": "nemesis.faults.disk:SlowDisk",
 }
 
 REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")

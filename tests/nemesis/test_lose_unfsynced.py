@@ -129,7 +129,8 @@ def test_healing_from_the_journal_alone_unmounts_and_stops_lazyfs(cluster):
     path = journal_path(tmp / "store", "lz2")
     nem = Nemesis(nodes, FileDb(), path, {"seed": 1, "faults": ["lose-unfsynced"]})
     nem.prepare()
-    pids = [m.daemon.pid for m in nem.fault("lose-unfsynced").mounts.values()]
+    from nemesis.lazyfs.layer import layer
+    pids = [m.daemon.pid for m in layer(nem).mounts.values()]
     del nem                                   # the controller is gone; the journal is left
     out = heal_journal(path, force=True)
     assert sum("unmounted" in line for line in out) == 2, out
@@ -139,3 +140,23 @@ def test_healing_from_the_journal_alone_unmounts_and_stops_lazyfs(cluster):
         assert not os.path.exists(f"/proc/{pid}") or \
             open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
     assert not path.exists()
+
+
+def test_fsync_error_and_slow_disk_are_measured_and_healed(cluster):
+    nodes, tmp = cluster
+    nem = Nemesis(nodes, FileDb(), journal_path(tmp / "store", "lz3"),
+                  {"seed": 1, "faults": ["fsync-error", "slow-disk"], "slow_disk_fsync_s": 0.3})
+    assert len(nem.prepare()) == 2          # one layer of mounts, whichever fault asks first
+    nem.settled()
+    r = nem.apply("start-fsync-error", "n1")
+    assert r["nodes"] == ["n1"] and r["measured"]["n1"]["error"] == "Input/output error"
+    assert nem.active() == ["fsync fails on n1"]
+    r = nem.apply("stop-fsync-error", None)
+    assert r["measured"]["n1"]["error"] is None
+    r = nem.apply("start-slow-disk", "all")
+    assert all(m["fsync_s"] >= 0.3 and m["error"] is None for m in r["measured"].values()), r
+    healed = nem.heal_all()
+    assert healed == ["disk fast again: n1, n2"]
+    assert nem.teardown() == ["n1: lazyfs unmounted", "n2: lazyfs unmounted"]
+    with open("/proc/self/mounts") as f:
+        assert not any(str(tmp) in line for line in f)
