@@ -70,6 +70,7 @@ class Case:
     also_not: list[str]
     options: dict = field(default_factory=dict)
     order: list[int] | None = None     # an explicit interleaving (txn_events) of ``groups``
+    xfail: str | None = None           # a known gap of the checker, strict: fixing it fails here
 
     def history(self) -> History:
         if self.order is not None:
@@ -88,11 +89,10 @@ CASES = [
     Case("G1a aborted read", LA,
          ((fail(0, a("x", 1)),), (ok(1, r("x", [1]), a("y", 1)),), (ok(2, r("y", [1])),)),
          ["G1a"], ["read-committed"], ABOVE_RC),
-    # intermediate read: T2 sees T1's first append without its second — also a G-single
-    # (T2 missed the 2 that T1 appended right after the 1 it saw)
-    # Adya's dependency graph is over installed (final) versions: [1] is no version T1
-    # installed, so the read makes no wr/rw edges and there is no cycle, only G1b.  The
-    # verdict is the same either way (read-committed already rules G1b out).
+    # intermediate read: T2 sees T1's first append without its second.  Adya's dependency
+    # graph is over installed (final) versions: [1] is no version T1 installed, so the read
+    # makes no wr/rw edges and there is no cycle, only G1b.  The verdict is the same either
+    # way (read-committed already rules G1b out).
     Case("G1b intermediate read", LA,
          ((ok(0, a("x", 1), a("x", 2)),), (ok(1, r("x", [1])),)),
          ["G1b"], ["read-committed"], ABOVE_RC),
@@ -252,7 +252,8 @@ def instances(ev: dict, name: str) -> list[dict]:
     return [x for x in got if isinstance(x, dict)]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(
+    strict=True, reason=c.xfail)] if c.xfail else []) for c in CASES])
 def test_named_case(case: Case) -> None:
     h = case.history()
     res = check(case, h)
