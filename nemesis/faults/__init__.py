@@ -25,6 +25,7 @@ BUILTIN = {
     "lose-unfsynced": "nemesis.faults.lose_unfsynced:LoseUnfsynced",
     "fsync-error": "nemesis.faults.disk:FsyncError",
     "slow-disk": "nemesis.faults.disk:SlowDisk",
+    "stop-and-go": "nemesis.faults.stop_and_go:StopAndGo",
 }
 
 REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")

@@ -1,0 +1,125 @@
+"""Stop-and-go on a real netns node: the daemon really is stopped and continued in the duty cycle
+asked for (its CPU progress drops to about the going share), healing leaves it running and
+records the timing that happened, and a vanished controller's journal continues it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from harness.nodes import get_provider
+from nemesis.dispatch import Nemesis
+from nemesis.journal import heal_journal, journal_path
+
+pytestmark = [pytest.mark.netns]
+
+if os.geteuid() != 0:
+    pytest.skip("needs root for a netns node", allow_module_level=True)
+
+# A busy process that counts its own progress into a file.
+SPINNER = r"""
+import sys, time
+n = 0; t = time.monotonic()
+while True:
+    n += 1
+    if n % 20000 == 0:
+        open(sys.argv[1], "w").write(str(n))
+"""
+
+
+class Spinner:
+    name = "spinner"
+    env_hook = None
+
+    def __init__(self) -> None:
+        self.d = {}
+
+    def supports(self, fault):
+        return True, ""
+
+    def start(self, node):
+        self.d[node.name] = node.start_daemon("spin", [sys.executable, "-c", SPINNER,
+                                                      f"{node.data_dir}/count"])
+
+    def daemons(self, node):
+        d = self.d.get(node.name)
+        return [d] if d is not None and node.is_running(d) else []
+
+    def fault_daemons(self, node):
+        return self.daemons(node)
+
+
+def _count(node) -> int:
+    r = node.exec(["cat", f"{node.data_dir}/count"])
+    return int(r.stdout or 0) if r.ok else 0
+
+
+def _rate(node, secs: float) -> float:
+    a = _count(node)
+    time.sleep(secs)
+    return (_count(node) - a) / secs
+
+
+def _state(pid: int) -> str:
+    stat = open(f"/proc/{pid}/stat", "rb").read()
+    return stat[stat.rindex(b")") + 2:][:1].decode()
+
+
+@pytest.fixture
+def node(tmp_path):
+    prov = get_provider("netns", tmp_path / "store")
+    try:
+        yield prov.create(1)[0], tmp_path
+    finally:
+        prov.destroy()
+
+
+def test_duty_cycle_slows_the_daemon_and_heal_restores_it(node):
+    n, tmp = node
+    t = Spinner()
+    t.start(n)
+    time.sleep(0.5)
+    free = _rate(n, 1.5)
+    nem = Nemesis([n], t, journal_path(tmp / "store", "sg1"),
+                  {"seed": 1, "faults": ["stop-and-go"], "stop_go_stopped_ms": 300,
+                   "stop_go_period_ms": 400})
+    res = nem.apply("start-stop-and-go", "all")
+    assert res["nodes"] == ["n1"] and res["stopped_ms"] == 300
+    slowed = _rate(n, 2.0)
+    out = nem.apply("stop-stop-and-go", None)
+    m = out["measured"]
+    assert m["cycles"] >= 4, m
+    assert 280 <= m["stopped_ms_mean"] <= 450, m
+    pid = t.daemons(n)[0].pid
+    time.sleep(0.2)
+    assert _state(pid) != "T"
+    # running a quarter of the time: well under half its free rate (a shared machine's noise)
+    assert slowed < 0.5 * free, (slowed, free)
+    assert nem.heal_all() == []
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_vanished_controller_leaves_nothing_stopped(node):
+    n, tmp = node
+    t = Spinner()
+    t.start(n)
+    path = journal_path(tmp / "store", "sg2")
+    nem = Nemesis([n], t, path, {"seed": 1, "faults": ["stop-and-go"],
+                                 "stop_go_stopped_ms": 900, "stop_go_period_ms": 1000})
+    nem.apply("start-stop-and-go", "all")
+    pid = t.daemons(n)[0].pid
+    time.sleep(0.3)
+    assert _state(pid) == "T"
+    nem.fault("stop-and-go")._stop.set()      # the controller dies mid-stop: nobody continues
+    nem.fault("stop-and-go")._thread.join(2)
+    os.kill(pid, signal.SIGSTOP)
+    del nem
+    out = heal_journal(path, force=True)
+    assert any("resumed" in line for line in out), out
+    time.sleep(0.2)
+    assert _state(pid) != "T"
+    os.kill(pid, signal.SIGKILL)
