@@ -60,7 +60,8 @@ class PromisesModels(Protocol):
 # fault kind -> the capability it needs
 NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable,
                          "lose-unfsynced": HasFiles, "fsync-error": HasFiles,
-                         "slow-disk": HasFiles, "stop-and-go": Pausable}
+                         "slow-disk": HasFiles, "stop-and-go": Pausable,
+                         "cpu-starve": Pausable}
 
 
 def missing(target: Any, kind: str) -> str | None:

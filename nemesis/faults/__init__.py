@@ -26,6 +26,7 @@ BUILTIN = {
     "fsync-error": "nemesis.faults.disk:FsyncError",
     "slow-disk": "nemesis.faults.disk:SlowDisk",
     "stop-and-go": "nemesis.faults.stop_and_go:StopAndGo",
+    "cpu-starve": "nemesis.faults.cpu_starve:CpuStarve",
 }
 
 REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")

@@ -123,3 +123,34 @@ def test_a_vanished_controller_leaves_nothing_stopped(node):
     time.sleep(0.2)
     assert _state(pid) != "T"
     os.kill(pid, signal.SIGKILL)
+
+
+def test_cpu_starve_caps_the_share_it_measures_and_heal_moves_back(node):
+    from nemesis.faults.cpu_starve import cgroup_kind
+    kind, why = cgroup_kind()
+    if kind is None:
+        pytest.skip(why)
+    n, tmp = node
+    t = Spinner()
+    t.start(n)
+    pid = t.daemons(n)[0].pid
+    before = open(f"/proc/{pid}/cgroup").read()
+    nem = Nemesis([n], t, journal_path(tmp / "store", "cs1"),
+                  {"seed": 1, "faults": ["cpu-starve"], "cpu_starve_share": 0.1})
+    res = nem.apply("start-cpu-starve", "all")
+    cg = res["moved"]["n1"]["cgroup"]
+    assert pid in res["moved"]["n1"]["pids"] and os.path.isdir(cg)
+    time.sleep(2.0)
+    out = nem.apply("stop-cpu-starve", None)
+    share = out["measured"]["n1"]["cpu_share"]
+    assert 0.03 <= share <= 0.16, out       # a busy loop capped at 10 % of a CPU
+    assert not os.path.exists(cg)
+    assert open(f"/proc/{pid}/cgroup").read() == before
+    # and after a vanished controller, the journal alone puts things back
+    path = journal_path(tmp / "store", "cs2")
+    nem2 = Nemesis([n], t, path, {"seed": 1, "faults": ["cpu-starve"]})
+    cg2 = nem2.apply("start-cpu-starve", "all")["moved"]["n1"]["cgroup"]
+    del nem2
+    assert any("removed" in line for line in heal_journal(path, force=True))
+    assert not os.path.exists(cg2) and open(f"/proc/{pid}/cgroup").read() == before
+    os.kill(pid, signal.SIGKILL)
