@@ -10,6 +10,7 @@ what a killed controller left.
 
 from __future__ import annotations
 
+import abc
 import random
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the Nemesis passes itself in; no import at run time
     from nemesis.dispatch import Nemesis
 
 
-class Fault:
+class Fault(abc.ABC):
     """One kind of fault on a set of nodes.  Subclasses set the class attributes
     and implement :meth:`apply` and :meth:`heal`; the rest has working defaults."""
 
@@ -40,13 +41,13 @@ class Fault:
         self.nem = nem
 
     # -- the run -------------------------------------------------------------------------
+    @abc.abstractmethod
     def apply(self, value: Any) -> Any:
         """Start the fault; returns what was applied (the op's recorded value)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def heal(self, value: Any = None) -> Any:
         """End it (``None``: everywhere); idempotent."""
-        raise NotImplementedError
 
     def in_force(self) -> bool:
         """Whether anything of this fault is applied now (heal_all heals it then)."""

@@ -26,7 +26,7 @@ def _non_negative(v: Any) -> str | None:
     return a_number(v) or (None if v >= 0 else "a number of seconds >= 0")
 
 
-class _DiskFault(Fault, abc.ABC):
+class _DiskFault(Fault):
     """Shared by the faults that set lazyfs's control file on some nodes."""
 
     journal_kinds = (JOURNAL_KIND,)
