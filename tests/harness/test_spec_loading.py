@@ -75,7 +75,7 @@ def test_minimal_spec_gets_defaults_and_a_recorded_seed():
      "spec.yaml:2: nemesis.faults[0]: 'clock' is not supported by target etcd"),
     ("nemesis:\n  faults: [kill]\n  intervl: 5s\n", "spec.yaml:3: nemesis.intervl: unknown key"),
     ("workload: regster\n",
-     "spec.yaml:1: workload: 'regster' is not a workload; expected one of causal-register"),
+     "spec.yaml:1: workload: 'regster' is not a workload; expected one of bank, causal-register"),
     ("workload: {name: register, read_fraction: 7}\n",
      "spec.yaml:1: workload.read_fraction: 7 is not valid; expected a number between 0 and 1"),
     ("target: {name: etcd, read_mode: fast}\n",
