@@ -32,3 +32,22 @@ def test_a_target_is_a_small_core_and_kill_is_a_capability(tmp_path):
     with pytest.raises(UnsupportedFault, match="kill"):
         nem.apply("kill", "one")
     assert nem.primaries() == [] and nem.heal_all() == []
+
+
+@pytest.mark.parametrize("nemesis,field,says", [
+    ({"faults": ["lose-unfsynced"]}, "faults", "does not implement HasFiles"),
+    ({"faults": ["slow-disk"]}, "faults", "does not implement HasFiles"),
+    ({"faults": ["stop-and-go"], "stop_go_stopped_ms": "x"}, "stop_go_stopped_ms", "integer"),
+    ({"faults": ["cpu-starve"], "cpu_starve_share": 0}, "cpu_starve_share", "fraction"),
+    ({"faults": ["loss"], "loss_probability": 5}, "loss_probability", "(0, 1]"),
+])
+def test_new_faults_are_refused_at_spec_time_naming_the_field(nemesis, field, says):
+    # every fault's options by its own declared check, and the capability it needs, before
+    # anything starts (zookeeper names no durable directory)
+    from core.errors import SpecError
+    from harness.spec import spec_from_dict
+    with pytest.raises(SpecError) as e:
+        spec_from_dict({"name": "t", "target": {"name": "zookeeper"}, "nodes": {"count": 3},
+                        "workload": {"name": "register"}, "time_limit": "10s",
+                        "nemesis": nemesis})
+    assert f"nemesis.{field}" in str(e.value) and says in str(e.value)

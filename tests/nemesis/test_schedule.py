@@ -29,6 +29,15 @@ class Refuser:
                 return False, why
         return True, ""
 
+    # the capabilities kill, pause and clock faults need (core.capabilities)
+    env_hook = None
+
+    def kill(self, node):
+        pass
+
+    def fault_daemons(self, node):
+        return []
+
 
 def take(faults, n=200, seed=1, nodes=NODES, **opts):
     return list(itertools.islice(combined_ops(faults, nodes, random.Random(seed), opts), n))
