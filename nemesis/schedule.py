@@ -171,8 +171,9 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
             whys = [why for ok, why in map(target.supports, sorted(asks)) if not ok]
             lacks = missing_capability(target, kind)
             if whys or lacks:
-                errors.append(Problem(("nemesis", "faults"), f"{f}: not supported by target "
-                                                             f"{tname}: {whys[0] if whys else lacks}"))
+                why = whys[0] if whys else lacks
+                errors.append(Problem(("nemesis", "faults"),
+                                      f"{f}: not supported by target {tname}: {why}"))
         if kind == "latency":
             from .netem import host_netem, unsupported_message
             ok, why = host_netem()
