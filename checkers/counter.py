@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from .history import T_FAIL, T_OK, History
 from .history.columnar import intern_key
-from .registry import register
+from .registry import Checker
 from .result import UNKNOWN, CheckResult
 from .stats import Pairs
 
@@ -141,5 +141,5 @@ def check_counter(history: History, init: Any = 0, add_f: str = "add", read_f: s
     return CheckResult("counter", valid, summary, time.perf_counter() - t0, ev)
 
 
-register("counter", check_counter,
+COUNTER = Checker("counter", check_counter,
          "every read within [acknowledged adds before it, attempted adds during it]")

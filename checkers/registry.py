@@ -1,6 +1,8 @@
-"""Checkers by name.  A checker module calls :func:`register` at import; the
-modules listed in ``_MODULES`` are imported on first lookup so that a plain
-``import checkers`` stays cheap (numba compiles nothing until asked).
+"""Checkers by name: the ``splitbrain.checkers`` entry points (splitbrain's own
+built-ins are declared there, as a plugin's are), plus any :func:`register`-ed
+at run time.  An entry point names a :class:`Checker` or a bare check function
+(its docstring's first line is its description).  Nothing is imported until a
+checker is asked for, so a plain ``import checkers`` stays cheap.
 
 One rule for every checker that judges client operations: a history with none
 (an empty file, a file holding only a torn line, nemesis ops alone) is
@@ -8,29 +10,24 @@ One rule for every checker that judges client operations: a history with none
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
+from .entry_points import PluginError, entry_points
 from .history import History
 from .result import UNKNOWN, CheckResult
 
 CheckFn = Callable[..., CheckResult]
-
-# Every built-in checker module; each registers its names when imported.
-_MODULES: list[str] = [
-    "checkers.set_full",
-    "checkers.counter",
-    "checkers.stats",
-    "checkers.linear",
-    "checkers.causal",
-    "checkers.txn",
-]
+GROUP = "splitbrain.checkers"
 
 
 @dataclass(frozen=True)
 class Checker:
+    """A named check: ``fn(history, **options) -> CheckResult``.  ``fn`` never
+    answers True when it could not decide — it returns ``unknown`` with the reason."""
+
     name: str
     fn: CheckFn
     description: str
@@ -41,35 +38,46 @@ class UnknownChecker(LookupError):
     pass
 
 
-_REGISTRY: dict[str, Checker] = {}
-_loaded = False
+_REGISTRY: dict[str, Checker] = {}   # added at run time
+_loaded: dict[str, Checker] = {}     # loaded from entry points
 
 
 def register(name: str, fn: CheckFn, description: str, judges_client_ops: bool = True) -> None:
+    """Add a checker at run time (entry points are the way for a package)."""
     _REGISTRY[name] = Checker(name, fn, description, judges_client_ops)
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _MODULES:
-        importlib.import_module(mod)
+def as_checker(name: str, obj: object) -> Checker:
+    """A :class:`Checker` (renamed to ``name``) or a check function, as a Checker."""
+    if isinstance(obj, Checker):
+        return obj if obj.name == name else dataclasses.replace(obj, name=name)
+    if callable(obj):
+        doc = (getattr(obj, "__doc__", None) or "").strip().split("\n")[0]
+        return Checker(name, obj, doc)  # type: ignore[arg-type]
+    raise TypeError(f"checker {name!r} is {obj!r}, not a Checker or a check function")
+
+
+def registered() -> dict[str, Checker]:
+    """The checkers added at run time with :func:`register`."""
+    return dict(_REGISTRY)
 
 
 def names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(entry_points(GROUP)))
 
 
 def get(name: str) -> Checker:
-    _load()
-    try:
+    """The checker ``name``; UnknownChecker when there is none, PluginError (one
+    line naming the plugin and the cause) when its plugin cannot be imported."""
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        avail = ", ".join(sorted(_REGISTRY)) or "none yet"
-        raise UnknownChecker(f"no checker named {name!r} (available: {avail})") from None
+    if name not in _loaded:
+        ep = entry_points(GROUP).get(name)
+        if ep is None:
+            avail = ", ".join(names()) or "none yet"
+            raise UnknownChecker(f"no checker named {name!r} (available: {avail})") from None
+        _loaded[name] = as_checker(name, ep.load())
+    return _loaded[name]
 
 
 def takes_progress(name: str) -> bool:

@@ -39,7 +39,7 @@ import numpy as np
 
 from .history import T_FAIL, T_OK, History
 from .history.columnar import intern_key
-from .registry import register
+from .registry import Checker
 from .result import UNKNOWN, CheckResult, Verdict, merge_verdicts
 from .stats import Pairs
 
@@ -294,5 +294,5 @@ def _summary(valid: Verdict, found: list[KeyFindings], keyed: bool) -> str:
     return where + bad[0].reason + more
 
 
-register("set", check_set,
+SET = Checker("set", check_set,
          "Jepsen's set-full per key: lost, unexpected, stale, recovered and never-read elements")

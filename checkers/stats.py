@@ -10,7 +10,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from .history import T_FAIL, T_INFO, T_OK, History
-from .registry import register
+from .registry import Checker
 from .result import UNKNOWN, CheckResult
 
 TYPE_NAME = {T_OK: "ok", T_FAIL: "fail", T_INFO: "info"}
@@ -233,8 +233,8 @@ def check_log_patterns(history: History, log_matches: list | None = None,
     return CheckResult("log-patterns", valid, summary, time.perf_counter() - t0, ev)
 
 
-register("stats", check_stats, "ok/fail/info per f; invalid when some f never succeeded")
-register("exceptions", check_exceptions, "info ops grouped by error, one example each")
-register("log-patterns", check_log_patterns,
+STATS = Checker("stats", check_stats, "ok/fail/info per f; invalid when some f never succeeded")
+EXCEPTIONS = Checker("exceptions", check_exceptions, "info ops grouped by error, one example each")
+LOG_PATTERNS = Checker("log-patterns", check_log_patterns,
          "target-declared patterns (e.g. 'panic:') in node logs; invalid when found",
          judges_client_ops=False)

@@ -80,6 +80,11 @@ class UnknownName(UserError, LookupError):
         super().__init__(f"no {kind} named {name!r} (available: {', '.join(self.known) or 'none'})")
 
 
+class BrokenPlugin(UserError, LookupError):
+    """A name whose plugin (an installed entry point) fails to import: the message
+    names the distribution, the entry point and the cause, in one line."""
+
+
 def unknown_option(owner: str, name: str, allowed: Iterable[str]) -> OptionError:
     """The one wording for a misspelt option anywhere (spec, checker, target, workload)."""
     allowed = sorted(allowed)

@@ -3,21 +3,28 @@
 Every extension point (targets, workloads, checkers, faults, node providers,
 models) is a :class:`Registry`.  A name resolves, in order, to
 
-* a built-in, listed in the owning package as ``{"name": "module:Attr"}``;
 * one added at run time with :meth:`Registry.register` (a path or the object);
-* an installed plugin's entry point in the registry's group, e.g.
+* an entry point in the registry's group — splitbrain's own built-ins are
+  declared there too (``pyproject.toml``), exactly as a plugin's are:
   ``[project.entry-points."splitbrain.targets"] mydb = "mydb.target:MyDbTarget"``;
+* a fixed table given to the registry (``builtins``; models keep theirs in code);
 * a ``module:Attr`` path given directly (``target: {name: "mydb.target:MyDbTarget"}``).
 
-Listing names imports nothing, so ``splitbrain --help`` stays fast.
+Listing names imports nothing, so ``splitbrain --help`` stays fast.  A plugin
+that fails to import raises :class:`~core.errors.BrokenPlugin` for its own name
+only; :meth:`Registry.loadable` skips it and says why once.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from .errors import UnknownName
+from checkers.entry_points import EntryPoint, PluginError, entry_points
+
+from .errors import BrokenPlugin, UnknownName
 
 GROUP_PREFIX = "splitbrain."
 
@@ -33,12 +40,16 @@ def load_path(path: str) -> Any:
     return obj
 
 
-def _entry_points(group: str) -> dict[str, Any]:
-    from importlib.metadata import entry_points
-    try:
-        return {ep.name: ep for ep in entry_points(group=group)}
-    except Exception:  # noqa: BLE001 - a broken installed distribution must not stop a run
-        return {}
+@dataclass(frozen=True)
+class Origin:
+    """Where a name comes from: ``source`` is "built-in", "plugin", "registered"
+    or "code"; ``detail`` the distribution and version or the import path."""
+
+    source: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.detail}".strip()
 
 
 class Registry:
@@ -50,12 +61,12 @@ class Registry:
                  error: Callable[[str, Any, list[str]], Exception] | None = None):
         self.kind = kind
         self.group = group
-        # A callable is asked on first use: a package that keeps its own list
-        # (checkers.registry) is read when needed, not when imported.
+        # A callable is asked on first use, and every time (a list kept in code may grow).
         self._make_builtins = builtins if callable(builtins) else None
         self._fixed: dict[str, Any] = {} if callable(builtins) else dict(builtins or {})
         self._added: dict[str, Any] = {}
         self._loaded: dict[str, Any] = {}
+        self._warned: set[str] = set()
         self._error = error or UnknownName
 
     def register(self, name: str, ref: Any) -> None:
@@ -69,45 +80,89 @@ class Registry:
 
     @property
     def _builtins(self) -> dict[str, Any]:
-        # Asked every time: the owning package's list may grow (checkers.registry.register).
         return dict(self._make_builtins()) if self._make_builtins is not None else self._fixed
 
-    def _plugins(self) -> dict[str, Any]:
-        return _entry_points(self.group) if self.group else {}
+    def entry_points(self) -> dict[str, EntryPoint]:
+        return entry_points(self.group) if self.group else {}
 
     def names(self) -> list[str]:
-        """Built-ins first, in their listed order, then added and installed ones sorted."""
-        extra = sorted((set(self._added) | set(self._plugins())) - set(self._builtins))
-        return list(self._builtins) + extra
+        """Built-in entry points and the fixed table first, then plugins and added names sorted."""
+        eps = self.entry_points()
+        first = [n for n, ep in eps.items() if ep.builtin] + list(self._builtins)
+        rest = sorted((set(self._added) | set(eps)) - set(first))
+        return list(dict.fromkeys(first + rest))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self._builtins or name in self._added
-                                          or name in self._plugins())
+        return isinstance(name, str) and (name in self._added or name in self.entry_points()
+                                          or name in self._builtins)
+
+    def origin(self, name: str) -> Origin:
+        if name in self._added:
+            ref = self._added[name]
+            return Origin("registered", ref if isinstance(ref, str) else _path_of(ref))
+        ep = self.entry_points().get(name)
+        if ep is not None:
+            return Origin("built-in") if ep.builtin else Origin("plugin", f"{ep.dist} {ep.version}")
+        if name in self._builtins:
+            return Origin("built-in")
+        return Origin("code", name)
 
     def get(self, name: str) -> Any:
-        """The object ``name`` stands for; ``self._error`` (an UnknownName) when none does."""
+        """The object ``name`` stands for; ``self._error`` (an UnknownName) when none
+        does, :class:`BrokenPlugin` when its plugin cannot be imported."""
         if name in self._loaded:
             return self._loaded[name]
-        ref: Any = self._added.get(name, self._builtins.get(name))
-        if ref is None:
-            ep = self._plugins().get(name)
-            if ep is not None:
-                obj = ep.load()
-            elif isinstance(name, str) and ":" in name:
-                try:
-                    obj = load_path(name)
-                except (ImportError, AttributeError, ValueError) as e:
-                    raise self._error(self.kind, name, self.names()) from e
-            else:
-                raise self._error(self.kind, name, self.names())
-        else:
+        if name in self._added:
+            ref = self._added[name]
             obj = load_path(ref) if isinstance(ref, str) else ref
+        elif (ep := self.entry_points().get(name)) is not None:
+            try:
+                obj = ep.load()
+            except PluginError as e:
+                raise BrokenPlugin(f"{self.kind} {name!r}: {e}") from e.__cause__
+        elif name in self._builtins:
+            ref = self._builtins[name]
+            obj = load_path(ref) if isinstance(ref, str) else ref
+        elif isinstance(name, str) and ":" in name:
+            try:
+                obj = load_path(name)
+            except (ImportError, AttributeError, ValueError) as e:
+                raise self._error(self.kind, name, self.names()) from e
+        else:
+            raise self._error(self.kind, name, self.names())
         self._loaded[name] = obj
         return obj
+
+    def broken(self) -> dict[str, str]:
+        """name -> why, for every plugin name that cannot be loaded (imports each)."""
+        out: dict[str, str] = {}
+        for n in self.names():
+            try:
+                self.get(n)
+            except BrokenPlugin as e:
+                out[n] = str(e)
+        return out
+
+    def loadable(self) -> list[tuple[str, Any]]:
+        """(name, object) for every name that loads; a broken plugin is skipped with
+        one warning line on stderr (once per name), so it never stops the rest."""
+        out: list[tuple[str, Any]] = []
+        for n in self.names():
+            try:
+                out.append((n, self.get(n)))
+            except BrokenPlugin as e:
+                if n not in self._warned:
+                    self._warned.add(n)
+                    print(f"splitbrain: warning: {e} (skipped)", file=sys.stderr, flush=True)
+        return out
 
     def items(self) -> list[tuple[str, Any]]:
         """(name, object) for every name, importing each."""
         return [(n, self.get(n)) for n in self.names()]
+
+
+def _path_of(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', type(obj).__name__)}"

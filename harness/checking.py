@@ -29,11 +29,11 @@ def _unknown_checker(kind: str, name: Any, known: list[str]) -> Exception:
                                    f"{', '.join(known) or 'none yet'})")
 
 
-# The checkers package keeps its own list (register() + its built-in modules);
-# this adds plugins (entry points, ``module:function`` names) on the same mechanism
+# The same entry points checkers.registry reads (group splitbrain.checkers), with the
+# checkers registered at run time and ``module:function`` names, on the mechanism
 # every other extension point uses.
-CHECKERS = Registry("checker", lambda: {n: registry.get(n) for n in registry.names()},
-                    group="splitbrain.checkers", error=_unknown_checker)
+CHECKERS = Registry("checker", registry.registered, group=registry.GROUP,
+                    error=_unknown_checker)
 
 
 def _linear_models() -> dict[str, Any]:
@@ -45,14 +45,12 @@ MODELS = Registry("model", _linear_models, group="splitbrain.models")
 
 
 def checker(name: str) -> "registry.Checker":
-    """The checker a name stands for; a plugin's function is registered with the
-    checkers package on first use, so its own listing shows it too."""
-    obj = CHECKERS.get(name)
-    if isinstance(obj, registry.Checker):
-        return obj
-    doc = (getattr(obj, "__doc__", None) or "").strip().split("\n")[0]
-    registry.register(name, obj, doc)
-    return registry.get(name)
+    """The checker a name stands for; a ``module:function`` name is registered with
+    the checkers package on first use, so its own lookups find it too."""
+    found = registry.as_checker(name, CHECKERS.get(name))
+    if name not in registry.names():
+        registry.register(found.name, found.fn, found.description, found.judges_client_ops)
+    return found
 
 
 def checker_options(name: str) -> tuple[str, ...]:

@@ -5,23 +5,89 @@ of your own) imports.  Everything here is stable; anything imported from
 The built-in targets, workloads, checkers and faults are written against these
 same names (and registered through the same entry points a plugin uses), so
 this surface is exercised by every built-in run.
+
+The contracts, each a few methods (their docstrings say what must be
+idempotent, what may raise and what becomes ``info``):
+
+* :class:`Target` — install / configure / start / healthy / client, plus the
+  capabilities kill and pause (:class:`KillsDaemons`), ``primaries``
+  (:class:`HasPrimaries`), clock faults (:class:`ClockSkewable`), disk faults
+  (:class:`HasFiles`); options declared as ``OPTIONS = {name: Option(...)}``.
+* :class:`Client` — ``invoke(f, key, value, timeout) -> (type, value, error)``
+  and ``close``: ``OK``, ``FAIL`` only when the op certainly did not take effect
+  (or raise :class:`DefiniteFailure`), ``INFO`` (or any other exception) when it
+  may have.
+* :class:`Workload` / :class:`BaseWorkload` — a generator of client ops (the
+  DSL below), the checkers that judge them.
+* :class:`Checker` — ``fn(history, **options) -> CheckResult``; never valid
+  when it could not decide (:data:`UNKNOWN`).
+* :class:`Fault` — ``apply`` / ``heal`` (heal idempotent), journaled first.
+
+Names are registered through entry points in the groups ``splitbrain.targets``,
+``.workloads``, ``.checkers``, ``.faults`` (``docs/plugins.md``), or at run time
+with :func:`register`; a spec may also name ``module:Class`` directly.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from checkers.history import History
+from checkers.registry import Checker
+from checkers.result import UNKNOWN, CheckResult
 from core.capabilities import (ClockSkewable, HasFiles, HasPrimaries, Killable, Pausable,
                                PromisesModels)
-from core.client import FAIL, INFO, OK, Client, DefiniteFailure
+from core.client import CAS_MISMATCH, FAIL, INFO, OK, Client, DefiniteFailure
 from core.errors import OptionError
+from core.generator import (Gen, each_process, final, limit, mix, once, phases, repeat, seq,
+                            stagger, time_limit)
 from core.nodes import Daemon, ExecResult, Node, NodeError
 from core.options import Option
 from nemesis.faults.base import Fault
 from targets.base import KillsDaemons, LogPattern, Target, TargetError
 from workloads.base import BaseWorkload, Workload
 
+KINDS = ("target", "workload", "checker", "fault", "provider")
+
+
+def registry(kind: str) -> Any:
+    """The :class:`core.registry.Registry` of ``kind`` ("target", "workload",
+    "checker", "fault" or "provider")."""
+    if kind == "target":
+        import targets
+        return targets.REGISTRY
+    if kind == "workload":
+        import workloads
+        return workloads.REGISTRY
+    if kind == "checker":
+        from harness.checking import CHECKERS
+        return CHECKERS
+    if kind == "fault":
+        from nemesis.faults import REGISTRY
+        return REGISTRY
+    if kind == "provider":
+        from harness.nodes import PROVIDERS
+        return PROVIDERS
+    raise ValueError(f"{kind!r} is not a kind; expected one of {', '.join(KINDS)}")
+
+
+def register(kind: str, name: str, ref: Any) -> None:
+    """Add ``name`` for this process: ``ref`` is the object or ``"module:Attr"``
+    (an installed package declares an entry point instead)."""
+    if kind == "checker":
+        from checkers.registry import as_checker, register as add_checker
+        obj = ref if not isinstance(ref, str) else registry(kind).get(ref)
+        c = as_checker(name, obj)
+        add_checker(name, c.fn, c.description, c.judges_client_ops)
+        return
+    registry(kind).register(name, ref)
+
+
 __all__ = [
-    "BaseWorkload", "Client", "ClockSkewable", "Daemon", "DefiniteFailure", "ExecResult", "FAIL",
-    "Fault", "HasFiles", "HasPrimaries", "INFO", "Killable", "KillsDaemons", "LogPattern", "Node",
+    "BaseWorkload", "CAS_MISMATCH", "CheckResult", "Checker", "Client", "ClockSkewable",
+    "Daemon", "DefiniteFailure", "ExecResult", "FAIL", "Fault", "Gen", "HasFiles",
+    "HasPrimaries", "History", "INFO", "KINDS", "Killable", "KillsDaemons", "LogPattern", "Node",
     "NodeError", "OK", "Option", "OptionError", "Pausable", "PromisesModels", "Target",
-    "TargetError", "Workload",
+    "TargetError", "UNKNOWN", "Workload", "each_process", "final", "limit", "mix", "once",
+    "phases", "register", "registry", "repeat", "seq", "stagger", "time_limit",
 ]

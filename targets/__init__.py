@@ -9,20 +9,12 @@ from core.registry import Registry
 from .base import Client, KillsDaemons, LogPattern, OptionError, Target, TargetError
 from core.capabilities import ClockSkewable, HasFiles, HasPrimaries, Killable, Pausable
 
-# name -> "module:Class"; imported on first use so that listing names is cheap.
-BUILTIN = {
-    "etcd": "targets.etcd.target:EtcdTarget",
-    "postgresql": "targets.postgresql.target:PostgresTarget",
-    "redis": "targets.redis.target:RedisTarget",
-    "zookeeper": "targets.zookeeper.target:ZookeeperTarget",
-}
-
-
 class UnknownTarget(UnknownName):
     pass
 
 
-REGISTRY = Registry("target", BUILTIN, group="splitbrain.targets", error=UnknownTarget)
+# Built-ins and plugins alike are the entry points in this group (pyproject.toml).
+REGISTRY = Registry("target", group="splitbrain.targets", error=UnknownTarget)
 register = REGISTRY.register
 
 

@@ -58,11 +58,11 @@ saturation), analysis (driver), explain (evidence), simulate (a causally
 consistent store with lag).
 """
 
-from checkers.registry import register
+from checkers.registry import Checker
 
 from .checker import check_causal
 
-register("causal", check_causal,
+CAUSAL = Checker("causal", check_causal,
          "causal consistency of register histories: CC, CM, CCv bad patterns "
          "(Bouajjani et al. 2017) and the four session guarantees")
 

@@ -3,7 +3,7 @@ partitioning, models, counterexamples.  Registered as ``linearizable``."""
 
 from __future__ import annotations
 
-from ..registry import register
+from ..registry import Checker
 from .checker import check_linearizable, opref, resolve_model
 from .models import BUILTIN, ModelError
 from .pymodel import OpView, PyModel
@@ -11,7 +11,7 @@ from .simulate import simulate_register_history
 
 MODELS = tuple(BUILTIN)
 
-register("linearizable", check_linearizable,
+LINEARIZABLE = Checker("linearizable", check_linearizable,
          "linearizability (Wing–Gong–Lowe search, per-key): --model " + "|".join(BUILTIN))
 
 __all__ = ["BUILTIN", "MODELS", "ModelError", "OpView", "PyModel", "check_linearizable",

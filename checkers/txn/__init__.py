@@ -9,24 +9,24 @@ process and real-time order), cycles (shape searches and names), models
 bank, long_fork.  docs/txn.md is the user's guide.
 """
 
-from checkers.registry import register
+from checkers.registry import Checker
 
 from .bank import check_bank
 from .checker import check_list_append, check_rw_register
 from .long_fork import check_long_fork
 
-register("list-append", check_list_append,
+LIST_APPEND = Checker("list-append", check_list_append,
          "transactional isolation from list-append histories (Elle's G0 … G2, "
          "internal, G1a/b, … against --consistency-models)")
 
-register("rw-register", check_rw_register,
+RW_REGISTER = Checker("rw-register", check_rw_register,
          "transactional isolation from read/write register histories (Elle's rw-register; "
          "--sequential-keys, --linearizable-keys, --wfr-keys, --transaction-order)")
 
-register("bank", check_bank,
+BANK = Checker("bank", check_bank,
          "bank transfers: every read of all balances adds up to the total; no negative "
          "balances unless --negative-balances")
-register("long-fork", check_long_fork,
+LONG_FORK = Checker("long-fork", check_long_fork,
          "Jepsen's long-fork: reads of a key group must be ordered (snapshot isolation; "
          "--group-size)")
 

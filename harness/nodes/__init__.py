@@ -35,19 +35,12 @@ from .state import all_states, controller_alive
 __all__ = ["Daemon", "ExecResult", "Node", "NodeError", "Provider", "ProviderUnavailable",
            "PROVIDERS", "get_provider", "new_test_id", "reclaim_all", "reclaim_state"]
 
-# name -> "module:Class"; imported lazily so netns users never import docker/paramiko.
-BUILTIN = {
-    "netns": "harness.nodes.netns:NetnsProvider",
-    "docker": "harness.nodes.docker:DockerProvider",
-    "ssh": "harness.nodes.ssh:SshProvider",
-}
-
-
 class UnknownProvider(UnknownName, NodeError):
     pass
 
 
-PROVIDERS = Registry("node provider", BUILTIN, group="splitbrain.providers",
+# Entry points (pyproject.toml), imported lazily so netns users never import docker/paramiko.
+PROVIDERS = Registry("node provider", group="splitbrain.providers",
                      error=UnknownProvider)
 
 

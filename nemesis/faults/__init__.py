@@ -1,8 +1,8 @@
-"""Every fault, by name: the one list (``BUILTIN``), open to plugins.
+"""Every fault, by name: the ``splitbrain.faults`` entry points, open to plugins.
 
 A new fault is one module with a :class:`~nemesis.faults.base.Fault` subclass and
-one line here — or, outside this repository, one ``splitbrain.faults`` entry
-point, or ``register("name", "module:Class")`` at run time.
+one entry-point line in ``pyproject.toml`` (splitbrain's or a plugin's), or
+``register("name", "module:Class")`` at run time.
 """
 
 from __future__ import annotations
@@ -14,29 +14,15 @@ from core.registry import Registry
 
 from .base import Fault
 
-# name -> "module:Class", in the order consoles and messages list them.
-BUILTIN = {
-    "partition": "nemesis.faults.partition:Partition",
-    "clock": "nemesis.faults.clock:ClockSkew",
-    "kill": "nemesis.faults.kill:Kill",
-    "pause": "nemesis.faults.pause:Pause",
-    "loss": "nemesis.faults.loss:PacketLoss",
-    "latency": "nemesis.faults.latency:Latency",
-    "lose-unfsynced": "nemesis.faults.lose_unfsynced:LoseUnfsynced",
-    "fsync-error": "nemesis.faults.disk:FsyncError",
-    "slow-disk": "nemesis.faults.disk:SlowDisk",
-    "stop-and-go": "nemesis.faults.stop_and_go:StopAndGo",
-    "cpu-starve": "nemesis.faults.cpu_starve:CpuStarve",
-}
-
-REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")
+REGISTRY = Registry("fault", group="splitbrain.faults")
 register = REGISTRY.register
 unregister = REGISTRY.unregister
 
 
 def kinds() -> list[type[Fault]]:
-    """Every registered fault class, built-ins first."""
-    return [REGISTRY.get(n) for n in REGISTRY.names()]
+    """Every registered fault class, built-ins first; a plugin fault that cannot be
+    imported is left out (with one warning), never stopping the others."""
+    return [cls for _, cls in REGISTRY.loadable()]
 
 
 def kind_of(spec_name: str) -> type[Fault] | None:
@@ -99,5 +85,5 @@ def defaults() -> dict[str, Any]:
 
 DEFAULTS = defaults()
 
-__all__ = ["BUILTIN", "DEFAULTS", "FAULTS", "Fault", "KINDS", "OPS", "REGISTRY", "defaults",
+__all__ = ["DEFAULTS", "FAULTS", "Fault", "KINDS", "OPS", "REGISTRY", "defaults",
            "journal_healers", "kind_of", "kinds", "register", "unregister"]

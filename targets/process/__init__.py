@@ -1,0 +1,1 @@
+"""The ``process`` target: any program, one process per node, from a command line."""

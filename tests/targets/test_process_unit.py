@@ -1,0 +1,67 @@
+"""The process target's options and command templates, without running anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import OptionError
+from targets.process.target import ProcessTarget
+from targets.process.template import NodeView, render
+
+CLIENT = "tcp_register_client:RegisterClient"
+NODES = [NodeView("n1", 0, "10.0.0.1", "/d/n1 x"), NodeView("n2", 1, "10.0.0.2", "/d/n2")]
+
+
+@pytest.fixture(autouse=True)
+def _client_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "data"))
+
+
+def opts(**kw):
+    o = {"command": "srv --port {port} --dir {data_dir}", "port": 7000, "client": CLIENT, **kw}
+    return {k: v for k, v in o.items() if v is not OMIT}
+
+
+OMIT = object()
+
+
+def test_words_are_split_before_substitution_so_values_stay_one_argument():
+    argv = render('srv --name "{node} a" --dir {data_dir} --routes {others} -c {ports[cluster]}',
+                  NODES[0], NODES, 7000, {"cluster": 7100}, "nats://{ip}:{ports[cluster]}", ",")
+    assert argv == ["srv", "--name", "n1 a", "--dir", "/d/n1 x", "--routes",
+                    "nats://10.0.0.2:7100", "-c", "7100"]
+    assert render(["srv", "{peers}", "{index}"], NODES[1], NODES, 7, {}, "{ip}:{port}", " ") == \
+        ["srv", "10.0.0.1:7 10.0.0.2:7", "1"]
+
+
+@pytest.mark.parametrize("given, option, expected", [
+    ({"command": OMIT}, "command", "needs 'command'"),
+    ({"port": OMIT}, "port", "needs 'port'"),
+    ({"command": "srv {prot}"}, "command", r"\{prot\} in '\{prot\}' is not one"),
+    ({"command": "srv {ports[peer]}"}, "command", r"NAME one of the ports option's names"),
+    ({"command": "srv 'open"}, "command", "No closing quotation"),
+    ({"client": "nosuchmodule:Client"}, "client", "cannot be imported"),
+    ({"ports": {"cluster": 70000}}, "ports", "port names to port numbers"),
+])
+def test_bad_options_name_the_option(given, option, expected):
+    with pytest.raises(OptionError, match=expected) as e:
+        ProcessTarget(opts(**given))
+    assert e.value.option == option
+
+
+def test_capabilities_and_workloads():
+    from core.capabilities import ClockSkewable, HasFiles, Killable, Pausable
+    t = ProcessTarget(opts(workloads=["register", "set"], packages=["nats-server"]))
+    assert all(isinstance(t, c) for c in (Killable, Pausable, ClockSkewable, HasFiles))
+    assert t.workloads == ("register", "set") and t.packages == ("nats-server",)
+    with pytest.raises(OptionError, match="no client for workload 'bank'"):
+        t.check_workload("bank")
+
+
+def test_a_spec_names_the_process_target_and_a_client_by_path():
+    from harness.spec import spec_from_dict
+    s = spec_from_dict({"target": {"name": "process", **opts()}, "nodes": 3,
+                        "workload": "register", "nemesis": {"faults": ["kill", "pause",
+                                                                       "partition", "clock"]}})
+    assert s.target == "process" and s.target_options["client"] == CLIENT
