@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from core.durations import parse_duration
-from core.errors import OptionError, SpecError, UserError
+from core.errors import BrokenPlugin, OptionError, SpecError, UserError
 from core.options import check_names
 
 TOP_FIELDS = ("name", "target", "nodes", "workload", "concurrency", "rate", "time_limit",
@@ -383,6 +383,9 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     import workloads
     try:
         wl = workloads.get(wname)
+    except BrokenPlugin as e:
+        raise err(["workload", "name"] if isinstance(wval, dict) else ["workload"],
+                  str(e)) from None
     except workloads.UnknownWorkload:
         raise err(["workload", "name"] if isinstance(wval, dict) else ["workload"],
                   f"{wname!r} is not a workload; expected one of "
@@ -435,6 +438,8 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
                                        "{name: ..., <options>}")
         try:
             CHECKERS.get(cname)
+        except BrokenPlugin as e:
+            raise err(["checkers", i], str(e)) from None
         except LookupError:
             raise err(["checkers", i], f"{cname!r} is not a checker; expected one of "
                                        f"{', '.join(CHECKERS.names())} or module:function") \
@@ -488,6 +493,8 @@ def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
     import targets
     try:
         cls = targets.get(tname)
+    except BrokenPlugin as e:
+        raise err(["target"], str(e)) from None
     except targets.UnknownTarget:
         raise err(["target"], f"{tname!r} is not a target; expected one of "
                               f"{', '.join(targets.names())} or module:Class") from None

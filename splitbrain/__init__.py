@@ -30,8 +30,6 @@ with :func:`register`; a spec may also name ``module:Class`` directly.
 
 from __future__ import annotations
 
-from typing import Any
-
 from checkers.history import History
 from checkers.registry import Checker
 from checkers.result import UNKNOWN, CheckResult
@@ -43,45 +41,10 @@ from core.generator import (Gen, each_process, final, limit, mix, once, phases, 
                             stagger, time_limit)
 from core.nodes import Daemon, ExecResult, Node, NodeError
 from core.options import Option
+from harness.registries import KINDS, register, registry
 from nemesis.faults.base import Fault
 from targets.base import KillsDaemons, LogPattern, Target, TargetError
 from workloads.base import BaseWorkload, Workload
-
-KINDS = ("target", "workload", "checker", "fault", "provider")
-
-
-def registry(kind: str) -> Any:
-    """The :class:`core.registry.Registry` of ``kind`` ("target", "workload",
-    "checker", "fault" or "provider")."""
-    if kind == "target":
-        import targets
-        return targets.REGISTRY
-    if kind == "workload":
-        import workloads
-        return workloads.REGISTRY
-    if kind == "checker":
-        from harness.checking import CHECKERS
-        return CHECKERS
-    if kind == "fault":
-        from nemesis.faults import REGISTRY
-        return REGISTRY
-    if kind == "provider":
-        from harness.nodes import PROVIDERS
-        return PROVIDERS
-    raise ValueError(f"{kind!r} is not a kind; expected one of {', '.join(KINDS)}")
-
-
-def register(kind: str, name: str, ref: Any) -> None:
-    """Add ``name`` for this process: ``ref`` is the object or ``"module:Attr"``
-    (an installed package declares an entry point instead)."""
-    if kind == "checker":
-        from checkers.registry import as_checker, register as add_checker
-        obj = ref if not isinstance(ref, str) else registry(kind).get(ref)
-        c = as_checker(name, obj)
-        add_checker(name, c.fn, c.description, c.judges_client_ops)
-        return
-    registry(kind).register(name, ref)
-
 
 __all__ = [
     "BaseWorkload", "CAS_MISMATCH", "CheckResult", "Checker", "Client", "ClockSkewable",

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "harness.cli.cmd_nodes",
     "harness.cli.cmd_run",
     "harness.cli.cmd_matrix",
+    "harness.cli.cmd_list",
 ]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shlex
 import socket
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from core.errors import OptionError
 from core.nodes import Daemon, Node, NodeError
@@ -67,6 +67,8 @@ class ProcessTarget(KillsDaemons, Target):
         "peer_separator": Option(",", lambda v: None if isinstance(v, str) else "a string"),
         "health_command": Option(None, doc="argv template run on the node; exit 0 = healthy "
                                            "(default: the client port accepts a connection)"),
+        "primary_command": Option(None, doc="argv template run on each node; exit 0 = this "
+                                            "node is a primary now (default: none known)"),
         "client": Option(None, _import_path, doc="client class, module:Class"),
         "client_options": Option({}, lambda v: None if isinstance(v, dict) else "a mapping"),
         "workloads": Option(["register"], _str_list, doc="workloads the client serves"),
@@ -86,7 +88,7 @@ class ProcessTarget(KillsDaemons, Target):
             if o[required] is None:
                 raise OptionError(f"target process needs {required!r} "
                                   f"({self.OPTIONS[required].doc})", option=required)
-        for key in ("command", "health_command"):
+        for key in ("command", "health_command", "primary_command"):
             if o[key] is not None and (why := bad_template(o[key], list(o["ports"]))):
                 raise OptionError(f"{o[key]!r} is not valid; expected {why}", option=key)
         if why := bad_template(o["peer_format"], list(o["ports"])):
@@ -163,6 +165,19 @@ class ProcessTarget(KillsDaemons, Target):
                 return True, ""
         except OSError as e:
             return False, f"port {self.options['port']}: {e}"
+
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        """The nodes whose ``primary_command`` exits 0; empty (unknown) without one."""
+        if self.options["primary_command"] is None:
+            return []
+        out = []
+        for n in nodes:
+            try:
+                if n.exec(self._argv(self.options["primary_command"], n), timeout=2).ok:
+                    out.append(n)
+            except NodeError:
+                continue
+        return out
 
     # -- clients -------------------------------------------------------------------
     def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> Any:
