@@ -9,7 +9,7 @@ ports, how to tell a node is healthy and the client class by import path::
       port: 4222
       ports: {cluster: 6222}
       peer_format: "nats://{ip}:{ports[cluster]}"
-      client: "mypkg.client:KvClient"        # called KvClient(host, port, node=, workload=, **client_options)
+      client: "mypkg.client:KvClient"        # called KvClient(node_ip, port, **client_options)
       workloads: [register]
 
 One daemon per node through ``node.start_daemon`` (its own process group), so
@@ -39,9 +39,15 @@ def _port_map(v: Any) -> str | None:
     return None if ok else "a mapping of port names to port numbers ({cluster: 6222})"
 
 
-def _import_path(v: Any) -> str | None:
-    ok = isinstance(v, str) and v.count(":") == 1 and all(v.split(":"))
-    return None if ok else "an import path module:Class"
+def _is_path(v: Any) -> bool:
+    return isinstance(v, str) and v.count(":") == 1 and all(v.split(":"))
+
+
+def _client_paths(v: Any) -> str | None:
+    ok = _is_path(v) or (isinstance(v, dict) and v and all(
+        isinstance(k, str) and _is_path(p) for k, p in v.items()))
+    return None if ok else ("an import path module:Class, or a mapping of workload names "
+                            "to import paths")
 
 
 def _str_list(v: Any) -> str | None:
@@ -69,9 +75,11 @@ class ProcessTarget(KillsDaemons, Target):
                                            "(default: the client port accepts a connection)"),
         "primary_command": Option(None, doc="argv template run on each node; exit 0 = this "
                                             "node is a primary now (default: none known)"),
-        "client": Option(None, _import_path, doc="client class, module:Class"),
+        "client": Option(None, _client_paths, doc="client class, module:Class (or one per "
+                                                  "workload: {register: module:Class})"),
         "client_options": Option({}, lambda v: None if isinstance(v, dict) else "a mapping"),
-        "workloads": Option(["register"], _str_list, doc="workloads the client serves"),
+        "workloads": Option(None, lambda v: None if v is None else _str_list(v), doc="workloads the client serves (default: "
+                                                 "register, or the client mapping's keys)"),
         "packages": Option([], _str_list, doc="Debian packages the program needs"),
         "env": Option({}, _str_map, doc="environment of the process"),
         "daemon": Option("process", a_string, doc="the process' name in logs and reports"),
@@ -79,7 +87,10 @@ class ProcessTarget(KillsDaemons, Target):
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.workloads = tuple(self.options["workloads"])
+        given = self.options["workloads"]
+        client = self.options["client"]
+        self.workloads = tuple(given if given is not None else
+                               (client if isinstance(client, dict) else ["register"]))
         self.packages = tuple(self.options["packages"])
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -94,12 +105,15 @@ class ProcessTarget(KillsDaemons, Target):
         if why := bad_template(o["peer_format"], list(o["ports"])):
             raise OptionError(f"{o['peer_format']!r} is not valid; expected {why}",
                               option="peer_format")
-        try:
-            # At validation, so a typo is a spec error and not a run of info ops.
-            self._client_cls = load_path(o["client"])
-        except (ImportError, AttributeError, ValueError) as e:
-            raise OptionError(f"{o['client']!r} cannot be imported ({type(e).__name__}: {e}); "
-                              "expected an importable module:Class", option="client") from None
+        paths = o["client"] if isinstance(o["client"], dict) else {"*": o["client"]}
+        self._client_cls: dict[str, Any] = {}
+        for workload, path in paths.items():
+            try:
+                # At validation, so a typo is a spec error and not a run of info ops.
+                self._client_cls[workload] = load_path(path)
+            except (ImportError, AttributeError, ValueError) as e:
+                raise OptionError(f"{path!r} cannot be imported ({type(e).__name__}: {e}); "
+                                  "expected an importable module:Class", option="client") from None
         return o
 
     # -- per node ----------------------------------------------------------------
@@ -181,7 +195,18 @@ class ProcessTarget(KillsDaemons, Target):
 
     # -- clients -------------------------------------------------------------------
     def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> Any:
+        """``Class(node_ip, port, **client_options)``; its ``node`` attribute (which the
+        history records) is set to the node's name when the class leaves it unset."""
         self.check_workload(workload_name)
-        return self._client_cls(node.ip, self.options["port"], node=node.name,
-                                workload=workload_name, **self.options["client_options"])
+        cls = self._client_cls.get(workload_name, self._client_cls.get("*"))
+        if cls is None:
+            raise TargetError(f"target process: the client mapping has no class for "
+                              f"workload {workload_name!r}")
+        c = cls(node.ip, self.options["port"], **self.options["client_options"])
+        if getattr(c, "node", None) is None:
+            try:
+                c.node = node.name
+            except AttributeError:
+                pass   # a client with __slots__ just goes unrecorded
+        return c
 

@@ -15,8 +15,8 @@ class RegisterClient:
     """read / write / cas for the register workload; a request that may have been
     sent and got no reply is info, a refused connection is a definite failure."""
 
-    def __init__(self, host: str, port: int, *, node: str, workload: str) -> None:
-        self.node = node
+    def __init__(self, host: str, port: int) -> None:
+        self.node: str | None = None   # the process target names the node
         self._addr = (host, port)
         self._sock: socket.socket | None = None
         self._file: Any = None

@@ -54,8 +54,10 @@ def test_one_durable_node_survives_kill_and_pause(tmp_path):
     assert r.valid, r
     nemesis = [json.loads(l) for l in r.history_path.read_text().splitlines()
                if '"nemesis"' in l]
-    done = {(op["f"]): op["value"] for op in nemesis if op["type"] == "info"}
-    # killed, then restarted by the target as a new process, and paused
-    assert done["kill"]["pids"]["n1"] and done["start"]["pids"]["n1"]
-    assert done["kill"]["pids"]["n1"] != done["start"]["pids"]["n1"]
-    assert done["pause"]["nodes"] == ["n1"]
+    done = [(op["f"], op["value"]) for op in nemesis if op["type"] == "info"]
+    # each kill hit the running process; the restart after it is a new process
+    restarts = [(killed["pids"]["n1"], started["pids"]["n1"])
+                for (f, killed), (g, started) in zip(done, done[1:])
+                if f == "kill" and g == "start"]
+    assert restarts and all(k and s and k != s for k, s in restarts)
+    assert any(f == "pause" and v["nodes"] == ["n1"] for f, v in done)

@@ -43,6 +43,8 @@ def test_words_are_split_before_substitution_so_values_stay_one_argument():
     ({"command": "srv 'open"}, "command", "No closing quotation"),
     ({"client": "nosuchmodule:Client"}, "client", "cannot be imported"),
     ({"ports": {"cluster": 70000}}, "ports", "port names to port numbers"),
+    ({"client": {"register": "nosuchmodule:C"}}, "client", "'nosuchmodule:C' cannot be imported"),
+    ({"client": "NoColon"}, "client", "mapping of workload names"),
 ])
 def test_bad_options_name_the_option(given, option, expected):
     with pytest.raises(OptionError, match=expected) as e:
@@ -57,6 +59,8 @@ def test_capabilities_and_workloads():
     assert t.workloads == ("register", "set") and t.packages == ("nats-server",)
     with pytest.raises(OptionError, match="no client for workload 'bank'"):
         t.check_workload("bank")
+    per_workload = ProcessTarget(opts(client={"set": CLIENT, "register": CLIENT}))
+    assert per_workload.workloads == ("set", "register")
 
 
 def test_a_spec_names_the_process_target_and_a_client_by_path():
