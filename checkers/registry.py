@@ -25,8 +25,15 @@ GROUP = "splitbrain.checkers"
 
 @dataclass(frozen=True)
 class Checker:
-    """A named check: ``fn(history, **options) -> CheckResult``.  ``fn`` never
-    answers True when it could not decide — it returns ``unknown`` with the reason."""
+    """A named check: ``fn(history, **options) -> CheckResult``.
+
+    The contract: ``fn`` is pure (reads the history, writes nothing); its keyword
+    parameters are its options (a spec's ``checkers: [{name, <option>: …}]``,
+    refused by name when misspelt).  ``valid`` is True, False or ``"unknown"``:
+    never True when it could not decide (out of budget, input it does not
+    understand) — that is ``unknown`` with the reason.  It may raise; the run
+    then records ``unknown`` with the error.  ``evidence`` is JSON-able data
+    (``docs/evidence.md``), the report draws from it."""
 
     name: str
     fn: CheckFn

@@ -29,6 +29,13 @@ class Client(Protocol):
     completion's value (a read's result); ``error`` a short string or None.
     It must return within about ``timeout`` seconds.  ``node`` (optional
     attribute) names the node it talks to; the runner records it on ops.
+
+    The rules: ``fail`` only when the op certainly did not take effect (refused
+    before sending, a compare that failed); raising :class:`DefiniteFailure` says
+    the same.  Any other exception, and any timeout after the request may have
+    left, is ``info`` — the checkers then consider both outcomes — and the worker
+    replaces the client (a fresh process, ``close`` called on the old one).  A
+    read that fails is ``fail`` (it changed nothing).  ``close`` must not raise.
     """
 
     def invoke(self, f: str, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]: ...

@@ -61,6 +61,16 @@ class Target(abc.ABC):
     A subclass implements ``install``, ``configure``, ``start``, ``healthy`` and
     ``client``; the rest has working defaults.  Kill and pause come with
     :class:`KillsDaemons`, primaries with a ``primaries`` method.
+
+    The contract: the constructor validates options (``OPTIONS``; OptionError
+    naming the option — it runs at spec validation, before any node exists).
+    ``install``/``configure``/``start`` may raise (TargetError, NodeError: one
+    line, the run aborts as ``unknown`` and still tears down); ``start`` is
+    idempotent and is how a killed node comes back.  ``healthy`` never raises: it
+    answers (False, why).  Every daemon is started with ``node.start_daemon`` and
+    tracked (``_track``) with ``self._env(node)`` in its environment, which is what
+    makes kill, pause and clock faults work.  ``client`` is called once per client
+    process and must not block on the network for long (connect lazily).
     """
 
     name: str = ""

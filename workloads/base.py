@@ -11,6 +11,12 @@ from core.errors import OptionError
 from core.options import Option, validate_options
 
 class Workload(Protocol):
+    """What clients do and how it is judged.  ``generator`` returns a fresh
+    ``core.generator`` Gen of ``{"f", "key", "value"}`` ops (deterministic for a
+    given ``rng``: the run's seed), ``client_fs`` the ``f``s a target's client
+    must implement, ``checkers`` the checker names (and options) that judge the
+    history.  Holds no run state: one instance serves every run."""
+
     name: str
     description: str
     client_fs: tuple[str, ...]

@@ -43,11 +43,17 @@ class Fault(abc.ABC):
     # -- the run -------------------------------------------------------------------------
     @abc.abstractmethod
     def apply(self, value: Any) -> Any:
-        """Start the fault; returns what was applied (the op's recorded value)."""
+        """Start the fault; returns what was applied (the op's recorded value).
+
+        Record what will be undone in ``self.nem.journal`` (fsynced) *before* acting,
+        so ``splitbrain clean`` can heal it after a crash.  May raise: the op is then
+        recorded as ``info`` with the error and the run goes on (a ValueError or
+        NodeError becomes a one-line NemesisError first)."""
 
     @abc.abstractmethod
     def heal(self, value: Any = None) -> Any:
-        """End it (``None``: everywhere); idempotent."""
+        """End it (``None``: everywhere).  Idempotent: healing what is not in force
+        does nothing, because the run heals everything again on exit and Ctrl-C."""
 
     def in_force(self) -> bool:
         """Whether anything of this fault is applied now (heal_all heals it then)."""
