@@ -65,9 +65,14 @@ def splitbrain_run(request: pytest.FixtureRequest,
     def run(spec: Any = None, **parts: Any) -> testing.Run:
         parts.setdefault("store", store)
         try:
-            return testing.run(spec, **parts)
+            run = testing.run(spec, **parts)
         except testing.RunError as e:
             pytest.fail(f"splitbrain: {e}", pytrace=False)
+        if run.interrupted:
+            # The run caught Ctrl-C to tear down first; now stop the session as pytest would.
+            raise KeyboardInterrupt(f"splitbrain run interrupted during the {run.interrupted} "
+                                    f"(nodes and faults torn down; {run.run_dir})")
+        return run
 
     return run
 

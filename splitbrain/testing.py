@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from checkers.result import CheckResult, verdict_word
 from core.errors import UserError
+from core.store import RunDir
 
 __all__ = ["Run", "RunError", "missing", "run", "spec_dict"]
 
@@ -41,6 +42,7 @@ class Run:
     run_dir: Path
     results: list[CheckResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    interrupted: str | None = None   # where Ctrl-C stopped it (then it is unknown)
 
     @property
     def valid(self) -> bool:
@@ -48,15 +50,11 @@ class Run:
 
     @property
     def report_path(self) -> Path:
-        return self.run_dir / "report.html"
+        return RunDir(self.run_dir).report
 
     @property
     def history_path(self) -> Path:
-        return self.run_dir / "history.jsonl"
-
-    @property
-    def results_path(self) -> Path:
-        return self.run_dir / "results.json"
+        return RunDir(self.run_dir).history
 
     def __repr__(self) -> str:
         # pytest prints this under a failed ``assert run.valid``: say what and where.
@@ -147,7 +145,8 @@ def run(spec: str | os.PathLike | Mapping[str, Any] | None = None, *,
         raise RunError(str(e)) from None
     word = verdict_word(out.verdict)
     return Run(word, summarize(out.verdict, out.results), out.run_dir.path,
-               list(out.results), [out.error] if out.error else [])
+               list(out.results), [out.error] if out.error else [],
+               out.meta.get("interrupted"))
 
 
 # ----------------------------------------------------------------------------- what a machine can do

@@ -75,3 +75,27 @@ def test_a_class_given_for_the_target_is_named_by_its_path():
     assert d["target"] == {"name": "targets.etcd.target:EtcdTarget", "read_mode": "serializable"}
     from harness.spec import spec_from_dict
     assert spec_from_dict(d).target == "targets.etcd.target:EtcdTarget"
+
+
+def test_an_interrupted_run_stops_the_session_after_its_teardown(pytester: pytest.Pytester):
+    # The run itself catches Ctrl-C to heal and tear down (harness.lifecycle); the
+    # fixture then hands the interrupt back to pytest instead of a failed assert.
+    pytester.makepyfile("""
+        from pathlib import Path
+        from splitbrain import testing
+
+        def fake_run(spec=None, **parts):
+            return testing.Run("unknown", "UNKNOWN: run: interrupted", Path("/store/t/1"),
+                               interrupted="main phase")
+
+        def test_interrupted(splitbrain_run, monkeypatch):
+            monkeypatch.setattr(testing, "run", fake_run)
+            splitbrain_run({})
+
+        def test_never_reached():
+            pass
+    """)
+    res = pytester.runpytest_subprocess(*PLUGIN)
+    assert res.ret == pytest.ExitCode.INTERRUPTED
+    res.stdout.fnmatch_lines(["*splitbrain run interrupted during the main phase "
+                              "(nodes and faults torn down; /store/t/1)*"])
