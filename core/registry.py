@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from checkers.entry_points import EntryPoint, PluginError, entry_points
 
@@ -58,9 +58,13 @@ class Registry:
     def __init__(self, kind: str,
                  builtins: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None, *,
                  group: str | None = None,
-                 error: Callable[[str, Any, list[str]], Exception] | None = None):
+                 error: Callable[[str, Any, list[str]], Exception] | None = None,
+                 order: Sequence[str] = ()):
         self.kind = kind
         self.group = group
+        # How lists and messages order the built-ins (the most used first); entry
+        # points themselves come unordered.  Unlisted built-ins follow, sorted.
+        self._order = {n: i for i, n in enumerate(order)}
         # A callable is asked on first use, and every time (a list kept in code may grow).
         self._make_builtins = builtins if callable(builtins) else None
         self._fixed: dict[str, Any] = {} if callable(builtins) else dict(builtins or {})
@@ -88,7 +92,9 @@ class Registry:
     def names(self) -> list[str]:
         """Built-in entry points and the fixed table first, then plugins and added names sorted."""
         eps = self.entry_points()
-        first = [n for n, ep in eps.items() if ep.builtin] + list(self._builtins)
+        builtin = sorted((n for n, ep in eps.items() if ep.builtin),
+                         key=lambda n: (self._order.get(n, len(self._order)), n))
+        first = builtin + list(self._builtins)
         rest = sorted((set(self._added) | set(eps)) - set(first))
         return list(dict.fromkeys(first + rest))
 

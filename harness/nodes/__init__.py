@@ -41,7 +41,7 @@ class UnknownProvider(UnknownName, NodeError):
 
 # Entry points (pyproject.toml), imported lazily so netns users never import docker/paramiko.
 PROVIDERS = Registry("node provider", group="splitbrain.providers",
-                     error=UnknownProvider)
+                     order=("netns", "docker", "ssh"), error=UnknownProvider)
 
 
 def new_test_id(store_root: Path | None = None) -> str:

@@ -14,7 +14,9 @@ from core.registry import Registry
 
 from .base import Fault
 
-REGISTRY = Registry("fault", group="splitbrain.faults")
+REGISTRY = Registry("fault", group="splitbrain.faults", order=(
+    "partition", "clock", "kill", "pause", "loss", "latency", "lose-unfsynced", "fsync-error",
+    "slow-disk", "stop-and-go", "cpu-starve"))
 register = REGISTRY.register
 unregister = REGISTRY.unregister
 
