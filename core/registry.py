@@ -22,11 +22,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from checkers.entry_points import EntryPoint, PluginError, entry_points
+from checkers.entry_points import GROUP_PREFIX, EntryPoint, PluginError, entry_points
 
 from .errors import BrokenPlugin, UnknownName
 
-GROUP_PREFIX = "splitbrain."
 
 
 def load_path(path: str) -> Any:
