@@ -58,7 +58,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UserError("say what to check: --model MODEL (linearizability) or --checker NAME")
     try:
         registry.get(checker)  # an unknown name is a user error before any loading
-    except registry.UnknownChecker as e:
+    except (registry.UnknownChecker, registry.PluginError) as e:
         raise UserError(str(e)) from None
     options: dict[str, Any] = {}
     if args.model:

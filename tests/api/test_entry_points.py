@@ -135,3 +135,13 @@ def test_list_shows_built_ins_plugins_and_broken_ones(plugins, capsys):
     assert main(["list", "targets"]) == 0
     text = capsys.readouterr().out
     assert "good-etcd" in text and "BROKEN: target 'bad-db'" in text
+
+
+def test_checking_a_history_with_a_broken_checker_plugin_is_one_line(plugins, tmp_path, capsys):
+    from harness.cli import main
+    h = tmp_path / "h.jsonl"
+    h.write_text('{"index":0,"type":"invoke","f":"read","process":0,"value":null}\n')
+    assert main(["check", "--checker", "bad-check", str(h)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("splitbrain: error: ")
+    assert "bad-plugin 1.2" in err and "good_plugin:nothing" in err and "AttributeError" in err
