@@ -73,6 +73,9 @@ class ProcessTarget(KillsDaemons, Target):
         "peer_separator": Option(",", lambda v: None if isinstance(v, str) else "a string"),
         "health_command": Option(None, doc="argv template run on the node; exit 0 = healthy "
                                            "(default: the client port accepts a connection)"),
+        "init_command": Option(None, doc="argv template run once on the first node when every "
+                                         "node is first healthy (create a bucket, init a "
+                                         "cluster); retried until it exits 0"),
         "primary_command": Option(None, doc="argv template run on each node; exit 0 = this "
                                             "node is a primary now (default: none known)"),
         "client": Option(None, _client_paths, doc="client class, module:Class (or one per "
@@ -92,6 +95,7 @@ class ProcessTarget(KillsDaemons, Target):
         self.workloads = tuple(given if given is not None else
                                (client if isinstance(client, dict) else ["register"]))
         self.packages = tuple(self.options["packages"])
+        self._initialized = False
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         o = super().validate_options(options)
@@ -99,7 +103,7 @@ class ProcessTarget(KillsDaemons, Target):
             if o[required] is None:
                 raise OptionError(f"target process needs {required!r} "
                                   f"({self.OPTIONS[required].doc})", option=required)
-        for key in ("command", "health_command", "primary_command"):
+        for key in ("command", "health_command", "init_command", "primary_command"):
             if o[key] is not None and (why := bad_template(o[key], list(o["ports"]))):
                 raise OptionError(f"{o[key]!r} is not valid; expected {why}", option=key)
         if why := bad_template(o["peer_format"], list(o["ports"])):
@@ -192,6 +196,23 @@ class ProcessTarget(KillsDaemons, Target):
             except NodeError:
                 continue
         return out
+
+    def cluster_healthy(self, timeout: float = 1.0) -> tuple[bool, str]:
+        """Every node healthy, and the init command has succeeded once."""
+        ok, why = super().cluster_healthy(timeout)
+        if not ok or self._initialized or self.options["init_command"] is None:
+            return ok, why
+        first = self.nodes[0]
+        try:
+            # Bounded by its own timeout, not the probe's: initialising may take seconds.
+            r = first.exec(self._argv(self.options["init_command"], first), timeout=30)
+        except NodeError as e:
+            return False, f"init command: {e}"
+        if r.exit_code != 0:
+            tail = (r.stderr or r.stdout).decode(errors="replace").strip()[-200:]
+            return False, f"init command exited {r.exit_code}: {tail}"
+        self._initialized = True
+        return True, ""
 
     # -- clients -------------------------------------------------------------------
     def client(self, node: Node, workload_name: str, options: Mapping[str, Any]) -> Any:

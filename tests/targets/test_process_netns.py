@@ -37,12 +37,16 @@ def test_three_unreplicated_copies_are_found_not_linearizable(tmp_path):
     # Each node keeps its own register: a read on one node misses a write
     # acknowledged by another, which only the checker can say.  The target is
     # named by import path, as a class outside any registry would be.
-    r = run(target=target(name="targets.process.target:ProcessTarget"), workload={"name": "register", "read_fraction": 0.5},
+    marker = tmp_path / "init-ran"
+    init = [sys.executable, "-c", "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + ';')",
+            str(marker), "{node}"]
+    r = run(target=target(name="targets.process.target:ProcessTarget", init_command=init), workload={"name": "register", "read_fraction": 0.5},
             nodes=3, time_limit="4s", concurrency=6, rate=200, seed=3, store=tmp_path)
     assert r.verdict == "invalid", r
     lin = next(c for c in r.results if c.checker == "linearizable")
     assert lin.valid is False
     assert r.history_path.stat().st_size > 0 and r.report_path.exists()
+    assert marker.read_text() == "n1;"     # once, on the first node, before the workload
 
 
 def test_one_durable_node_survives_kill_and_pause(tmp_path):
