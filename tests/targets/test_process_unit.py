@@ -69,3 +69,20 @@ def test_a_spec_names_the_process_target_and_a_client_by_path():
                         "workload": "register", "nemesis": {"faults": ["kill", "pause",
                                                                        "partition", "clock"]}})
     assert s.target == "process" and s.target_options["client"] == CLIENT
+
+
+def test_the_nats_process_example_renders_a_cluster():
+    import yaml
+    from pathlib import Path
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" /
+                           "nats-process.yaml").read_text())
+    t = spec["target"]
+    views = [NodeView(f"n{i + 1}", i, f"10.0.0.{i + 1}", f"/d/n{i + 1}") for i in range(3)]
+    argv = render(t["command"], views[1], views, t["port"], t["ports"], t["peer_format"], ",")
+    assert argv[:7] == ["nats-server", "-a", "10.0.0.2", "-p", "4222", "-n", "n2"]
+    assert argv[argv.index("--routes") + 1] == "nats://10.0.0.1:6222,nats://10.0.0.3:6222"
+    init = render(t["init_command"], views[0], views, t["port"], t["ports"], "{ip}", ",")
+    assert init[-1] == "nats://10.0.0.1:4222" and "create_key_value" in init[2]
+    pytest.importorskip("splitbrain_nats.client")   # the plugin's client, when installed
+    from harness.spec import load_spec
+    assert load_spec(Path(__file__).resolve().parents[2] / "examples" / "nats-process.yaml")
