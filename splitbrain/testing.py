@@ -149,7 +149,7 @@ def run(spec: str | os.PathLike | Mapping[str, Any] | None = None, *,
                out.meta.get("interrupted"))
 
 
-# ----------------------------------------------------------------------------- what a machine can do
+# ------------------------------------------------------------------ what a machine can do
 
 def _docker_reason() -> str | None:
     try:

@@ -81,8 +81,9 @@ class ProcessTarget(KillsDaemons, Target):
         "client": Option(None, _client_paths, doc="client class, module:Class (or one per "
                                                   "workload: {register: module:Class})"),
         "client_options": Option({}, lambda v: None if isinstance(v, dict) else "a mapping"),
-        "workloads": Option(None, lambda v: None if v is None else _str_list(v), doc="workloads the client serves (default: "
-                                                 "register, or the client mapping's keys)"),
+        "workloads": Option(None, lambda v: None if v is None else _str_list(v),
+                            doc="workloads the client serves (default: register, or the "
+                                "client mapping's keys)"),
         "packages": Option([], _str_list, doc="Debian packages the program needs"),
         "env": Option({}, _str_map, doc="environment of the process"),
         "daemon": Option("process", a_string, doc="the process' name in logs and reports"),

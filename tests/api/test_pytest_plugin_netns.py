@@ -32,7 +32,8 @@ def test_judged_runs_in_a_users_suite(pytester: pytest.Pytester, tmp_path: Path)
         @pytest.mark.splitbrain_needs("netns", "etcd")
         def test_etcd_register_under_partitions(splitbrain_run):
             run = splitbrain_run({{
-                "name": "plugin-etcd", "target": "etcd", "nodes": {{"provider": "netns", "count": 3}},
+                "name": "plugin-etcd", "target": "etcd",
+                "nodes": {{"provider": "netns", "count": 3}},
                 "workload": "register", "time_limit": "6s", "concurrency": 6, "rate": 100,
                 "nemesis": {{"faults": ["partition"], "interval": "2s"}}, "seed": 7}})
             assert run.valid, run

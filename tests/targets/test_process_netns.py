@@ -40,7 +40,8 @@ def test_three_unreplicated_copies_are_found_not_linearizable(tmp_path):
     marker = tmp_path / "init-ran"
     init = [sys.executable, "-c", "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + ';')",
             str(marker), "{node}"]
-    r = run(target=target(name="targets.process.target:ProcessTarget", init_command=init), workload={"name": "register", "read_fraction": 0.5},
+    r = run(target=target(name="targets.process.target:ProcessTarget", init_command=init),
+            workload={"name": "register", "read_fraction": 0.5},
             nodes=3, time_limit="4s", concurrency=6, rate=200, seed=3, store=tmp_path)
     assert r.verdict == "invalid", r
     lin = next(c for c in r.results if c.checker == "linearizable")
