@@ -58,12 +58,15 @@ class Registry:
                  builtins: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None, *,
                  group: str | None = None,
                  error: Callable[[str, Any, list[str]], Exception] | None = None,
-                 order: Sequence[str] = ()):
+                 order: Sequence[str] = (), table_origin: str = "built-in"):
         self.kind = kind
         self.group = group
         # How lists and messages order the built-ins (the most used first); entry
         # points themselves come unordered.  Unlisted built-ins follow, sorted.
         self._order = {n: i for i, n in enumerate(order)}
+        # What ``builtins`` holds: built-ins kept in code (models), or names another
+        # list registered at run time (checkers.registry.register).
+        self._table_origin = table_origin
         # A callable is asked on first use, and every time (a list kept in code may grow).
         self._make_builtins = builtins if callable(builtins) else None
         self._fixed: dict[str, Any] = {} if callable(builtins) else dict(builtins or {})
@@ -112,7 +115,7 @@ class Registry:
         if ep is not None:
             return Origin("built-in") if ep.builtin else Origin("plugin", f"{ep.dist} {ep.version}")
         if name in self._builtins:
-            return Origin("built-in")
+            return Origin(self._table_origin)
         return Origin("code", name)
 
     def get(self, name: str) -> Any:

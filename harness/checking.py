@@ -33,7 +33,7 @@ def _unknown_checker(kind: str, name: Any, known: list[str]) -> Exception:
 # checkers registered at run time and ``module:function`` names, on the mechanism
 # every other extension point uses.
 CHECKERS = Registry("checker", registry.registered, group=registry.GROUP,
-                    error=_unknown_checker)
+                    error=_unknown_checker, table_origin="registered")
 
 
 def _linear_models() -> dict[str, Any]:

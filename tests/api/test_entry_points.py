@@ -145,3 +145,24 @@ def test_checking_a_history_with_a_broken_checker_plugin_is_one_line(plugins, tm
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("splitbrain: error: ")
     assert "bad-plugin 1.2" in err and "good_plugin:nothing" in err and "AttributeError" in err
+
+
+def test_names_registered_at_run_time_are_listed_as_such(capsys, monkeypatch):
+    import splitbrain
+    import targets
+    from checkers import registry as checker_registry
+    from checkers.counter import check_counter
+    from harness.cli import main
+    from targets.etcd.target import EtcdTarget
+    monkeypatch.setattr(checker_registry, "_REGISTRY", dict(checker_registry._REGISTRY))
+    splitbrain.register("target", "etcd-again", EtcdTarget)
+    splitbrain.register("checker", "counter-again", check_counter)
+    try:
+        assert main(["list", "--json"]) == 0
+        table = json.loads(capsys.readouterr().out)
+        rows = {r["name"]: r for r in table["targets"] + table["checkers"]}
+        assert rows["etcd-again"]["origin"] == "registered targets.etcd.target:EtcdTarget"
+        assert rows["counter-again"]["source"] == "registered"
+        assert rows["counter"]["origin"] == "built-in"
+    finally:
+        targets.REGISTRY.unregister("etcd-again")
