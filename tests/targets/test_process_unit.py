@@ -75,7 +75,7 @@ def test_the_nats_process_example_renders_a_cluster():
     import yaml
     from pathlib import Path
     spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" /
-                           "nats-process.yaml").read_text())
+                           "nats-process-init.yaml").read_text())
     t = spec["target"]
     views = [NodeView(f"n{i + 1}", i, f"10.0.0.{i + 1}", f"/d/n{i + 1}") for i in range(3)]
     argv = render(t["command"], views[1], views, t["port"], t["ports"], t["peer_format"], ",")
@@ -85,4 +85,4 @@ def test_the_nats_process_example_renders_a_cluster():
     assert init[-1] == "nats://10.0.0.1:4222" and "create_key_value" in init[2]
     pytest.importorskip("splitbrain_nats.client")   # the plugin's client, when installed
     from harness.spec import load_spec
-    assert load_spec(Path(__file__).resolve().parents[2] / "examples" / "nats-process.yaml")
+    assert load_spec(Path(__file__).resolve().parents[2] / "examples" / "nats-process-init.yaml")
