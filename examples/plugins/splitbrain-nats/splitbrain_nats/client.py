@@ -130,8 +130,10 @@ class KVClient:
             return self._loop.run(handler(key, value, timeout), timeout)
         except NotConnected as e:
             return FAIL, None, f"not connected: {e}"
-        except nats.errors.NoRespondersError:
-            return FAIL, None, "no responders: no stream listened on the subject"
+        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
+            # a 503 status: the server found no subscriber (no stream leader) for the
+            # subject and dropped the message
+            return FAIL, None, "no responders: no stream leader took the message"
         except BaseException as e:  # noqa: BLE001 - classify every outcome, never crash a worker
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
