@@ -11,7 +11,8 @@ Outcome rules (Jepsen's ok / fail / info):
 - "no responders": the server found no stream listening on the subject, so the
   message reached nobody: ``fail``;
 - a cas whose expected last sequence was wrong: ``fail`` with ``cas-mismatch``;
-- any other error or timeout once a write was handed to the connection: ``info``.
+- any other error or timeout once a write was handed to the connection: ``info``;
+  before that (connecting, the read half of a cas) it is ``fail``.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class KVClient:
         self._loop = LoopThread(f"nats-client-{self.node}")
         self._nc: Any = None
         self._kv: Any = None
+        # Set just before a write is handed to the connection: until then any
+        # error (a connect that timed out included) means nothing was sent.
+        self._handed = False
 
     # -- connection --------------------------------------------------------------
     async def _drop(self) -> None:
@@ -101,9 +105,12 @@ class KVClient:
             return None
 
         try:
+            # nats-py retries a refused server until max_reconnect_attempts is passed
+            # (0 would retry forever, even with allow_reconnect off): 1 means two quick
+            # tries, each given half the op's time.
             self._nc = await nats.connect(servers=[self.url], allow_reconnect=False,
-                                          max_reconnect_attempts=0,
-                                          connect_timeout=max(0.1, timeout),
+                                          max_reconnect_attempts=1, reconnect_time_wait=0,
+                                          connect_timeout=max(0.05, timeout / 2),
                                           error_cb=quiet, name=f"splitbrain-{self.node}")
             js = self._nc.jetstream(timeout=max(0.1, timeout))
             # KeyValue's constructor reads the bucket's stream info (to learn whether
@@ -125,7 +132,7 @@ class KVClient:
         handler = getattr(self, "op_" + f.replace("-", "_"), None)
         if handler is None:
             return FAIL, None, f"unsupported f {f!r} for {type(self).__name__}"
-        writes = f != "read"
+        self._handed = False
         try:
             return self._loop.run(handler(key, value, timeout), timeout)
         except NotConnected as e:
@@ -139,7 +146,7 @@ class KVClient:
                 raise
             # a timeout may leave the connection half-used: start afresh at the next op
             self._loop_drop()
-            return (INFO if writes else FAIL), None, _error(e)
+            return (INFO if self._handed else FAIL), None, _error(e)
 
     def _loop_drop(self) -> None:
         try:
@@ -177,6 +184,7 @@ class RegisterClient(KVClient):
     async def op_write(self, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]:
         k = self._key(key)
         kv = await self._ready(timeout)
+        self._handed = True
         await kv.put(k, _encode(value))
         return OK, value, None
 
@@ -192,6 +200,7 @@ class RegisterClient(KVClient):
             # the stream leader's answer inside the op's window (values are unique,
             # so a different value means a different write): an observation
             return FAIL, value, CAS_MISMATCH
+        self._handed = True
         try:
             # KV update = publish with Nats-Expected-Last-Subject-Sequence: the leader
             # refuses it unless the key's last revision is still the one just read.
@@ -213,6 +222,7 @@ class SetClient(KVClient):
     async def op_add(self, key: Any, value: Any, timeout: float) -> tuple[str, Any, Any]:
         k = self._key(f"{key}.{value}")
         kv = await self._ready(timeout)
+        self._handed = True
         await kv.put(k, b"1")
         return OK, value, None
 
