@@ -29,9 +29,10 @@ from splitbrain import FAIL, INFO, OK
 
 from .loop import LoopThread
 
-# The history format's error for a cas whose compare failed (checkers' CAS_MISMATCH);
-# the public API does not export the constant, so its documented value is used.
-CAS_MISMATCH = "cas-mismatch"
+try:
+    from splitbrain import CAS_MISMATCH
+except ImportError:  # splitbrain before the API exported it: the history format's value
+    CAS_MISMATCH = "cas-mismatch"
 
 # JetStream's API error codes for "wrong last sequence" on an expected-sequence
 # publish (JSStreamWrongLastSequenceErrF; 10164 is the constant form of newer servers).
@@ -73,12 +74,18 @@ class KVClient:
     # what a key of the workload becomes inside the bucket
     prefix = ""
 
-    def __init__(self, ip: str, port: int, bucket: str, *, node_name: str = "") -> None:
+    def __init__(self, ip: str, port: int, bucket: str = "splitbrain", *, node_name: str = "",
+                 create_replicas: int = 0) -> None:
+        """``create_replicas``: create the bucket with that many replicas when it is
+        missing (for a cluster started by something else than NatsTarget, such as
+        the generic ``process`` target); 0 leaves creating it to the target."""
         self.url = f"nats://{ip}:{port}"
         self.bucket = bucket
         self.stream = f"KV_{bucket}"
-        self.node = node_name or ip
-        self._loop = LoopThread(f"nats-client-{self.node}")
+        # the node the history records; None lets the target that built the client set it
+        self.node = node_name or None
+        self.create_replicas = create_replicas
+        self._loop = LoopThread(f"nats-client-{node_name or ip}")
         self._nc: Any = None
         self._kv: Any = None
         # Set just before a write is handed to the connection: until then any
@@ -115,7 +122,14 @@ class KVClient:
             js = self._nc.jetstream(timeout=max(0.1, timeout))
             # KeyValue's constructor reads the bucket's stream info (to learn whether
             # gets go direct): a request, but one that changes nothing.
-            self._kv = await js.key_value(self.bucket)
+            try:
+                self._kv = await js.key_value(self.bucket)
+            except nats.js.errors.BucketNotFoundError:
+                if not self.create_replicas:
+                    raise
+                # identical config: a no-op when another client made it first
+                self._kv = await js.create_key_value(bucket=self.bucket, history=1,
+                                                     replicas=self.create_replicas)
         except Exception as e:  # noqa: BLE001 - any failure here sent no op
             await self._drop()
             raise NotConnected(_error(e)) from None
