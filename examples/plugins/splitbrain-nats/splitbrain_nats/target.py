@@ -67,7 +67,7 @@ class NatsTarget(KillsDaemons, Target):
                            and 0 <= v <= 5 else "0 (one per node) up to 5 (JetStream's limit)"),
         "bucket": Option("splitbrain", _bucket),
         # leader: gets are answered by the stream leader ($JS.API.STREAM.MSG.GET);
-        # direct: by any replica (allow_direct), which JetStream documents as possibly stale
+        # direct: by any replica (the stream's allow_direct), which may lag the leader
         "read": Option("leader", _one_of(*READS)),
         # what partition-primaries/kill-primaries aim at: the bucket's stream leader or
         # the JetStream meta leader (which places streams and elects nothing for them)
