@@ -42,8 +42,8 @@ _WRONG_LAST_SEQUENCE = (10071, 10164)
 _KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")
 
 
-class NotConnected(Exception):
-    """No connection could be opened: nothing was sent."""
+class NotSent(Exception):
+    """The op was refused before anything was sent (no connection, a bad key)."""
 
 
 def _encode(v: Any) -> bytes:
@@ -102,7 +102,7 @@ class KVClient:
                 pass
 
     async def _ready(self, timeout: float) -> Any:
-        """The bucket handle, connecting first when needed (NotConnected if that fails)."""
+        """The bucket handle, connecting first when needed (NotSent if that fails)."""
         if self._nc is not None and self._nc.is_connected and self._kv is not None:
             return self._kv
         await self._drop()
@@ -118,7 +118,7 @@ class KVClient:
             self._nc = await nats.connect(servers=[self.url], allow_reconnect=False,
                                           max_reconnect_attempts=1, reconnect_time_wait=0,
                                           connect_timeout=max(0.05, timeout / 2),
-                                          error_cb=quiet, name=f"splitbrain-{self.node}")
+                                          error_cb=quiet, name=f"splitbrain-{self.node or self.url}")
             js = self._nc.jetstream(timeout=max(0.1, timeout))
             # KeyValue's constructor reads the bucket's stream info (to learn whether
             # gets go direct): a request, but one that changes nothing.
@@ -132,13 +132,13 @@ class KVClient:
                                                      replicas=self.create_replicas)
         except Exception as e:  # noqa: BLE001 - any failure here sent no op
             await self._drop()
-            raise NotConnected(_error(e)) from None
+            raise NotSent(f"not connected: {_error(e)}") from None
         return self._kv
 
     def _key(self, key: Any) -> str:
         k = f"{self.prefix}{'default' if key is None else key}"
         if not _KEY.match(k):
-            raise NotConnected(f"key {k!r} is not a valid NATS KV key")
+            raise NotSent(f"key {k!r} is not a valid NATS KV key")
         return k
 
     # -- ops ---------------------------------------------------------------------
@@ -149,8 +149,8 @@ class KVClient:
         self._handed = False
         try:
             return self._loop.run(handler(key, value, timeout), timeout)
-        except NotConnected as e:
-            return FAIL, None, f"not connected: {e}"
+        except NotSent as e:
+            return FAIL, None, str(e)
         except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
             # a 503 status: the server found no subscriber (no stream leader) for the
             # subject and dropped the message
