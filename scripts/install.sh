@@ -22,6 +22,7 @@ packages=(
   redis-server redis-sentinel
   zookeeperd libslf4j-java
   postgresql-15                                      # transactional target
+  nats-server                                        # the example plugin's target (examples/plugins/splitbrain-nats)
   fuse3 python3-pyfuse3                              # lazyfs: the disk faults' filesystem
   openssh-client
 )
@@ -33,7 +34,7 @@ fi
 declare -A daemon_units=(
   [etcd-server]=etcd.service [redis-server]=redis-server.service
   [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
-  [postgresql-15]=postgresql.service
+  [postgresql-15]=postgresql.service [nats-server]=nats-server.service
 )
 
 missing=()
@@ -75,6 +76,15 @@ fi
 echo "installing splitbrain (pip install -e .[test])"
 if ! PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e ".[test]"; then
   echo "scripts/install.sh: pip install of splitbrain failed (see above)" >&2
+  exit 1
+fi
+
+# The third-party plugin example, installed as its users install it (not editable): its
+# entry point registers the nats target, and tests/plugins runs its own test suite.
+echo "installing the splitbrain-nats plugin (pip install ./examples/plugins/splitbrain-nats)"
+if ! PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check \
+    ./examples/plugins/splitbrain-nats; then
+  echo "scripts/install.sh: pip install of examples/plugins/splitbrain-nats failed (see above)" >&2
   exit 1
 fi
 
