@@ -40,10 +40,11 @@ from core.errors import OptionError
 from core.generator import (Gen, each_process, final, limit, mix, once, phases, repeat, seq,
                             stagger, time_limit)
 from core.nodes import Daemon, ExecResult, Node, NodeError
-from core.options import Option
+from core.options import (Option, a_bool, a_number, a_string, fraction, int_at_least,
+                          non_negative_int, one_of, positive_int, probability)
 from harness.registries import KINDS, register, registry
 from nemesis.faults.base import Fault
-from targets.base import KillsDaemons, LogPattern, Target, TargetError
+from targets.base import KillsDaemons, LogPattern, Target, TargetError, sorted_elements
 from workloads.base import BaseWorkload, Workload
 
 __all__ = [
@@ -53,4 +54,8 @@ __all__ = [
     "NodeError", "OK", "Option", "OptionError", "Pausable", "PromisesModels", "Target",
     "TargetError", "UNKNOWN", "Workload", "each_process", "final", "limit", "mix", "once",
     "phases", "register", "registry", "repeat", "seq", "stagger", "time_limit",
+    # option checks for OPTIONS = {name: Option(default, check)}
+    "a_bool", "a_number", "a_string", "fraction", "int_at_least", "non_negative_int", "one_of",
+    "positive_int", "probability",
+    "sorted_elements",
 ]

@@ -13,7 +13,8 @@ from typing import Any, Mapping, Sequence
 
 import nats
 
-from splitbrain import Client, KillsDaemons, LogPattern, Node, Option, Target, TargetError
+from splitbrain import (Client, KillsDaemons, LogPattern, Node, Option, Target, TargetError,
+                        a_string, one_of, positive_int)
 
 from .client import CLIENTS
 from .config import Ports, server_conf
@@ -32,16 +33,6 @@ CLOCK_REFUSAL = ("nats-server is a Go binary: Go reads the clock through the vDS
 def _port(v: Any) -> str | None:
     return None if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536 \
         else "a TCP port (1-65535)"
-
-
-def _positive(v: Any) -> str | None:
-    return None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "a positive integer"
-
-
-def _one_of(*allowed: str):
-    def check(v: Any) -> str | None:
-        return None if v in allowed else f"one of {', '.join(allowed)}"
-    return check
 
 
 def _bucket(v: Any) -> str | None:
@@ -68,16 +59,15 @@ class NatsTarget(KillsDaemons, Target):
         "bucket": Option("splitbrain", _bucket),
         # leader: gets are answered by the stream leader ($JS.API.STREAM.MSG.GET);
         # direct: by any replica (the stream's allow_direct), which may lag the leader
-        "read": Option("leader", _one_of(*READS)),
+        "read": Option("leader", one_of(*READS)),
         # what partition-primaries/kill-primaries aim at: the bucket's stream leader or
         # the JetStream meta leader (which places streams and elects nothing for them)
-        "primary": Option("stream", _one_of(*PRIMARIES)),
+        "primary": Option("stream", one_of(*PRIMARIES)),
         "client_port": Option(4222, _port),
         "cluster_port": Option(6222, _port),
         "monitor_port": Option(8222, _port),
-        "max_file_store_mib": Option(1024, _positive),
-        "binary": Option("nats-server", lambda v: None if isinstance(v, str) and v
-                         else "a program name or path"),
+        "max_file_store_mib": Option(1024, positive_int),
+        "binary": Option("nats-server", a_string),
     }
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
