@@ -22,6 +22,7 @@ packages=(
   redis-server redis-sentinel
   zookeeperd libslf4j-java
   postgresql-15                                      # transactional target
+  mariadb-server galera-4 rsync                      # mariadb-galera target (rsync: state transfer)
   fuse3 python3-pyfuse3                              # lazyfs: the disk faults' filesystem
   openssh-client
 )
@@ -33,7 +34,7 @@ fi
 declare -A daemon_units=(
   [etcd-server]=etcd.service [redis-server]=redis-server.service
   [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
-  [postgresql-15]=postgresql.service
+  [postgresql-15]=postgresql.service [mariadb-server]=mariadb.service
 )
 
 missing=()

@@ -12,6 +12,7 @@ from core.capabilities import ClockSkewable, HasFiles, HasPrimaries, Killable, P
 # name -> "module:Class"; imported on first use so that listing names is cheap.
 BUILTIN = {
     "etcd": "targets.etcd.target:EtcdTarget",
+    "mariadb-galera": "targets.mariadb_galera.target:GaleraTarget",
     "postgresql": "targets.postgresql.target:PostgresTarget",
     "redis": "targets.redis.target:RedisTarget",
     "zookeeper": "targets.zookeeper.target:ZookeeperTarget",
