@@ -73,10 +73,11 @@ class GaleraClient(abc.ABC):
             with conn.cursor() as cur:
                 # Server-side bounds too, so a blocked statement ends on the server and its
                 # locks go (max_statement_time in seconds; innodb_lock_wait_timeout whole ones).
-                cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation}, "
-                            f"SESSION max_statement_time = {timeout:.3f}, "
-                            f"SESSION innodb_lock_wait_timeout = {max(1, math.ceil(timeout))}, "
-                            f"SESSION wsrep_sync_wait = {int(self.sync_wait)}")
+                cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {self.isolation}")
+                cur.execute(f"SET @@SESSION.max_statement_time = {timeout:.3f}, "
+                            "@@SESSION.innodb_lock_wait_timeout = "
+                            f"{max(1, math.ceil(timeout))}, "
+                            f"@@SESSION.wsrep_sync_wait = {int(self.sync_wait)}")
                 if self._setup is not None:
                     self._setup(cur)
                     self._setup = None
