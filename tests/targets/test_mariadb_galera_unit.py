@@ -20,9 +20,9 @@ def test_options_are_checked_with_the_field_named():
             T(bad)
 
 
-def test_repeatable_read_promises_only_read_committed():
+def test_repeatable_read_promises_only_read_committed_and_serializable_only_si():
     T = targets.get("mariadb-galera")
-    assert T({"isolation": "serializable"}).consistency_models() == ["serializable"]
+    assert T({"isolation": "serializable"}).consistency_models() == ["snapshot-isolation"]
     assert T({"isolation": "repeatable-read"}).consistency_models() == ["read-committed"]
     assert T({"isolation": "read-committed"}).consistency_models() == ["read-committed"]
 
