@@ -76,38 +76,32 @@ class SocketWatchdog:
 
 # -- the workloads, over a target's statements ------------------------------------------------
 
-def list_append_txn(f: str, value: Sequence[Sequence[Any]], append: Callable[[str, Any], None],
-                    read: Callable[[str], list]) -> list:
-    """``["append", k, v]`` appends in one statement; ``["r", k, nil]`` reads the list."""
+def _micro_op_txn(workload: str, write_kind: str, f: str, value: Sequence[Sequence[Any]],
+                  write: Callable[[str, Any], None], read: Callable[[str], Any]) -> list:
     if f != "txn":
-        raise ValueError(f"list-append client: unknown f {f!r}")
+        raise ValueError(f"{workload} client: unknown f {f!r}")
     out = []
     for kind, k, v in value:
-        if kind == "append":
-            append(key_text(k), v)
-            out.append(["append", k, v])
+        if kind == write_kind:
+            write(key_text(k), v)
+            out.append([kind, k, v])
         elif kind == "r":
             out.append(["r", k, read(key_text(k))])
         else:
-            raise ValueError(f"list-append client: unknown micro-op {kind!r}")
+            raise ValueError(f"{workload} client: unknown micro-op {kind!r}")
     return out
+
+
+def list_append_txn(f: str, value: Sequence[Sequence[Any]], append: Callable[[str, Any], None],
+                    read: Callable[[str], list]) -> list:
+    """``["append", k, v]`` appends in one statement; ``["r", k, nil]`` reads the list."""
+    return _micro_op_txn("list-append", "append", f, value, append, read)
 
 
 def rw_register_txn(f: str, value: Sequence[Sequence[Any]], write: Callable[[str, Any], None],
                     read: Callable[[str], Any]) -> list:
     """``["w", k, v]`` upserts the register; ``["r", k, nil]`` reads it (nil when never written)."""
-    if f != "txn":
-        raise ValueError(f"rw-register client: unknown f {f!r}")
-    out = []
-    for kind, k, v in value:
-        if kind == "w":
-            write(key_text(k), v)
-            out.append(["w", k, v])
-        elif kind == "r":
-            out.append(["r", k, read(key_text(k))])
-        else:
-            raise ValueError(f"rw-register client: unknown micro-op {kind!r}")
-    return out
+    return _micro_op_txn("rw-register", "w", f, value, write, read)
 
 
 def bank_seed_rows(total: int, accounts: int) -> list[tuple[int, int]]:
