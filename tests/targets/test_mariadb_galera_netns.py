@@ -171,3 +171,27 @@ def test_whole_cluster_crash_restarts_from_the_most_recent_node(tmp_path):
         assert set(seen[1:]) <= set(tried), (got, tried)
         for c in (c1, c2, w, r):
             c.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
+                    reason="needs Debian's libfaketime")
+def test_libfaketime_moves_mariadbd_clock(tmp_path):
+    """A server started with the nemesis' clock environment (after the drop to mysql) comes up
+    Synced, and an offset written into its file moves the time SQL sees; clearing it brings
+    the clock back."""
+    from nemesis.faketime import apply_offset, clock_env
+
+    def skew(t, n):
+        return float(t._admin(n, "SELECT UNIX_TIMESTAMP(NOW(6))").strip()) - time.time()
+    with netns_cluster(tmp_path, "mariadb-galera", {}, nodes=1, health_s=120,
+                       env_hook=clock_env) as (t, nodes):
+        n = nodes[0]
+        assert abs(skew(t, n)) < 30
+        measured = apply_offset(n, 3600)
+        assert 3599 < measured < 3601, measured
+        assert 3500 < skew(t, n) < 3700
+        apply_offset(n, None)
+        assert abs(skew(t, n)) < 30
+        c = t.client(n, "list-append", {})
+        assert c.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
+        c.close()
