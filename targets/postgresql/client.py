@@ -18,62 +18,22 @@ never holds a worker past it (libpq has no per-call timeout of its own).
 from __future__ import annotations
 
 import abc
-import os
-import socket
-import threading
 from typing import Any, Callable, Sequence
 
 import psycopg
 from psycopg import errors as pgerr
 
-OK, FAIL, INFO = "ok", "fail", "info"
+from ..sql_txn import (FAIL, INFO, ISOLATION_LEVELS, OK, Abort, SocketWatchdog, bank_seed_rows,
+                       bank_txn, list_append_txn, rw_register_txn, short_error as _short,
+                       sql_isolation)
 
-ISOLATION = {
-    "read-committed": "READ COMMITTED",
-    "repeatable-read": "REPEATABLE READ",
-    "serializable": "SERIALIZABLE",
-}
+ISOLATION = {level: sql_isolation(level) for level in ISOLATION_LEVELS}
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS lists (k text PRIMARY KEY, v bigint[] NOT NULL)",
     "CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint)",
     "CREATE TABLE IF NOT EXISTS accounts (id integer PRIMARY KEY, balance bigint NOT NULL)",
 )
-
-
-class _Watchdog:
-    """Shuts a connection's socket down if a call outlives its timeout."""
-
-    def __init__(self, conn: psycopg.Connection, timeout: float) -> None:
-        self.fired = False
-        self._conn = conn
-        self._timer = threading.Timer(timeout, self._fire)
-        self._timer.daemon = True
-
-    def _fire(self) -> None:
-        self.fired = True
-        try:
-            # shutdown() on a duplicate acts on the shared socket and wakes the blocked reader
-            s = socket.socket(fileno=os.dup(self._conn.fileno()))
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            finally:
-                s.close()
-        except (OSError, psycopg.Error):
-            pass
-
-    def __enter__(self) -> "_Watchdog":
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-
-def _key(k: Any) -> str:
-    # Keys are stored as text so integer and string keys never collide by accident:
-    # the JSON spelling keeps 1 and "1" apart.
-    return f"i:{k}" if isinstance(k, int) and not isinstance(k, bool) else f"s:{k}"
 
 
 class PgClient(abc.ABC):
@@ -155,7 +115,7 @@ class PgClient(abc.ABC):
         level = "REPEATABLE READ" if on_replica and self.isolation == "SERIALIZABLE" \
             else self.isolation
         commit_sent = False
-        with _Watchdog(conn, timeout) as dog:
+        with SocketWatchdog(conn.fileno, timeout, (psycopg.Error,)) as dog:
             try:
                 with conn.cursor() as cur:
                     cur.execute(f"BEGIN ISOLATION LEVEL {level}")
@@ -197,58 +157,32 @@ class PgClient(abc.ABC):
         self._drop()
 
 
-class Abort(Exception):
-    """The transaction itself decided not to commit (e.g. a transfer that would overdraw)."""
-
-
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else type(e).__name__)[:200]
-
-
 class ListAppendClient(PgClient):
     """``["append", k, v]`` appends to the row's array in one statement; ``["r", k, nil]`` reads it."""
 
     def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
-        if f != "txn":
-            raise ValueError(f"list-append client: unknown f {f!r}")
-        out = []
-        for mop in value:
-            kind, k, v = mop
-            if kind == "append":
-                cur.execute("INSERT INTO lists (k, v) VALUES (%s, ARRAY[%s]::bigint[]) "
-                            "ON CONFLICT (k) DO UPDATE SET v = lists.v || EXCLUDED.v",
-                            (_key(k), v))
-                out.append(["append", k, v])
-            elif kind == "r":
-                cur.execute("SELECT v FROM lists WHERE k = %s", (_key(k),))
-                row = cur.fetchone()
-                out.append(["r", k, list(row[0]) if row else []])
-            else:
-                raise ValueError(f"list-append client: unknown micro-op {kind!r}")
-        return out
+        def append(k: str, v: Any) -> None:
+            cur.execute("INSERT INTO lists (k, v) VALUES (%s, ARRAY[%s]::bigint[]) "
+                        "ON CONFLICT (k) DO UPDATE SET v = lists.v || EXCLUDED.v", (k, v))
+
+        def read(k: str) -> list:
+            row = cur.execute("SELECT v FROM lists WHERE k = %s", (k,)).fetchone()
+            return list(row[0]) if row else []
+        return list_append_txn(f, value, append, read)
 
 
 class RwRegisterClient(PgClient):
     """``["w", k, v]`` upserts the register; ``["r", k, nil]`` reads it (nil when never written)."""
 
     def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
-        if f != "txn":
-            raise ValueError(f"rw-register client: unknown f {f!r}")
-        out = []
-        for mop in value:
-            kind, k, v = mop
-            if kind == "w":
-                cur.execute("INSERT INTO registers (k, v) VALUES (%s, %s) "
-                            "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", (_key(k), v))
-                out.append(["w", k, v])
-            elif kind == "r":
-                cur.execute("SELECT v FROM registers WHERE k = %s", (_key(k),))
-                row = cur.fetchone()
-                out.append(["r", k, row[0] if row else None])
-            else:
-                raise ValueError(f"rw-register client: unknown micro-op {kind!r}")
-        return out
+        def write(k: str, v: Any) -> None:
+            cur.execute("INSERT INTO registers (k, v) VALUES (%s, %s) "
+                        "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", (k, v))
+
+        def read(k: str) -> Any:
+            row = cur.execute("SELECT v FROM registers WHERE k = %s", (k,)).fetchone()
+            return row[0] if row else None
+        return rw_register_txn(f, value, write, read)
 
 
 class BankClient(PgClient):
@@ -260,8 +194,7 @@ class BankClient(PgClient):
     def __init__(self, hosts: Sequence[tuple[str, int]], *, accounts: int = 5, total: int = 100,
                  negative_balances: bool = False, **kw: Any) -> None:
         def seed(cur: psycopg.Cursor) -> None:
-            each, extra = divmod(total, accounts)
-            rows = [(i, each + (1 if i < extra else 0)) for i in range(accounts)]
+            rows = bank_seed_rows(total, accounts)
             cur.execute("INSERT INTO accounts (id, balance) SELECT * FROM unnest(%s::int[], "
                         "%s::bigint[]) ON CONFLICT (id) DO NOTHING",
                         ([r[0] for r in rows], [r[1] for r in rows]))
@@ -272,21 +205,13 @@ class BankClient(PgClient):
         return f == "read"
 
     def transact(self, cur: psycopg.Cursor, f: str, key: Any, value: Any) -> Any:
-        if f == "read":
-            cur.execute("SELECT id, balance FROM accounts ORDER BY id")
-            return {str(i): b for i, b in cur.fetchall()}
-        if f == "transfer":
-            src, dst, amount = value["from"], value["to"], value["amount"]
-            cur.execute("SELECT id, balance FROM accounts WHERE id = ANY(%s)", ([src, dst],))
-            bal = dict(cur.fetchall())
-            if src not in bal or dst not in bal:
-                raise Abort(f"no account {src if src not in bal else dst}")
-            if bal[src] - amount < 0 and not self.negative_balances:
-                raise Abort("insufficient funds")
-            cur.execute("UPDATE accounts SET balance = %s WHERE id = %s", (bal[src] - amount, src))
-            cur.execute("UPDATE accounts SET balance = %s WHERE id = %s", (bal[dst] + amount, dst))
-            return value
-        raise ValueError(f"bank client: unknown f {f!r}")
+        return bank_txn(
+            f, value, negative_balances=self.negative_balances,
+            read_all=lambda: cur.execute("SELECT id, balance FROM accounts ORDER BY id").fetchall(),
+            read_some=lambda ids: cur.execute("SELECT id, balance FROM accounts WHERE id = ANY(%s)",
+                                              (ids,)).fetchall(),
+            set_balance=lambda i, b: cur.execute("UPDATE accounts SET balance = %s WHERE id = %s",
+                                                 (b, i)) and None)
 
 
 CLIENTS: dict[str, type[PgClient]] = {

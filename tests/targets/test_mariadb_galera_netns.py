@@ -1,0 +1,197 @@
+"""MariaDB Galera on real netns nodes: a 3-node cluster bootstrapped and joined by rsync SST,
+transactions of every workload through the real client on different nodes, the outcome rules
+(deadlocks and certification failures are fail, a paused server is info after COMMIT), a lost
+update that InnoDB's REPEATABLE READ really allows, kill + rejoin, and a whole-cluster crash
+restarted from the node with the most recent state.  Nothing is left behind."""
+
+import os
+import threading
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.netns, pytest.mark.db, pytest.mark.slow]
+
+if os.geteuid() != 0 or not (os.path.exists("/usr/sbin/mariadbd")
+                             and os.path.exists("/usr/lib/galera/libgalera_smm.so")):
+    pytest.skip("needs root, Debian's mariadb-server and galera-4", allow_module_level=True)
+
+from cluster_support import netns_cluster, until
+
+
+def _concurrently(clients, ops, timeout=10.0):
+    """Run each client's op in its own thread; the clients' transact waits at a barrier after
+    the first half of its micro-ops, so both transactions read before either writes."""
+    barrier = threading.Barrier(len(clients))
+    results = [None] * len(clients)
+
+    for c in clients:
+        base = type(c)
+
+        class Halting(base):
+            def transact(self, cur, f, key, value):
+                out = base.transact(self, cur, f, key, value[:1])
+                barrier.wait(5)
+                return out + base.transact(self, cur, f, key, value[1:])
+        c.__class__ = Halting
+
+    def run(i):
+        results[i] = clients[i].invoke("txn", None, ops[i], timeout)
+    th = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    return results
+
+
+def _append_until_ok(client, key, first):
+    """Until the others declare a killed node gone (evs.suspect_timeout, 5 s) a commit waits
+    for it and may time out as info: append distinct values until one is ok.  The values
+    tried, the last the ok one."""
+    tried = []
+
+    def once():
+        tried.append(first + len(tried))
+        return client.invoke("txn", None, [["append", key, tried[-1]]], 3.0)[0] == "ok"
+    assert until(once, 40, step=0.5), tried
+    return tried
+
+
+def _no_mariadbd_left(nodes):
+    # by the node's data directory (in every argv: --defaults-file, SST scripts, rsync):
+    # a network namespace does not hide other processes on the host
+    return all(not n.exec(["pgrep", "-f", n.data_dir], timeout=5).ok for n in nodes)
+
+
+def test_cluster_workloads_outcomes_lost_update_kill_rejoin_and_pause(tmp_path):
+    with netns_cluster(tmp_path, "mariadb-galera", {"isolation": "repeatable-read",
+                                                    "wsrep_sync_wait": 1},
+                       nodes=3, health_s=180) as (t, nodes):
+        n1, n2, n3 = nodes
+        assert t.primaries(nodes) == [n1]
+        a = t.client(n2, "list-append", {})
+        assert a.invoke("txn", None, [["append", 1, 10], ["append", 1, 11], ["r", 1, None]], 5.0) \
+            == ("ok", [["append", 1, 10], ["append", 1, 11], ["r", 1, [10, 11]]], None)
+        # another node, wsrep_sync_wait=1: the read waits for the append to be applied there
+        a3 = t.client(n3, "list-append", {})
+        assert a3.invoke("txn", None, [["r", 1, None], ["r", "1", None]], 5.0) \
+            == ("ok", [["r", 1, [10, 11]], ["r", "1", []]], None)  # 1 and "1" are two keys
+        r = t.client(n1, "rw-register", {})
+        assert r.invoke("txn", None, [["r", 5, None], ["w", 5, 1], ["r", 5, None]], 5.0) \
+            == ("ok", [["r", 5, None], ["w", 5, 1], ["r", 5, 1]], None)
+        b = t.client(n3, "bank", {"accounts": 4, "total": 40})
+        assert b.invoke("read", None, None, 5.0) == ("ok", {"0": 10, "1": 10, "2": 10, "3": 10},
+                                                     None)
+        assert b.invoke("transfer", None, {"from": 0, "to": 3, "amount": 4}, 5.0)[0] == "ok"
+        assert b.invoke("transfer", None, {"from": 0, "to": 1, "amount": 7}, 5.0) \
+            == ("fail", None, "insufficient funds")
+
+        # Lost update on one node: both read x, both write it, both commit (InnoDB's
+        # REPEATABLE READ does not abort the second writer).  A real anomaly, not a planted one.
+        c1, c2 = (t.client(n1, "rw-register", {}) for _ in range(2))
+        got = _concurrently([c1, c2], [[["r", "x", None], ["w", "x", 1]],
+                                       [["r", "x", None], ["w", "x", 2]]])
+        assert [g[0] for g in got] == ["ok", "ok"], got
+        assert got[0][1][0] == got[1][1][0] == ["r", "x", None], got  # both read the same state
+        # The same on two nodes: Galera's certification aborts one writer, 1213 → fail.
+        d1, d2 = t.client(n1, "rw-register", {}), t.client(n2, "rw-register", {})
+        got = _concurrently([d1, d2], [[["r", "y", None], ["w", "y", 1]],
+                                       [["r", "y", None], ["w", "y", 2]]])
+        assert sorted(g[0] for g in got) == ["fail", "ok"], got
+        assert any(g[2] and g[2].startswith("1213") for g in got), got
+
+        # kill + rejoin: the node comes back by IST/SST and has every committed append
+        t.kill(n2)
+        assert not t.daemons(n2)
+        typ, _, err = a.invoke("txn", None, [["append", 1, 12]], 2.0)
+        assert typ == "fail", (typ, err)  # refused before COMMIT: certainly not applied
+        tried = _append_until_ok(a3, 1, 13)
+        t.start(n2)
+        ok, why = t.wait_healthy(120)
+        assert ok, why
+        got = until(lambda: a.invoke("txn", None, [["r", 1, None]], 5.0)[0] == "ok"
+                    and a.invoke("txn", None, [["r", 1, None]], 5.0), 30)
+        seen = got[1][0][2]
+        assert got[0] == "ok" and seen[:2] == [10, 11] and tried[-1] in seen, (got, tried)
+        assert set(seen[2:]) <= set(tried), (got, tried)  # only attempted values, no 12
+
+        # A server paused with COMMIT in flight: info, within the op timeout.
+        class PauseBeforeCommit(type(a)):
+            def transact(self, cur, f, key, value):
+                out = super().transact(cur, f, key, value)
+                t.pause(n2)
+                return out
+        p = t.client(n2, "list-append", {})
+        assert p.invoke("txn", None, [["r", 1, None]], 5.0)[0] == "ok"  # connected
+        p.__class__ = PauseBeforeCommit
+        try:
+            t0 = time.monotonic()
+            typ, _, err = p.invoke("txn", None, [["append", 2, 1]], 1.5)
+            took = time.monotonic() - t0
+        finally:
+            t.resume(n2)
+        assert (typ, err) == ("info", "timeout") and took < 3, (typ, err, took)
+        for c in (a, a3, r, b, c1, c2, d1, d2, p):
+            c.close()
+        t.stop_all()
+        assert _no_mariadbd_left(nodes)
+
+
+def test_whole_cluster_crash_restarts_from_the_most_recent_node(tmp_path):
+    with netns_cluster(tmp_path, "mariadb-galera", {"isolation": "serializable"}, nodes=3,
+                       health_s=180) as (t, nodes):
+        n1, n2, n3 = nodes
+        # Serializable on one node: both read x under shared locks, both want it exclusively:
+        # InnoDB's deadlock detector aborts one (1213) → fail.
+        c1, c2 = (t.client(n3, "rw-register", {}) for _ in range(2))
+        got = _concurrently([c1, c2], [[["r", "x", None], ["w", "x", 1]],
+                                       [["r", "x", None], ["w", "x", 2]]])
+        assert sorted(g[0] for g in got) == ["fail", "ok"], got
+        assert any(g[2] and g[2].startswith("1213") for g in got), got
+
+        # n1 dies first; n3 commits more after it; then n2 and n3 crash too.  n3 holds the most
+        # recent state, so the cluster must come back from n3 whichever node is started first.
+        w = t.client(n3, "list-append", {})
+        assert w.invoke("txn", None, [["append", "k", 1]], 5.0)[0] == "ok"
+        t.kill(n1)
+        tried = _append_until_ok(w, "k", 2)
+        t.kill(n2)  # n3 alone: not a primary component any more
+        t.kill(n3)
+        t.start(n1)
+        for n in nodes:
+            t.start(n)
+        ok, why = t.wait_healthy(150)
+        assert ok, why
+        r = t.client(n1, "list-append", {})
+        got = until(lambda: r.invoke("txn", None, [["r", "k", None]], 5.0)[0] == "ok"
+                    and r.invoke("txn", None, [["r", "k", None]], 5.0), 30)
+        seen = got[1][0][2]
+        assert got[0] == "ok" and seen[0] == 1 and tried[-1] in seen, (got, tried)
+        assert set(seen[1:]) <= set(tried), (got, tried)
+        for c in (c1, c2, w, r):
+            c.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
+                    reason="needs Debian's libfaketime")
+def test_libfaketime_moves_mariadbd_clock(tmp_path):
+    """A server started with the nemesis' clock environment (after the drop to mysql) comes up
+    Synced, and an offset written into its file moves the time SQL sees; clearing it brings
+    the clock back."""
+    from nemesis.faketime import apply_offset, clock_env
+
+    def skew(t, n):
+        return float(t._admin(n, "SELECT UNIX_TIMESTAMP(NOW(6))").strip()) - time.time()
+    with netns_cluster(tmp_path, "mariadb-galera", {}, nodes=1, health_s=120,
+                       env_hook=clock_env) as (t, nodes):
+        n = nodes[0]
+        assert abs(skew(t, n)) < 30
+        measured = apply_offset(n, 3600)
+        assert 3599 < measured < 3601, measured
+        assert 3500 < skew(t, n) < 3700
+        apply_offset(n, None)
+        assert abs(skew(t, n)) < 30
+        c = t.client(n, "list-append", {})
+        assert c.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
+        c.close()
