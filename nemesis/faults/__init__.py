@@ -27,6 +27,7 @@ BUILTIN = {
     "slow-disk": "nemesis.faults.disk:SlowDisk",
     "stop-and-go": "nemesis.faults.stop_and_go:StopAndGo",
     "cpu-starve": "nemesis.faults.cpu_starve:CpuStarve",
+    "corrupt-file": "nemesis.faults.corrupt_file:CorruptFile",
 }
 
 REGISTRY = Registry("fault", BUILTIN, group="splitbrain.faults")

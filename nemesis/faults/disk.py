@@ -14,12 +14,8 @@ from core.capabilities import HasFiles
 from core.options import Option, a_number
 
 from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..select import a_selector
 from .base import Fault
-
-
-def _selector(v: Any) -> str | None:
-    ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-    return None if ok else "a node selector: all, one, minority, majority, primaries, or names"
 
 
 def _non_negative(v: Any) -> str | None:
@@ -90,7 +86,7 @@ class _DiskFault(Fault):
 class FsyncError(_DiskFault):
     name = "fsync-error"
     ops = {"start-fsync-error": "apply", "stop-fsync-error": "heal"}
-    OPTIONS = {"fsync_error_nodes": Option("one", _selector)}
+    OPTIONS = {"fsync_error_nodes": Option("one", a_selector)}
     nodes_option = "fsync_error_nodes"
     window = ("start-fsync-error", "stop-fsync-error")
     healed_as = "fsync works again"
@@ -106,7 +102,7 @@ class FsyncError(_DiskFault):
 class SlowDisk(_DiskFault):
     name = "slow-disk"
     ops = {"start-slow-disk": "apply", "stop-slow-disk": "heal"}
-    OPTIONS = {"slow_disk_nodes": Option("one", _selector),
+    OPTIONS = {"slow_disk_nodes": Option("one", a_selector),
                "slow_disk_fsync_s": Option(0.2, _non_negative),
                "slow_disk_write_s": Option(0.0, _non_negative)}
     nodes_option = "slow_disk_nodes"

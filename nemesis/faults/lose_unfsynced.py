@@ -19,18 +19,14 @@ from core.options import Option
 
 from ..errors import UnsupportedFault
 from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..select import a_selector
 from .base import ProcessFault
-
-
-def _selector(v: Any) -> str | None:
-    ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-    return None if ok else "a node selector: all, one, minority, majority, primaries, or names"
 
 
 class LoseUnfsynced(ProcessFault):
     name = "lose-unfsynced"
     ops = {"start-lose-unfsynced": "apply", "stop-lose-unfsynced": "heal"}
-    OPTIONS = {"lose_unfsynced_nodes": Option("all", _selector)}
+    OPTIONS = {"lose_unfsynced_nodes": Option("all", a_selector)}
     journal_kinds = (JOURNAL_KIND,)
     heal_rank = 8          # before kill's restart (9); like it, last but for that
     window = ("start-lose-unfsynced", "stop-lose-unfsynced")

@@ -7,12 +7,11 @@ mount and no lazyfs process."""
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
+from filedb import FileDb, wait_ready
 from lazyfs_support import lazyfs_unavailable
 
-from core.nodes import Daemon
 from harness.nodes import get_provider
 from nemesis.dispatch import Nemesis
 from nemesis.journal import heal_journal, journal_path
@@ -21,59 +20,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.fuse]
 
 if (why := lazyfs_unavailable()) is not None:
     pytest.skip(why, allow_module_level=True)
-
-WRITER = r"""
-import os, sys, time
-d = sys.argv[1]
-fd = os.open(os.path.join(d, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-os.write(fd, b"synced\n"); os.fsync(fd)
-os.write(fd, b"unsynced\n")
-print("ready", flush=True)
-time.sleep(600)
-"""
-
-
-class FileDb:
-    """A stand-in database: one process that appends to a file, fsyncing only the first line.
-    Real targets are exercised by the example runs; this one shows the mechanism exactly."""
-
-    name = "filedb"
-    env_hook = None
-
-    def __init__(self) -> None:
-        self.procs: dict[str, Daemon] = {}
-        self.started: list[str] = []
-
-    def durable_dir(self, node):
-        return f"{node.data_dir}/db"
-
-    def file_classes(self, node):
-        return {"wal": ["log"]}
-
-    def supports(self, fault):
-        return True, ""
-
-    def start(self, node):
-        d = node.start_daemon("filedb", [sys.executable, "-c", WRITER, self.durable_dir(node)])
-        self.procs[node.name] = d
-        self.started.append(node.name)
-
-    def daemons(self, node):
-        d = self.procs.get(node.name)
-        return [d] if d is not None and node.is_running(d) else []
-
-    def fault_daemons(self, node):
-        return self.daemons(node)
-
-    def kill(self, node):
-        import signal
-        for d in self.daemons(node):
-            node.signal(d, signal.SIGKILL, group=True)
-        import time
-        for _ in range(200):
-            if not self.daemons(node):
-                break
-            time.sleep(0.02)
 
 
 @pytest.fixture
@@ -85,16 +31,6 @@ def cluster(tmp_path):
         prov.destroy()
 
 
-def _wait_ready(node, path):
-    import time
-    for _ in range(300):
-        r = node.exec(["cat", path])
-        if r.ok and b"unsynced" in r.stdout:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{node.name}: the writer never wrote")
-
-
 def test_power_loss_drops_unsynced_data_and_power_on_restarts(cluster):
     nodes, tmp = cluster
     db = FileDb()
@@ -103,7 +39,7 @@ def test_power_loss_drops_unsynced_data_and_power_on_restarts(cluster):
     assert len(nem.prepare()) == 2
     for n in nodes:
         db.start(n)
-        _wait_ready(n, f"{db.durable_dir(n)}/log")
+        wait_ready(n, f"{db.durable_dir(n)}/log")
     res = nem.apply("start-lose-unfsynced", None)          # default: every node at once
     assert res["nodes"] == ["n1", "n2"]
     for n in nodes:
