@@ -38,6 +38,8 @@ def _run(tmp_path, example: str, **target_options):
     with open("/proc/self/mounts") as f:
         assert not any(str(tmp_path) in line for line in f), "a lazyfs mount was left"
     assert_nothing_left(store, r.meta()["test_id"])
+    if "lose-unfsynced" in spec["nemesis"]["faults"]:
+        assert any(n.startswith("lazyfs overhead on n1") for n in r.meta()["notes"]), r.meta()
     return r, {x["checker"]: x for x in r.results()["checkers"]}
 
 

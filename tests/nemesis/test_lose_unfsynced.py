@@ -83,7 +83,8 @@ def test_fsync_error_and_slow_disk_are_measured_and_healed(cluster):
     nem = Nemesis(nodes, FileDb(), journal_path(tmp / "store", "lz3"),
                   {"seed": 1, "faults": ["fsync-error", "slow-disk"], "slow_disk_fsync_s": 0.3})
     assert len(nem.prepare()) == 2          # one layer of mounts, whichever fault asks first
-    nem.settled()
+    settled = nem.settled()                 # the FUSE layer's cost, measured once per run
+    assert sum(line.startswith("lazyfs overhead on n1: 4 KiB write+fsync") for line in settled) == 1
     r = nem.apply("start-fsync-error", "n1")
     assert r["nodes"] == ["n1"] and r["measured"]["n1"]["error"] == "Input/output error"
     assert nem.active() == ["fsync fails on n1"]
