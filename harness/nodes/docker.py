@@ -9,7 +9,9 @@ matter of starting it again, without recreating the container and losing
 its data directory.
 
 Options: ``image`` (use this image as is), ``packages`` (apt packages for
-the built image), ``sys_time`` (add CAP_SYS_TIME), ``subnet`` (default
+the built image), ``sys_time`` (add CAP_SYS_TIME), ``fuse`` (``/dev/fuse``, CAP_SYS_ADMIN and
+an unconfined AppArmor profile: what mounting splitbrain's lazyfs inside a container takes, so
+only runs with a disk fault ask for it), ``subnet`` (default
 10.78.0.0/16, a free /24 is chosen), ``suite``/``mirror``/``allow_pull``
 for the image build.
 """
@@ -173,7 +175,8 @@ class DockerNode(ExecNode):
 
 class DockerProvider(Provider):
     name = "docker"
-    OPTIONS = {"image": None, "packages": (), "sys_time": False, "subnet": DEFAULT_SUBNET,
+    OPTIONS = {"image": None, "packages": (), "sys_time": False, "fuse": False,
+               "subnet": DEFAULT_SUBNET,
                "suite": DEFAULT_SUITE, "mirror": DEFAULT_MIRROR, "allow_pull": False,
                "log": None}
 
@@ -253,10 +256,16 @@ class DockerProvider(Provider):
                 raise NodeError(f"cannot create docker network {self.network_name}: {e}") from None
         try:
             caps = ["NET_ADMIN"] + (["SYS_TIME"] if self.options.get("sys_time") else [])
+            fuse: dict[str, Any] = {}
+            if self.options.get("fuse"):
+                caps.append("SYS_ADMIN")   # mount(2) of the FUSE filesystem
+                fuse = {"devices": ["/dev/fuse:/dev/fuse:rwm"],
+                        "security_opt": ["apparmor:unconfined"]}  # docker's profile denies mount
             skeleton = _tar_dirs(["/sb", "/sb/data", "/sb/logs", "/sb/run"])
 
             def make(i: int) -> DockerNode:
-                hc = api.create_host_config(init=True, cap_add=caps, network_mode=self.network_name)
+                hc = api.create_host_config(init=True, cap_add=caps, network_mode=self.network_name,
+                                             **fuse)
                 nc = api.create_networking_config({self.network_name: api.create_endpoint_config(
                     ipv4_address=ips[i])})
                 c = api.create_container(image, name=cnames[i], hostname=names[i], labels=labels,

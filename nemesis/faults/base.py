@@ -36,6 +36,10 @@ class Fault(abc.ABC):
     # Its journal entries stand from prepare() to teardown() (a mount under the target):
     # heal_all leaves them, teardown() undoes them, `splitbrain clean` heals them after a crash.
     standing: bool = False
+    # What a container node needs for it (the docker provider's image and options): Debian
+    # packages in the image, and /dev/fuse with the right to mount it (lazyfs).
+    node_packages: tuple[str, ...] = ()
+    needs_fuse: bool = False
 
     def __init__(self, nem: "Nemesis") -> None:
         self.nem = nem

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from core.capabilities import HasFiles
 from core.options import Option, a_number
 
-from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..lazyfs.layer import JOURNAL_KIND, LAZYFS_PACKAGES, heal_mount_entry, layer
 from ..select import a_selector
 from .base import Fault
 
@@ -28,6 +28,8 @@ class _DiskFault(Fault):
     journal_kinds = (JOURNAL_KIND,)
     standing = True
     nodes_option = ""
+    node_packages = LAZYFS_PACKAGES
+    needs_fuse = True
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)

@@ -18,7 +18,7 @@ from core.capabilities import HasFiles, Killable
 from core.options import Option
 
 from ..errors import UnsupportedFault
-from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..lazyfs.layer import JOURNAL_KIND, LAZYFS_PACKAGES, heal_mount_entry, layer
 from ..select import a_selector
 from .base import ProcessFault
 
@@ -32,6 +32,8 @@ class LoseUnfsynced(ProcessFault):
     window = ("start-lose-unfsynced", "stop-lose-unfsynced")
     healed_as = "powered on"
     standing = True
+    node_packages = LAZYFS_PACKAGES
+    needs_fuse = True
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)

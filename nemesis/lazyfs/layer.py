@@ -20,6 +20,8 @@ from ..reach import Unreachable, run_on
 from .mount import SYSTEM_PYTHON, LazyMount
 
 JOURNAL_KIND = "lazyfs"
+# What a node runs lazyfs with: Debian's python3 and its FUSE binding (mount.py's SYSTEM_PYTHON).
+LAZYFS_PACKAGES = ("python3-pyfuse3",)
 
 # Times one write + fsync of a probe file under the mount: what a disk fault really did.
 PROBE = r"""

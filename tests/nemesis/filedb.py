@@ -5,10 +5,11 @@ mechanism exactly, since what it wrote and synced is known to the byte."""
 from __future__ import annotations
 
 import signal
-import sys
 import time
 
 from core.nodes import Daemon
+
+PYTHON = "/usr/bin/python3"   # Debian's, on the host and in a node image alike
 
 # Appends to "log", fsyncing only the first line; with a size argument it first writes "data",
 # that many seeded pseudo-random bytes, fsynced.
@@ -47,7 +48,7 @@ class FileDb:
     def start(self, node):
         extra = [str(self.data_bytes)] if self.data_bytes else []
         node.check(["mkdir", "-p", self.durable_dir(node)])
-        d = node.start_daemon("filedb", [sys.executable, "-c", WRITER, self.durable_dir(node),
+        d = node.start_daemon("filedb", [PYTHON, "-c", WRITER, self.durable_dir(node),
                                          *extra], log_path=f"{node.data_dir}/filedb.log")
         self.procs[node.name] = d
         self.started.append(node.name)
