@@ -6,7 +6,6 @@ mount and no lazyfs process."""
 
 from __future__ import annotations
 
-
 import pytest
 from filedb import FileDb, wait_ready
 from lazyfs_support import (LAZYFS_PROVIDERS, fuse_mounted, lazyfs_image,  # noqa: F401
