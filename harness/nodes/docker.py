@@ -90,6 +90,7 @@ class DockerNode(ExecNode):
         self.log_dir = "/sb/logs"
         self.run_dir = "/sb/run"
         self._container = None
+        self._init_pid: int | None = None
 
     def __repr__(self) -> str:
         return f"DockerNode({self.name}, {self.ip}, {self.container_name})"
@@ -138,10 +139,46 @@ class DockerNode(ExecNode):
             raise NodeError(f"{self.name}: {' '.join(argv)} timed out after {timeout}s")
         return ExecResult(code, out or b"", err or b"")
 
+    def _under_fuse_mount(self, path: str) -> bool:
+        """Whether ``path`` is under a FUSE filesystem mounted inside the container (lazyfs).
+
+        The archive API reads and writes the container's root filesystem from the engine's
+        side, under any such mount, so it would miss what the container's processes see.  The
+        container's mount table is read from the host (a local engine); a remote engine's
+        containers cannot be looked into, and lazyfs is not used there."""
+        if self._init_pid is None:
+            try:
+                self._init_pid = int(self.container.attrs["State"]["Pid"])
+            except (KeyError, TypeError, ValueError):
+                self._init_pid = 0
+        try:
+            with open(f"/proc/{self._init_pid}/mountinfo") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return False
+        for line in lines:
+            mine, _, theirs = line.partition(" - ")
+            mountpoint = mine.split()[4] if len(mine.split()) > 4 else ""
+            if theirs.startswith("fuse") and mountpoint != "/" and \
+                    (path == mountpoint or path.startswith(mountpoint + "/")):
+                return True
+        return False
+
     def put_file(self, remote_path: str, data: bytes, mode: int = 0o644) -> None:
         import docker.errors
         if not remote_path.startswith("/"):
             raise NodeError(f"{self.name}: put_file needs an absolute path, got {remote_path!r}")
+        if self._under_fuse_mount(remote_path):
+            # staged outside the mount, then copied by a process that sees the mount
+            stage = f"{self.run_dir}/put.{time.monotonic_ns()}"
+            self.put_file(stage, data, mode)
+            r = self.exec(["sh", "-c", 'mkdir -p "$(dirname "$2")" && cat "$1" > "$2" && '
+                           'chmod "$3" "$2"; s=$?; rm -f "$1"; exit $s', "sh", stage,
+                           remote_path, f"{mode:o}"])
+            if not r.ok:
+                raise NodeError(f"{self.name}: cannot write {remote_path}: "
+                                f"{r.stderr.decode(errors='replace').strip()}")
+            return
         try:
             # Extracting at / with the full path creates missing parent directories too.
             ok = self.container.put_archive("/", _tar_one(posixpath.normpath(remote_path), data, mode))
@@ -152,6 +189,12 @@ class DockerNode(ExecNode):
 
     def get_file(self, remote_path: str) -> bytes:
         import docker.errors
+        if self._under_fuse_mount(remote_path):
+            r = self.exec(["cat", "--", remote_path])
+            if r.exit_code == 0:
+                return r.stdout
+            raise NodeError(f"{self.name}: cannot read {remote_path}: "
+                            f"{r.stderr.decode(errors='replace').strip()}")
         try:
             stream, _ = self.container.get_archive(remote_path)
             raw = b"".join(stream)
