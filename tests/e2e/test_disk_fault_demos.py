@@ -77,3 +77,24 @@ def test_etcd_refuses_to_start_on_a_corrupted_wal(tmp_path):
     assert reaction["running"] is False and "crc mismatch" in reaction["log_tail"], reaction
     assert res["set"]["valid"] is True, res["set"]["summary"]        # the quorum kept it all
     assert res["log-patterns"]["valid"] is False                     # etcd's fatal exit, seen
+
+
+@pytest.mark.docker
+def test_redis_on_docker_loses_acknowledged_adds_to_a_power_loss(tmp_path):
+    """lazyfs in containers: the run asks the docker provider for /dev/fuse and an image with
+    python3-pyfuse3 (built once), and the redis everysec loss shows there as on netns."""
+    if shutil.which("docker") is None:
+        pytest.skip("needs docker")
+    store = tmp_path / "store"
+    r = run_cli(["run", "--target", "redis", "--provider", "docker", "--nodes", "3",
+                 "--workload", "set", "--nemesis", "lose-unfsynced", "--nemesis-interval", "12s",
+                 "--time-limit", "25", "--rate", "150", "--concurrency", "6", "--seed", "21",
+                 "--target-option", "appendfsync=everysec", "--no-live"], store, timeout=900)
+    if r.rc == 2 and "docker" in r.stderr.lower() and "engine" in r.stderr.lower():
+        pytest.skip(f"docker engine not usable: {r.stderr.strip()}")
+    assert r.run_dir is not None, r.stderr[-2000:]
+    res = {x["checker"]: x for x in r.results()["checkers"]}
+    assert res["set"]["valid"] is False and res["set"]["evidence"]["counts"]["lost"] > 0, \
+        res["set"]["summary"]
+    assert any(n.startswith("lazyfs overhead on n1") for n in r.meta()["notes"])
+    assert_nothing_left(store)

@@ -1,4 +1,4 @@
-"""The corrupt-file fault on a real netns node, through the Nemesis: the target is down while its
+"""The corrupt-file fault on a real netns and docker node, through the Nemesis: the target is down while its
 file is damaged, the file differs from what was written exactly at the recorded offsets (and the
 recorded hashes are those of the bytes before and after), healing restarts the target and says
 how it reacted; and a controller SIGKILLed with the fault applied (on lazyfs) leaves nothing
@@ -19,24 +19,22 @@ from pathlib import Path
 
 import pytest
 from filedb import FileDb, wait_ready
+from lazyfs_support import LAZYFS_PROVIDERS, lazyfs_image, lazyfs_provider  # noqa: F401
 
-from harness.nodes import get_provider
 from nemesis.dispatch import Nemesis
 from nemesis.journal import journal_path
 
-pytestmark = [pytest.mark.netns]
-
 if os.geteuid() != 0:
-    pytest.skip("needs root for a netns node", allow_module_level=True)
+    pytest.skip("needs root for a netns or docker node", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_BYTES = 300_000
 WRITTEN = random.Random(7).randbytes(DATA_BYTES)   # what FileDb's writer puts in "data"
 
 
-@pytest.fixture
-def node(tmp_path):
-    prov = get_provider("netns", tmp_path / "store")
+@pytest.fixture(params=LAZYFS_PROVIDERS)
+def node(request, tmp_path):
+    prov = lazyfs_provider(request.param, tmp_path / "store", request)
     try:
         yield prov.create(1)[0], tmp_path
     finally:
@@ -134,6 +132,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.fuse
+@pytest.mark.netns
 def test_clean_after_a_sigkilled_controller_leaves_nothing(tmp_path):
     from lazyfs_support import lazyfs_unavailable
     if (why := lazyfs_unavailable()) is not None:
