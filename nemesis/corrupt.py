@@ -71,23 +71,24 @@ def _sha(data: bytes) -> str:
 
 
 def corrupt(node: Any, path: str, mode: str, rng: random.Random, *,
-            max_chunk: int = MAX_CHUNK, within_bytes: int = 0) -> Corruption:
+            max_chunk: int = MAX_CHUNK, start_bytes: int = 0, end_bytes: int = 0) -> Corruption:
     """Corrupt one chunk of ``path`` on ``node``; the chunk is drawn from ``rng``.
 
     ``bitflip`` flips one random bit in each of up to 64 random bytes of the chunk (so the change
     is sparse, as a failing disk's is); ``zero`` overwrites the chunk with zeros; ``truncate``
-    cuts the file at the chunk's start (a torn tail).  ``within_bytes`` (> 0) keeps the chunk in
-    the file's first bytes: etcd's and PostgreSQL's WAL files are preallocated (64 and 16 MiB of
-    zeros), and a chunk in the unwritten tail changes nothing the database reads.  An empty file
-    is left alone (length 0)."""
+    cuts the file at the chunk's start (a torn tail).  The chunk lies in bytes [``start_bytes``,
+    ``end_bytes``) of the file (0: its end), as Jepsen's corrupt-file nemesis's start and end:
+    etcd's and PostgreSQL's WAL files are preallocated (64 and 16 MiB of zeros), and a chunk in
+    the unwritten tail, or before the last checkpoint, changes nothing the database reads.  A
+    file (or region) with no bytes is left alone (length 0)."""
     if mode not in MODES:
         raise ValueError(f"corrupt mode {mode!r} is not one of {', '.join(MODES)}")
     size = file_size(node, path)
-    span = min(size, within_bytes) if within_bytes > 0 else size
-    if span == 0:
-        return Corruption(node.name, path, mode, 0, 0, size)
-    length = min(span, rng.randint(1, max_chunk))
-    offset = rng.randrange(0, span - length + 1)
+    lo, hi = min(start_bytes, size), min(end_bytes, size) if end_bytes > 0 else size
+    if hi <= lo:
+        return Corruption(node.name, path, mode, lo, 0, size)
+    length = min(hi - lo, rng.randint(1, max_chunk))
+    offset = rng.randrange(lo, hi - length + 1)
     if mode == "truncate":
         before = _sha(read_chunk(node, path, offset, size - offset))
         r = node.exec(["sh", "-c", 'truncate -s "$1" "$2" && sync "$2"', "sh", str(offset), path],

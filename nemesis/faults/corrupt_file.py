@@ -47,8 +47,9 @@ class CorruptFile(ProcessFault):
                "corrupt_file_class": Option("wal", lambda v: None if isinstance(v, str)
                                             else "a file class of the target (wal, data …)"),
                "corrupt_file_pick": Option("newest", one_of(*PICKS)),
-               # 0: anywhere in the file; else within its first bytes (see corrupt.corrupt)
-               "corrupt_file_within_bytes": Option(0, non_negative_int),
+               # the region the chunk lies in (end 0: the file's end); see corrupt.corrupt
+               "corrupt_file_start_bytes": Option(0, non_negative_int),
+               "corrupt_file_end_bytes": Option(0, non_negative_int),
                "corrupt_file_watch_s": Option(3.0, _watch_s)}
     journal_kinds = (JOURNAL_KIND,)
     heal_rank = 9          # a restart, like kill's: after every other fault is healed
@@ -76,7 +77,7 @@ class CorruptFile(ProcessFault):
                 key = "class" if k == "file_class" else k
                 if key not in o:
                     raise ValueError(f"corrupt-file: unknown key {k!r}; expected nodes, mode, "
-                                     "file_class, pick, within_bytes")
+                                     "file_class, pick, start_bytes, end_bytes")
                 o[key] = v
             value = value.get("nodes")
         if o["mode"] not in MODES:
@@ -102,7 +103,8 @@ class CorruptFile(ProcessFault):
                 done[name] = {"file": None, "why": f"no non-empty {o['class']} file "
                                                    f"({', '.join(classes[o['class']])})"}
                 continue
-            c = corrupt(node, path, o["mode"], nem.rng, within_bytes=int(o["within_bytes"]))
+            c = corrupt(node, path, o["mode"], nem.rng, start_bytes=int(o["start_bytes"]),
+                        end_bytes=int(o["end_bytes"]))
             nem.journal.update(jid, file=c.file, offset=c.offset, length=c.length)
             done[name] = c.record()
         return {"nodes": chosen, "mode": o["mode"], "file_class": o["class"],

@@ -98,3 +98,15 @@ def test_redis_on_docker_loses_acknowledged_adds_to_a_power_loss(tmp_path):
         res["set"]["summary"]
     assert any(n.startswith("lazyfs overhead on n1") for n in r.meta()["notes"])
     assert_nothing_left(store)
+
+
+def test_postgresql_serves_a_truncated_log_after_its_wal_is_corrupted(tmp_path):
+    _need("/usr/lib/postgresql/15/bin/postgres")
+    r, res = _run(tmp_path, "postgresql-corrupt-wal.yaml")
+    ops = {o["f"]: o for o in r.history() if o.get("process") == "nemesis" and o["type"] != "invoke"}
+    c = ops["start-corrupt-file"]["value"]["corrupted"]["n1"]
+    assert "/pg_wal/" in c["file"] and 9 << 20 <= c["offset"] < 10 << 20
+    assert ops["stop-corrupt-file"]["value"]["reaction"]["n1"]["running"] is True
+    log = (r.run_dir / "logs" / "n1" / "postgresql.log").read_text(errors="replace")
+    assert "incorrect resource manager data checksum" in log or "invalid record" in log
+    assert res["list-append"]["valid"] is False, res["list-append"]["summary"]

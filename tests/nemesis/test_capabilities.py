@@ -57,8 +57,8 @@ def test_new_faults_are_refused_at_spec_time_naming_the_field(nemesis, field, sa
     ("zookeeper", {"faults": ["corrupt-file"]}, "faults", "does not implement HasFiles"),
     ("etcd", {"faults": ["corrupt-file"], "corrupt_file_mode": "shred"}, "corrupt_file_mode",
      "bitflip, zero, truncate"),
-    ("etcd", {"faults": ["corrupt-file"], "corrupt_file_within_bytes": -1},
-     "corrupt_file_within_bytes", "integer >= 0"),
+    ("etcd", {"faults": ["corrupt-file"], "corrupt_file_end_bytes": -1},
+     "corrupt_file_end_bytes", "integer >= 0"),
 ])
 def test_corrupt_file_is_refused_at_spec_time_naming_the_field(target, nemesis, field, says):
     from core.errors import SpecError
