@@ -42,6 +42,8 @@ class Fault(abc.ABC):
     needs_fuse: bool = False
     # Node providers it cannot work on, with the reason (checked at spec validation).
     refused_providers: Mapping[str, str] = {}
+    # The option (a node selector) its scheduled start op hits, if it has one.
+    nodes_option: str = ""
 
     def __init__(self, nem: "Nemesis") -> None:
         self.nem = nem
@@ -95,7 +97,9 @@ class Fault(abc.ABC):
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The (start, stop) op pair a combined schedule uses for ``spec_name``."""
         start, stop = cls.window
-        return {"f": start, "value": None}, {"f": stop, "value": None}
+        nodes = options.get(cls.nodes_option, cls.OPTIONS[cls.nodes_option].default) \
+            if cls.nodes_option else None
+        return {"f": start, "value": nodes}, {"f": stop, "value": None}
 
 
 class ProcessFault(Fault):
@@ -105,6 +109,8 @@ class ProcessFault(Fault):
     @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if cls.nodes_option:
+            return super().schedule(spec_name, node_names, rng, options)
         from ..schedule import PROCESS_TARGETS
         start, stop = cls.window
         targets = list(options.get("targets") or PROCESS_TARGETS)

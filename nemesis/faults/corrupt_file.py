@@ -12,7 +12,6 @@ the process back, never the bytes, so the journal entry only says what was done.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any, Mapping, Sequence
 
@@ -42,6 +41,7 @@ def _watch_s(v: Any) -> str | None:
 class CorruptFile(ProcessFault):
     name = "corrupt-file"
     ops = {"start-corrupt-file": "apply", "stop-corrupt-file": "heal"}
+    nodes_option = "corrupt_file_nodes"
     OPTIONS = {"corrupt_file_nodes": Option("one", a_selector),
                "corrupt_file_mode": Option("bitflip", one_of(*MODES)),
                "corrupt_file_class": Option("wal", lambda v: None if isinstance(v, str)
@@ -141,13 +141,6 @@ class CorruptFile(ProcessFault):
 
     def describe(self) -> list[str]:
         return [f"file corrupted, target down on {n}" for n in sorted(self.down)]
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        nodes = options.get("corrupt_file_nodes", cls.OPTIONS["corrupt_file_nodes"].default)
-        return {"f": "start-corrupt-file", "value": nodes}, \
-            {"f": "stop-corrupt-file", "value": None}
 
     # -- after a crash of the controller ----------------------------------------------------
     @classmethod

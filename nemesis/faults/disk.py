@@ -7,8 +7,7 @@ write + fsync under the mount, timed, with its error."""
 from __future__ import annotations
 
 import abc
-import random
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from core.capabilities import HasFiles
 from core.options import Option, a_number
@@ -27,7 +26,6 @@ class _DiskFault(Fault):
 
     journal_kinds = (JOURNAL_KIND,)
     standing = True
-    nodes_option = ""
     node_packages = LAZYFS_PACKAGES
     needs_fuse = True
 
@@ -72,13 +70,6 @@ class _DiskFault(Fault):
 
     def in_force(self) -> bool:
         return bool(self.on)
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        start, stop = cls.window
-        nodes = options.get(cls.nodes_option, cls.OPTIONS[cls.nodes_option].default)
-        return {"f": start, "value": nodes}, {"f": stop, "value": None}
 
     @classmethod
     def heal_entry(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:

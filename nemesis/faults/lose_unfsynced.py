@@ -11,8 +11,7 @@ on) restarts the target on those nodes, as after a kill.
 
 from __future__ import annotations
 
-import random
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from core.capabilities import HasFiles, Killable
 from core.options import Option
@@ -26,6 +25,7 @@ from .base import ProcessFault
 class LoseUnfsynced(ProcessFault):
     name = "lose-unfsynced"
     ops = {"start-lose-unfsynced": "apply", "stop-lose-unfsynced": "heal"}
+    nodes_option = "lose_unfsynced_nodes"
     OPTIONS = {"lose_unfsynced_nodes": Option("all", a_selector)}
     journal_kinds = (JOURNAL_KIND,)
     heal_rank = 8          # before kill's restart (9); like it, last but for that
@@ -104,13 +104,6 @@ class LoseUnfsynced(ProcessFault):
 
     def describe(self) -> list[str]:
         return [f"power lost on {n}" for n in sorted(self.down)]
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        nodes = options.get("lose_unfsynced_nodes", cls.OPTIONS["lose_unfsynced_nodes"].default)
-        return {"f": "start-lose-unfsynced", "value": nodes}, \
-            {"f": "stop-lose-unfsynced", "value": None}
 
     # -- after a crash of the controller ----------------------------------------------------
     @classmethod
