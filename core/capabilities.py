@@ -61,7 +61,7 @@ class PromisesModels(Protocol):
 NEEDS: dict[str, Any] = {"kill": Killable, "pause": Pausable, "clock": ClockSkewable,
                          "lose-unfsynced": HasFiles, "fsync-error": HasFiles,
                          "slow-disk": HasFiles, "stop-and-go": Pausable,
-                         "cpu-starve": Pausable}
+                         "cpu-starve": Pausable, "corrupt-file": HasFiles}
 
 
 def missing(target: Any, kind: str) -> str | None:

@@ -146,9 +146,8 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
             phase("provision")
             try:
                 popts = dict(plan.provider_options)
-                if plan.provider == "docker" and "image" not in popts:
-                    # one small image per target, built once from its Debian packages
-                    popts.setdefault("packages", list(target.packages))
+                if plan.provider == "docker":
+                    popts.update(_docker_needs(faults, target, popts))
                 provider = get_provider(plan.provider, store_root, test_id, popts)
                 nodes = provider.create(plan.node_count)
             except NodeError as e:
@@ -283,6 +282,18 @@ def execute(plan: Plan, store_root: Path, *, live: bool = True,
         _log(f"error: {e}")
     print(run.path, flush=True)
     return Outcome(run, verdict, results, errors[0] if errors else None, run.read_meta())
+
+
+def _docker_needs(faults: list[str], target: Any, popts: dict[str, Any]) -> dict[str, Any]:
+    """The docker provider's image packages and container rights for this target and faults."""
+    from nemesis.faults import kind_of
+    used = [k for k in map(kind_of, faults) if k is not None]
+    out: dict[str, Any] = {"fuse": True} if any(k.needs_fuse for k in used) else {}
+    if "image" not in popts:
+        # one small image per target (and disk faults), built once from its Debian packages
+        pkgs = list(popts.get("packages") or target.packages)
+        out["packages"] = pkgs + [p for k in used for p in k.node_packages if p not in pkgs]
+    return out
 
 
 def _quiesce(runner: Any, within: float = 30.0) -> None:

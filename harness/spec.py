@@ -420,6 +420,8 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     final_limit = dur("final_time_limit", 60.0)
 
     nemesis = _check_nemesis(d.get("nemesis"), target_obj, count, err)
+    if nemesis is not None:
+        _check_fault_providers(nemesis.faults, nodes.provider, err)
 
     # checkers (extra)
     chk_val = d.get("checkers") or []
@@ -504,6 +506,16 @@ def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
         raise err(["target", *e.path], e.message) from None
     except ValueError as e:
         raise err(["target"], str(e)) from None
+
+
+def _check_fault_providers(faults: list[str], provider: str, err: _Errors) -> None:
+    """A fault that cannot work on the spec's kind of node is refused now, with its reason."""
+    from nemesis.faults import kind_of
+    for i, f in enumerate(faults):
+        k = kind_of(f)
+        why = k.refuses_provider(provider) if k is not None else None
+        if why:
+            raise err(["nemesis", "faults", i], f"{f!r} cannot run on {provider} nodes: {why}")
 
 
 def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSpec | None:

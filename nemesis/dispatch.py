@@ -50,6 +50,10 @@ class Nemesis:
         self.target = target
         self.rng = opts.get("rng") or random.Random(opts.get("seed"))
         self.faults = list(opts.get("faults") or [])
+        # No list given (a bare Nemesis, as tests make): every fault may be used.  A run always
+        # gives its list, possibly empty: then no fault's environment (libfaketime breaks
+        # redis-sentinel outright) reaches its daemons.
+        self.all_faults = opts.get("faults") is None
         self.journal = Journal(Path(journal_path), self.nodes, test_id=opts.get("test_id"))
         self.chains = Chains(self.journal, self.by_name)
         self._lock = threading.RLock()
@@ -80,13 +84,13 @@ class Nemesis:
     def daemon_env(self, node: Node) -> dict[str, str]:
         """The environment daemons on ``node`` start with (libfaketime for clock faults).
 
-        Only the faults in use contribute (all, when no fault list was given),
+        Only the faults in use contribute (all, when no fault list was given at all),
         because libfaketime breaks some servers outright.
         """
         in_use = {k.name for k in map(_faults.kind_of, self.faults) if k is not None}
         env: dict[str, str] = {}
         for fault in self.kinds.values():
-            if not self.faults or fault.name in in_use:
+            if self.all_faults or fault.name in in_use:
                 env.update(fault.daemon_env(node))
         return env
 

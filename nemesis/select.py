@@ -44,3 +44,9 @@ def select_nodes(spec: Any, names: Sequence[str], rng: random.Random,
         return prim
     raise ValueError(f"unknown node selector {spec!r}; expected a node name, a list of names or "
                      f"one of {', '.join(SELECTORS)}")
+
+
+def a_selector(v: Any) -> str | None:
+    """An Option check: a selector or a list of node names (resolved when the fault applies)."""
+    ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+    return None if ok else "a node selector: all, one, minority, majority, primaries, or names"

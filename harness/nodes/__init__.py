@@ -12,7 +12,7 @@ other is refused):
   ``data_root`` (/tmp/splitbrain-nodes), ``forward_rule`` (True: one iptables
   FORWARD ACCEPT for the test's bridge, removed at teardown).
 * docker: ``image`` (run as is) or ``packages`` (apt packages baked into a
-  built image), ``sys_time``, ``subnet`` (10.78.0.0/16), ``suite``,
+  built image), ``sys_time``, ``fuse``, ``subnet`` (10.78.0.0/16), ``suite``,
   ``mirror``, ``allow_pull`` (False), ``log`` (callable for build progress).
 * ssh: ``hosts``, ``user``, ``port``, ``key_file``, ``password``,
   ``known_hosts``, ``insecure_accept_host_keys``, ``sudo``,

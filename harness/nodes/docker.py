@@ -9,7 +9,9 @@ matter of starting it again, without recreating the container and losing
 its data directory.
 
 Options: ``image`` (use this image as is), ``packages`` (apt packages for
-the built image), ``sys_time`` (add CAP_SYS_TIME), ``subnet`` (default
+the built image), ``sys_time`` (add CAP_SYS_TIME), ``fuse`` (``/dev/fuse``, CAP_SYS_ADMIN and
+an unconfined AppArmor profile: what mounting splitbrain's lazyfs inside a container takes, so
+only runs with a disk fault ask for it), ``subnet`` (default
 10.78.0.0/16, a free /24 is chosen), ``suite``/``mirror``/``allow_pull``
 for the image build.
 """
@@ -88,6 +90,7 @@ class DockerNode(ExecNode):
         self.log_dir = "/sb/logs"
         self.run_dir = "/sb/run"
         self._container = None
+        self._init_pid: int | None = None
 
     def __repr__(self) -> str:
         return f"DockerNode({self.name}, {self.ip}, {self.container_name})"
@@ -136,10 +139,46 @@ class DockerNode(ExecNode):
             raise NodeError(f"{self.name}: {' '.join(argv)} timed out after {timeout}s")
         return ExecResult(code, out or b"", err or b"")
 
+    def _under_fuse_mount(self, path: str) -> bool:
+        """Whether ``path`` is under a FUSE filesystem mounted inside the container (lazyfs).
+
+        The archive API reads and writes the container's root filesystem from the engine's
+        side, under any such mount, so it would miss what the container's processes see.  The
+        container's mount table is read from the host (a local engine); a remote engine's
+        containers cannot be looked into, and lazyfs is not used there."""
+        if self._init_pid is None:
+            try:
+                self._init_pid = int(self.container.attrs["State"]["Pid"])
+            except (KeyError, TypeError, ValueError):
+                self._init_pid = 0
+        try:
+            with open(f"/proc/{self._init_pid}/mountinfo") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return False
+        for line in lines:
+            mine, _, theirs = line.partition(" - ")
+            mountpoint = mine.split()[4] if len(mine.split()) > 4 else ""
+            if theirs.startswith("fuse") and mountpoint != "/" and \
+                    (path == mountpoint or path.startswith(mountpoint + "/")):
+                return True
+        return False
+
     def put_file(self, remote_path: str, data: bytes, mode: int = 0o644) -> None:
         import docker.errors
         if not remote_path.startswith("/"):
             raise NodeError(f"{self.name}: put_file needs an absolute path, got {remote_path!r}")
+        if self._under_fuse_mount(remote_path):
+            # staged outside the mount, then copied by a process that sees the mount
+            stage = f"{self.run_dir}/put.{time.monotonic_ns()}"
+            self.put_file(stage, data, mode)
+            r = self.exec(["sh", "-c", 'mkdir -p "$(dirname "$2")" && cat "$1" > "$2" && '
+                           'chmod "$3" "$2"; s=$?; rm -f "$1"; exit $s', "sh", stage,
+                           remote_path, f"{mode:o}"])
+            if not r.ok:
+                raise NodeError(f"{self.name}: cannot write {remote_path}: "
+                                f"{r.stderr.decode(errors='replace').strip()}")
+            return
         try:
             # Extracting at / with the full path creates missing parent directories too.
             ok = self.container.put_archive("/", _tar_one(posixpath.normpath(remote_path), data, mode))
@@ -150,6 +189,12 @@ class DockerNode(ExecNode):
 
     def get_file(self, remote_path: str) -> bytes:
         import docker.errors
+        if self._under_fuse_mount(remote_path):
+            r = self.exec(["cat", "--", remote_path])
+            if r.exit_code == 0:
+                return r.stdout
+            raise NodeError(f"{self.name}: cannot read {remote_path}: "
+                            f"{r.stderr.decode(errors='replace').strip()}")
         try:
             stream, _ = self.container.get_archive(remote_path)
             raw = b"".join(stream)
@@ -173,7 +218,8 @@ class DockerNode(ExecNode):
 
 class DockerProvider(Provider):
     name = "docker"
-    OPTIONS = {"image": None, "packages": (), "sys_time": False, "subnet": DEFAULT_SUBNET,
+    OPTIONS = {"image": None, "packages": (), "sys_time": False, "fuse": False,
+               "subnet": DEFAULT_SUBNET,
                "suite": DEFAULT_SUITE, "mirror": DEFAULT_MIRROR, "allow_pull": False,
                "log": None}
 
@@ -253,10 +299,16 @@ class DockerProvider(Provider):
                 raise NodeError(f"cannot create docker network {self.network_name}: {e}") from None
         try:
             caps = ["NET_ADMIN"] + (["SYS_TIME"] if self.options.get("sys_time") else [])
+            fuse: dict[str, Any] = {}
+            if self.options.get("fuse"):
+                caps.append("SYS_ADMIN")   # mount(2) of the FUSE filesystem
+                fuse = {"devices": ["/dev/fuse:/dev/fuse:rwm"],
+                        "security_opt": ["apparmor:unconfined"]}  # docker's profile denies mount
             skeleton = _tar_dirs(["/sb", "/sb/data", "/sb/logs", "/sb/run"])
 
             def make(i: int) -> DockerNode:
-                hc = api.create_host_config(init=True, cap_add=caps, network_mode=self.network_name)
+                hc = api.create_host_config(init=True, cap_add=caps, network_mode=self.network_name,
+                                             **fuse)
                 nc = api.create_networking_config({self.network_name: api.create_endpoint_config(
                     ipv4_address=ips[i])})
                 c = api.create_container(image, name=cnames[i], hostname=names[i], labels=labels,

@@ -16,7 +16,7 @@ from .base import Fault
 
 REGISTRY = Registry("fault", group="splitbrain.faults", order=(
     "partition", "clock", "kill", "pause", "loss", "latency", "lose-unfsynced", "fsync-error",
-    "slow-disk", "stop-and-go", "cpu-starve"))
+    "slow-disk", "stop-and-go", "cpu-starve", "corrupt-file"))
 register = REGISTRY.register
 unregister = REGISTRY.unregister
 

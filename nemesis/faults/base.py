@@ -36,6 +36,14 @@ class Fault(abc.ABC):
     # Its journal entries stand from prepare() to teardown() (a mount under the target):
     # heal_all leaves them, teardown() undoes them, `splitbrain clean` heals them after a crash.
     standing: bool = False
+    # What a container node needs for it (the docker provider's image and options): Debian
+    # packages in the image, and /dev/fuse with the right to mount it (lazyfs).
+    node_packages: tuple[str, ...] = ()
+    needs_fuse: bool = False
+    # Node providers it cannot work on, with the reason (checked at spec validation).
+    refused_providers: Mapping[str, str] = {}
+    # The option (a node selector) its scheduled start op hits, if it has one.
+    nodes_option: str = ""
 
     def __init__(self, nem: "Nemesis") -> None:
         self.nem = nem
@@ -86,11 +94,18 @@ class Fault(abc.ABC):
 
     # -- before the run ------------------------------------------------------------------
     @classmethod
+    def refuses_provider(cls, provider: str) -> str | None:
+        """Why it cannot work on ``provider``'s nodes, or None."""
+        return cls.refused_providers.get(provider)
+
+    @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The (start, stop) op pair a combined schedule uses for ``spec_name``."""
         start, stop = cls.window
-        return {"f": start, "value": None}, {"f": stop, "value": None}
+        nodes = options.get(cls.nodes_option, cls.OPTIONS[cls.nodes_option].default) \
+            if cls.nodes_option else None
+        return {"f": start, "value": nodes}, {"f": stop, "value": None}
 
 
 class ProcessFault(Fault):
@@ -100,6 +115,8 @@ class ProcessFault(Fault):
     @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if cls.nodes_option:
+            return super().schedule(spec_name, node_names, rng, options)
         from ..schedule import PROCESS_TARGETS
         start, stop = cls.window
         targets = list(options.get("targets") or PROCESS_TARGETS)

@@ -2,8 +2,9 @@
 CPU is capped (cgroup v2 ``cpu.max``, or v1 ``cpu.cfs_quota_us`` where the cpu controller is
 mounted as v1), so the node is slow, not dead.  Healing moves each process back to the cgroup it
 came from and removes splitbrain's; the CPU share the processes really got is measured from
-their own CPU time over the window and recorded.  Needs the node's processes on this host's
-process table (netns nodes); refused with the reason elsewhere."""
+their own CPU time over the window and recorded.  Needs the node's processes on this host: netns
+nodes, and docker containers of a local engine (their processes are found by their pid
+namespace); refused with the reason elsewhere (ssh)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,55 @@ def _group_pids(pgids: list[int], pids: list[int]) -> list[int]:
     return sorted(out)
 
 
+def host_pids(ref: Mapping[str, Any], pgids: list[int], pids: list[int]) -> list[int]:
+    """This host's pids of the daemons (and their process groups) on the node ``ref`` names.
+
+    A netns node's pids are the host's.  A container's are those of its own pid namespace: its
+    processes are found on the host by that namespace, and matched by the pid and process group
+    they have inside it (the last NSpid / NSpgid field of /proc/PID/status)."""
+    if ref.get("host_pids"):
+        return _group_pids(pgids, pids)
+    if ref.get("kind") != "docker":
+        raise UnsupportedFault(f"cpu-starve: {ref.get('name')}'s processes are not on this host "
+                               f"({ref.get('kind')} node): only netns and docker nodes")
+    ns = _pid_ns(_container_init(ref))
+    want_pgid, want_pid = set(pgids), set(pids)
+    out = []
+    for e in os.scandir("/proc"):
+        if not e.name.isdigit() or _pid_ns(int(e.name)) != ns:
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = dict(line.split(":", 1) for line in
+                          Path(f"/proc/{e.name}/status").read_text().splitlines() if ":" in line)
+            inner_pid = int(fields["NSpid"].split()[-1])
+            inner_pgid = int(fields["NSpgid"].split()[-1])
+            if inner_pid in want_pid or inner_pgid in want_pgid:
+                out.append(int(e.name))
+    return sorted(out)
+
+
+def _container_init(ref: Mapping[str, Any]) -> int:
+    """The host pid of the container's first process, from the Docker engine."""
+    try:
+        import docker
+        pid = int(docker.from_env(timeout=30).containers.get(ref["container"])
+                  .attrs["State"]["Pid"])
+    except Exception as e:  # noqa: BLE001 - the SDK raises several kinds
+        raise UnsupportedFault(f"cpu-starve: cannot find container {ref.get('container')}'s "
+                               f"processes: {str(e)[:160]}") from None
+    if pid <= 0 or _pid_ns(pid) is None:
+        raise UnsupportedFault(f"cpu-starve: container {ref.get('container')} has no process "
+                               "on this host (a remote Docker engine?)")
+    return pid
+
+
+def _pid_ns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
 def _cpu_ticks(pid: int) -> int:
     with contextlib.suppress(OSError, ValueError, IndexError):
         f = Path(f"/proc/{pid}/stat").read_bytes()
@@ -77,6 +127,8 @@ class CpuStarve(ProcessFault):
     heal_rank = 0
     window = ("start-cpu-starve", "stop-cpu-starve")
     healed_as = "CPU restored"
+    refused_providers = {"ssh": "the capped processes must be on this host's process table "
+                                "and cgroups (netns and local docker nodes are)"}
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)
@@ -97,11 +149,9 @@ class CpuStarve(ProcessFault):
         out: dict[str, Any] = {}
         for name in chosen:
             node = nem.by_name[name]
-            if not nem.journal.data["nodes"].get(name, {}).get("host_pids"):
-                raise UnsupportedFault(f"cpu-starve: {name}'s processes are not in this host's "
-                                       "process table (netns nodes only for now)")
             ds = t.fault_daemons(node)
-            pids = _group_pids([d.pgid for d in ds if d.pgid], [d.pid for d in ds])
+            pids = host_pids(nem.journal.data["nodes"].get(name, {}),
+                             [d.pgid for d in ds if d.pgid], [d.pid for d in ds])
             root = V2_ROOT if kind == "v2" else V1_CPU
             cg = root / f"splitbrain-{nem.journal.data['test_id']}-{name}"
             origin = {p: _cgroup_of(p, kind) for p in pids}

@@ -7,19 +7,14 @@ write + fsync under the mount, timed, with its error."""
 from __future__ import annotations
 
 import abc
-import random
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from core.capabilities import HasFiles
 from core.options import Option, a_number
 
-from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..lazyfs.layer import JOURNAL_KIND, LAZYFS_PACKAGES, heal_mount_entry, layer
+from ..select import a_selector
 from .base import Fault
-
-
-def _selector(v: Any) -> str | None:
-    ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-    return None if ok else "a node selector: all, one, minority, majority, primaries, or names"
 
 
 def _non_negative(v: Any) -> str | None:
@@ -31,7 +26,8 @@ class _DiskFault(Fault):
 
     journal_kinds = (JOURNAL_KIND,)
     standing = True
-    nodes_option = ""
+    node_packages = LAZYFS_PACKAGES
+    needs_fuse = True
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)
@@ -76,13 +72,6 @@ class _DiskFault(Fault):
         return bool(self.on)
 
     @classmethod
-    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        start, stop = cls.window
-        nodes = options.get(cls.nodes_option, cls.OPTIONS[cls.nodes_option].default)
-        return {"f": start, "value": nodes}, {"f": stop, "value": None}
-
-    @classmethod
     def heal_entry(cls, ref: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
         return heal_mount_entry(ref, entry)
 
@@ -90,7 +79,7 @@ class _DiskFault(Fault):
 class FsyncError(_DiskFault):
     name = "fsync-error"
     ops = {"start-fsync-error": "apply", "stop-fsync-error": "heal"}
-    OPTIONS = {"fsync_error_nodes": Option("one", _selector)}
+    OPTIONS = {"fsync_error_nodes": Option("one", a_selector)}
     nodes_option = "fsync_error_nodes"
     window = ("start-fsync-error", "stop-fsync-error")
     healed_as = "fsync works again"
@@ -106,7 +95,7 @@ class FsyncError(_DiskFault):
 class SlowDisk(_DiskFault):
     name = "slow-disk"
     ops = {"start-slow-disk": "apply", "stop-slow-disk": "heal"}
-    OPTIONS = {"slow_disk_nodes": Option("one", _selector),
+    OPTIONS = {"slow_disk_nodes": Option("one", a_selector),
                "slow_disk_fsync_s": Option(0.2, _non_negative),
                "slow_disk_write_s": Option(0.0, _non_negative)}
     nodes_option = "slow_disk_nodes"

@@ -11,31 +11,29 @@ on) restarts the target on those nodes, as after a kill.
 
 from __future__ import annotations
 
-import random
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from core.capabilities import HasFiles, Killable
 from core.options import Option
 
 from ..errors import UnsupportedFault
-from ..lazyfs.layer import JOURNAL_KIND, heal_mount_entry, layer
+from ..lazyfs.layer import JOURNAL_KIND, LAZYFS_PACKAGES, heal_mount_entry, layer
+from ..select import a_selector
 from .base import ProcessFault
-
-
-def _selector(v: Any) -> str | None:
-    ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-    return None if ok else "a node selector: all, one, minority, majority, primaries, or names"
 
 
 class LoseUnfsynced(ProcessFault):
     name = "lose-unfsynced"
     ops = {"start-lose-unfsynced": "apply", "stop-lose-unfsynced": "heal"}
-    OPTIONS = {"lose_unfsynced_nodes": Option("all", _selector)}
+    nodes_option = "lose_unfsynced_nodes"
+    OPTIONS = {"lose_unfsynced_nodes": Option("all", a_selector)}
     journal_kinds = (JOURNAL_KIND,)
     heal_rank = 8          # before kill's restart (9); like it, last but for that
     window = ("start-lose-unfsynced", "stop-lose-unfsynced")
     healed_as = "powered on"
     standing = True
+    node_packages = LAZYFS_PACKAGES
+    needs_fuse = True
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)
@@ -106,13 +104,6 @@ class LoseUnfsynced(ProcessFault):
 
     def describe(self) -> list[str]:
         return [f"power lost on {n}" for n in sorted(self.down)]
-
-    @classmethod
-    def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
-                 options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        nodes = options.get("lose_unfsynced_nodes", cls.OPTIONS["lose_unfsynced_nodes"].default)
-        return {"f": "start-lose-unfsynced", "value": nodes}, \
-            {"f": "stop-lose-unfsynced", "value": None}
 
     # -- after a crash of the controller ----------------------------------------------------
     @classmethod

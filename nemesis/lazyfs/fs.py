@@ -163,7 +163,7 @@ class LazyFS(pyfuse3.Operations):
         self.root_ino = os.lstat(self.backing).st_ino
         self.control_path = os.path.join(self.journal.dir, b"control.json")
         self.control: dict = {}
-        self._control_mtime = 0
+        self._control_mtime: tuple | None = None
 
     # ---------------------------------------------------------------- inodes and paths
     def _ino(self, st: os.stat_result) -> int:
@@ -569,9 +569,12 @@ class LazyFS(pyfuse3.Operations):
 
     def _control(self) -> dict:
         try:
-            m = os.stat(self.control_path).st_mtime_ns
+            st = os.stat(self.control_path)
+            # ctime too: docker's archive API writes files with whole-second mtimes, so two
+            # settings within one second would share one; the kernel sets ctime, to the ns.
+            m = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size)
         except FileNotFoundError:
-            self.control, self._control_mtime = {}, 0
+            self.control, self._control_mtime = {}, None
             return self.control
         if m != self._control_mtime:
             try:

@@ -20,6 +20,8 @@ from ..reach import Unreachable, run_on
 from .mount import SYSTEM_PYTHON, LazyMount
 
 JOURNAL_KIND = "lazyfs"
+# What a node runs lazyfs with: Debian's python3 and its FUSE binding (mount.py's SYSTEM_PYTHON).
+LAZYFS_PACKAGES = ("python3-pyfuse3",)
 
 # Times one write + fsync of a probe file under the mount: what a disk fault really did.
 PROBE = r"""
@@ -36,11 +38,32 @@ os.close(fd); os.unlink(p)
 """
 
 
+# Mean seconds of a 4 KiB write and of a 4 KiB write + fsync in a directory: run on the mount and
+# beside it, the cost of the FUSE layer itself (a database's ops pay it on every WAL append).
+OVERHEAD = r"""
+import os, sys, time
+p = os.path.join(sys.argv[1], ".splitbrain-overhead")
+n = int(sys.argv[2]); buf = b"x" * 4096
+fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+t = time.monotonic()
+for _ in range(n):
+    os.write(fd, buf)
+w = (time.monotonic() - t) / n
+t = time.monotonic()
+for _ in range(n):
+    os.write(fd, buf); os.fsync(fd)
+print(w, (time.monotonic() - t) / n)
+os.close(fd); os.unlink(p)
+"""
+OVERHEAD_ROUNDS = 50
+
+
 class LazyLayer:
     def __init__(self, nem: Any) -> None:
         self.nem = nem
         self.mounts: dict[str, LazyMount] = {}
         self.jids: dict[str, int] = {}
+        self.overhead_note: str | None = None
 
     def ensure(self, what: str) -> list[str]:
         """Mount on every node (once per run); ``what`` names the fault asking."""
@@ -63,7 +86,35 @@ class LazyLayer:
         # directory) is what a real machine would have flushed long before the test.
         for m in self.mounts.values():
             m.checkpoint()
-        return [f"lazyfs checkpoint on {', '.join(sorted(self.mounts))}"] if self.mounts else []
+        if not self.mounts:
+            return []
+        lines = [f"lazyfs checkpoint on {', '.join(sorted(self.mounts))}"]
+        if self.overhead_note is None:     # once per run, whichever disk fault settles first
+            self.overhead_note = self.overhead(sorted(self.mounts)[0])
+            lines.append(self.overhead_note)
+        return lines
+
+    def overhead(self, name: str) -> str:
+        """The FUSE layer's cost on one node, measured on the mount and beside it."""
+        m = self.mounts[name]
+        beside = m.mountpoint.rsplit("/", 1)[0]
+
+        def timed(directory: str) -> tuple[float, float] | None:
+            r = m.node.exec([SYSTEM_PYTHON, "-c", OVERHEAD, directory, str(OVERHEAD_ROUNDS)],
+                            timeout=120)
+            try:
+                w, ws = map(float, r.stdout.split())
+                return w, ws
+            except ValueError:
+                return None
+
+        on, off = timed(m.mountpoint), timed(beside)
+        if on is None or off is None:
+            return f"lazyfs overhead on {name}: not measured (the probe failed)"
+        return (f"lazyfs overhead on {name}: 4 KiB write+fsync {ms(on[1])} on lazyfs vs "
+                f"{ms(off[1])} without (x{on[1] / max(off[1], 1e-9):.1f}), 4 KiB write "
+                f"{ms(on[0])} vs {ms(off[0])} (mean of {OVERHEAD_ROUNDS}); ops/s with and "
+                "without: benchmarks/bench_lazyfs.py")
 
     def remount(self, name: str) -> int:
         pid = self.mounts[name].mount()["pid"]
@@ -92,6 +143,10 @@ class LazyLayer:
             del self.mounts[name]
             done.append(f"{name}: lazyfs unmounted")
         return done
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms"
 
 
 def layer(nem: Any) -> LazyLayer:

@@ -51,3 +51,32 @@ def test_new_faults_are_refused_at_spec_time_naming_the_field(nemesis, field, sa
                         "workload": {"name": "register"}, "time_limit": "10s",
                         "nemesis": nemesis})
     assert f"nemesis.{field}" in str(e.value) and says in str(e.value)
+
+
+@pytest.mark.parametrize("target,nemesis,field,says", [
+    ("zookeeper", {"faults": ["corrupt-file"]}, "faults", "does not implement HasFiles"),
+    ("etcd", {"faults": ["corrupt-file"], "corrupt_file_mode": "shred"}, "corrupt_file_mode",
+     "bitflip, zero, truncate"),
+    ("etcd", {"faults": ["corrupt-file"], "corrupt_file_end_bytes": -1},
+     "corrupt_file_end_bytes", "integer >= 0"),
+])
+def test_corrupt_file_is_refused_at_spec_time_naming_the_field(target, nemesis, field, says):
+    from core.errors import SpecError
+    from harness.spec import spec_from_dict
+    with pytest.raises(SpecError) as e:
+        spec_from_dict({"name": "t", "target": {"name": target}, "nodes": {"count": 3},
+                        "workload": {"name": "register"}, "time_limit": "10s",
+                        "nemesis": nemesis})
+    assert f"nemesis.{field}" in str(e.value) and says in str(e.value)
+
+
+def test_a_fault_that_cannot_work_on_the_provider_is_refused_at_spec_time():
+    from core.errors import SpecError
+    from harness.spec import spec_from_dict
+    base = {"name": "t", "target": {"name": "etcd"}, "workload": {"name": "register"},
+            "time_limit": "10s", "nemesis": {"faults": ["cpu-starve"]}}
+    with pytest.raises(SpecError, match=r"nemesis\.faults.*'cpu-starve' cannot run on ssh nodes: "
+                                        "the capped processes must be on this host"):
+        spec_from_dict({**base, "nodes": {"provider": "ssh", "hosts": ["a", "b", "c"]}})
+    for provider in ("netns", "docker"):
+        assert spec_from_dict({**base, "nodes": {"provider": provider, "count": 3}}).nemesis

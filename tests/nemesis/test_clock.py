@@ -52,7 +52,9 @@ def test_clock_env_is_only_given_when_clock_faults_are_on(netns_cluster, tmp_pat
     store, nodes = netns_cluster
     off = Nemesis(nodes, None, tmp_path / "a.json", {"faults": ["partition", "kill"]})
     on = Nemesis(nodes, None, tmp_path / "b.json", {"faults": ["clock-bump"]})
-    assert off.clock_env(nodes[0]) == {}
+    none = Nemesis(nodes, None, tmp_path / "c.json", {"faults": []})   # a run without nemesis
+    assert off.clock_env(nodes[0]) == {} and none.clock_env(nodes[0]) == {}
+    none.heal_all()
     env = on.clock_env(nodes[0])
     assert env["LD_PRELOAD"] == nclock.LIBFAKETIME
     assert env["FAKETIME_TIMESTAMP_FILE"] == f"{nodes[0].data_dir}/splitbrain-faketime"
