@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterator, Mapping, Sequence
 
+from core.capabilities import HasPrimaries
 from core.capabilities import missing as missing_capability
 from core.durations import parse_duration
 from core.errors import Problem
@@ -29,6 +30,7 @@ from .select import SELECTORS
 # knows its primary, so a spec names it explicitly.
 GENERIC_TOPOLOGIES = ("isolate-one", "halves", "random-halves", "majorities-ring", "bridge")
 PROCESS_TARGETS = ("one", "minority", "majority", "all")
+PRIMARY_SELECTORS = ("primaries", "follower", "followers")   # ask the target who leads
 SCHEDULE_KEYS = {"faults", "interval", "jitter", "targets", "topologies", "clock_targets",
                  "bumps_s", "seed"}
 ALLOWED_KEYS = SCHEDULE_KEYS | set(DEFAULTS)
@@ -203,6 +205,11 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                         errors.append(Problem(("nemesis", key),
                                               f"unknown selector {s!r}; expected one of "
                                               f"{', '.join(SELECTORS)}"))
+                    elif s in PRIMARY_SELECTORS and target is not None \
+                            and not isinstance(target, HasPrimaries):
+                        errors.append(Problem(("nemesis", key),
+                                              f"{s}: target {tname} cannot name its primary "
+                                              "(it does not implement HasPrimaries)"))
     tops = spec_dict.get("topologies")
     if tops is not None:
         if not isinstance(tops, (list, tuple)) or not tops:
