@@ -103,7 +103,9 @@ def validate_plan(plan: Plan) -> tuple[Any, Any]:
             problems.append(f"workload: {e}")
     if plan.nemesis:
         from nemesis.schedule import coverage_warning, validate_nemesis_spec
-        problems += validate_nemesis_spec(plan.nemesis, target, plan.node_count)
+        from harness.nodes import PROVIDERS
+        provider = PROVIDERS.get(plan.provider) if plan.provider in PROVIDERS else None
+        problems += validate_nemesis_spec(plan.nemesis, target, plan.node_count, provider)
         if not problems and (warning := coverage_warning(plan.nemesis, plan.time_limit_s)):
             _log(f"warning: {warning}")
     if problems:

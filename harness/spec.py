@@ -416,7 +416,7 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     recovery = dur("recovery_timeout", 60.0)
     final_limit = dur("final_time_limit", 60.0)
 
-    nemesis = _check_nemesis(d.get("nemesis"), target_obj, count, err)
+    nemesis = _check_nemesis(d.get("nemesis"), target_obj, count, PROVIDERS.get(provider), err)
 
     # checkers (extra)
     chk_val = d.get("checkers") or []
@@ -499,7 +499,8 @@ def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
         raise err(["target"], str(e)) from None
 
 
-def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSpec | None:
+def _check_nemesis(val: Any, target: Any, count: int, provider: Any,
+                   err: _Errors) -> NemesisSpec | None:
     if val is None or val == "none" or val == [] or val == {}:
         return None
     if isinstance(val, str):
@@ -528,7 +529,7 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
                     raise err(["nemesis", "faults", i],
                               f"{f!r} is not supported by target {target.name}: {why}")
     from nemesis.schedule import validate_nemesis_spec
-    problems = validate_nemesis_spec(val, target, count)
+    problems = validate_nemesis_spec(val, target, count, provider)
     if problems:
         raise err(problems[0].path, problems[0].message)
     if not isinstance(faults, list) or not faults:

@@ -139,8 +139,9 @@ def coverage_warning(spec_dict: Mapping[str, Any] | None, time_limit_s: float) -
 
 
 def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = None,
-                          nodes: int | None = None) -> list[Problem]:
-    """Every problem with a spec's ``nemesis`` section, one line each (empty when fine)."""
+                          nodes: int | None = None, provider: Any = None) -> list[Problem]:
+    """Every problem with a spec's ``nemesis`` section, one line each (empty when fine).
+    ``provider`` (a ``core.nodes.Provider`` class) is asked whether its nodes take each fault."""
     errors: list[Problem] = []
     if spec_dict is None:
         return errors
@@ -176,6 +177,11 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                 why = whys[0] if whys else lacks
                 errors.append(Problem(("nemesis", "faults"),
                                       f"{f}: not supported by target {tname}: {why}"))
+        if provider is not None:
+            ok, why = provider.supports(kind)
+            if not ok:
+                errors.append(Problem(("nemesis", "faults"),
+                                      f"{f}: not supported on {provider.name} nodes: {why}"))
         if kind == "latency":
             from .netem import host_netem, unsupported_message
             ok, why = host_netem()

@@ -176,6 +176,8 @@ class DockerProvider(Provider):
     OPTIONS = {"image": None, "packages": (), "sys_time": False, "subnet": DEFAULT_SUBNET,
                "suite": DEFAULT_SUITE, "mirror": DEFAULT_MIRROR, "allow_pull": False,
                "log": None}
+    refused_faults = {"cpu-starve": "a container's processes are not in splitbrain's own "
+                                    "cgroups on this host (cpu-starve works on netns nodes)"}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})
