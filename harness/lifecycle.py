@@ -40,7 +40,11 @@ class _NemesisFront:
 
     def apply(self, f: str, value: Any = None) -> Any:
         try:
-            res = {"healed": self.nem.heal_all()} if f == "heal" else self.nem.apply(f, value)
+            if f == "heal":
+                healed, measured = self.nem.heal_all_measured()
+                res = {"healed": healed, **({"measured": measured} if measured else {})}
+            else:
+                res = self.nem.apply(f, value)
         except Exception as e:
             self.on_done(f, value, error=e)
             raise

@@ -154,3 +154,25 @@ def test_cpu_starve_caps_the_share_it_measures_and_heal_moves_back(node):
     assert any("removed" in line for line in heal_journal(path, force=True))
     assert not os.path.exists(cg2) and open(f"/proc/{pid}/cgroup").read() == before
     os.kill(pid, signal.SIGKILL)
+
+
+def test_the_final_heal_measures_a_window_the_run_cut_short(node):
+    # The main phase often ends inside a window; its heal_all must still record what the
+    # fault measured (the run writes it into the history's heal op).
+    from nemesis.faults.cpu_starve import cgroup_kind
+    n, tmp = node
+    t = Spinner()
+    t.start(n)
+    faults = ["stop-and-go"] + (["cpu-starve"] if cgroup_kind()[0] else [])
+    nem = Nemesis([n], t, journal_path(tmp / "store", "fh1"),
+                  {"seed": 1, "faults": faults, "stop_go_stopped_ms": 100,
+                   "stop_go_period_ms": 200, "cpu_starve_share": 0.2})
+    for f in faults:
+        nem.apply(f"start-{f}", "all")
+    time.sleep(1.2)
+    lines, measured = nem.heal_all_measured()
+    assert len(lines) == len(faults) and sorted(measured) == sorted(faults), (lines, measured)
+    assert measured["stop-and-go"]["cycles"] >= 3, measured
+    if "cpu-starve" in measured:
+        assert 0 < measured["cpu-starve"]["n1"]["cpu_share"] <= 0.4, measured
+    os.kill(t.daemons(n)[0].pid, signal.SIGKILL)
