@@ -108,7 +108,7 @@ def test_redis_primary_under_stop_and_go_loses_only_in_the_fault_window(tmp_path
     assert timings, _nemesis(r)
     for m in timings:
         if m["cycles"]:
-            assert 1600 <= m["stopped_ms_mean"] <= 2000, m     # asked: 1700 of every 2000
+            assert 2500 <= m["stopped_ms_mean"] <= 2900, m     # asked: 2600 of every 3000
     s = _checker(r, "set")
     assert s["valid"] in (True, False), s["summary"]
     # an add lost by a failover was acknowledged by the old primary while it was stopped and
