@@ -21,13 +21,15 @@ if os.geteuid() != 0:
     pytest.skip("needs root for a netns node", allow_module_level=True)
 
 # A busy process that counts its own progress into a file.
+# It replaces the file whole: a reader racing a truncating write saw 0 and a negative rate.
 SPINNER = r"""
-import sys, time
+import os, sys, time
 n = 0; t = time.monotonic()
 while True:
     n += 1
     if n % 20000 == 0:
-        open(sys.argv[1], "w").write(str(n))
+        open(sys.argv[1] + ".new", "w").write(str(n))
+        os.replace(sys.argv[1] + ".new", sys.argv[1])
 """
 
 
