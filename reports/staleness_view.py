@@ -28,12 +28,13 @@ def staleness_summary(st: dict[str, Any]) -> str:
 
 def _inside_outside(st: dict[str, Any]) -> str:
     f = st.get("faults")
-    if not isinstance(f, dict) or not all(isinstance(f.get(k), dict) for k in ("inside", "outside")):
+    sides = ("inside", "outside")
+    if not isinstance(f, dict) or not all(isinstance(f.get(k), dict) for k in sides):
         return ""
     return "; " + ", ".join(
         f"{k} fault windows: p99 {float(f[k].get('p99_s') or 0):.3g} s, max "
         f"{float(f[k].get('max_s') or 0):.3g} s over {f[k].get('reads', 0)} reads"
-        for k in ("inside", "outside"))
+        for k in sides)
 
 
 def staleness_svg(st: dict[str, Any], axis: Axis, faults: Faults | None) -> Markup | None:

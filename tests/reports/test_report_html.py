@@ -275,7 +275,8 @@ def test_nemesis_values_are_described():
     assert describe_detail({"healed": ["CPU restored: n1"], "measured": {
         "cpu-starve": {"n1": {"cpu_share": 0.0371}}}}) \
         == "measured cpu-starve: n1: cpu_share=0.0371 healed CPU restored: n1"
-    assert describe_detail({"nodes": ["n2"], "measured": {"cycles": 5, "stopped_ms_mean": 1700.5}}) \
+    assert describe_detail({"nodes": ["n2"], "measured": {"cycles": 5,
+                                                          "stopped_ms_mean": 1700.5}}) \
         == "n2 measured cycles=5 stopped_ms_mean=1700.5"
 
 
