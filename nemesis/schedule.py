@@ -177,7 +177,7 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                 why = whys[0] if whys else lacks
                 errors.append(Problem(("nemesis", "faults"),
                                       f"{f}: not supported by target {tname}: {why}"))
-        if provider is not None:
+        if hasattr(provider, "supports"):      # a plugin provider may predate the question
             ok, why = provider.supports(kind)
             if not ok:
                 errors.append(Problem(("nemesis", "faults"),
