@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from core.store import state_dir
 from nemesis.journal import heal_all
 from nemesis.reach import ref_argv
 
-from nemesis_support import HERE, netns_missing
+from nemesis_support import HERE, controller_report, end_controller, netns_missing
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -41,12 +40,7 @@ def crashed(tmp_path):
     proc = subprocess.Popen([sys.executable, str(HERE / "slow_crash_controller.py"), str(store)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else b""
-        if not line:
-            proc.kill()
-            pytest.fail(f"controller did not report: {proc.stderr.read().decode()[-2000:]}")
-        report = json.loads(line)
+        report = controller_report(proc, 60)
         time.sleep(0.3)                    # inside a 900 ms stop, most likely
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -54,11 +48,7 @@ def crashed(tmp_path):
                           .read_text())["nodes"]
         yield store, report, refs, env
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        subprocess.run([sys.executable, "-m", "harness", "clean", "--store", str(store)],
-                       cwd=ROOT, env=env, capture_output=True, timeout=180)
+        end_controller(proc, store, env)
 
 
 def _peers(ref) -> list[tuple[int, str]]:
