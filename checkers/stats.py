@@ -119,21 +119,28 @@ def check_exceptions(history: History, **_ignored: Any) -> CheckResult:
 MAX_MATCHES = 200
 
 
-def _patterns(patterns: Iterable[Any]) -> list[tuple[str, re.Pattern[str]]]:
+def _patterns(patterns: Iterable[Any]) -> list[tuple[str, re.Pattern[str], bool]]:
+    """(name, regex, whether a match makes the run invalid) per pattern."""
     out = []
     for p in patterns or ():
+        invalid: Any = True
         if isinstance(p, str):
             name, rx = p, p
         elif isinstance(p, Mapping):
             rx = p.get("regex") or p.get("pattern")
             name = p.get("name") or rx
+            invalid = p.get("invalid", True)
         else:  # targets.base.LogPattern and alike
             rx = getattr(p, "regex", None)
             name = getattr(p, "name", None) or rx
+            invalid = getattr(p, "invalid", True)
         if not isinstance(rx, str) or not rx:
             raise ValueError(f"log pattern {p!r} has no regex")
+        if not isinstance(invalid, bool):
+            raise ValueError(f"log pattern {name!r}: invalid must be true or false, "
+                             f"got {invalid!r}")
         try:
-            out.append((name, re.compile(rx)))
+            out.append((name, re.compile(rx), invalid))
         except re.error as e:
             raise ValueError(f"log pattern {rx!r} is not a valid regex: {e}") from None
     return out
@@ -141,7 +148,10 @@ def _patterns(patterns: Iterable[Any]) -> list[tuple[str, re.Pattern[str]]]:
 
 def scan_logs(log_files: Mapping[str, Iterable[str]], patterns: Iterable[Any],
               max_matches: int = MAX_MATCHES) -> tuple[list[dict], list[str], int]:
-    """Matches (``{node, file, line, pattern, text}``), unreadable files, lines scanned."""
+    """Matches (``{node, file, line, pattern, text}``, and ``event: true`` for a pattern that
+    only counts), unreadable files, lines scanned.  Matches past ``max_matches`` are counted
+    as None (failures) or ``{"pattern": name, "event": True}`` (events: still counted by
+    name)."""
     pats = _patterns(patterns)
     matches: list[dict] = []
     missing: list[str] = []
@@ -157,13 +167,17 @@ def scan_logs(log_files: Mapping[str, Iterable[str]], patterns: Iterable[Any],
                 for ln, raw in enumerate(fh, 1):
                     lines += 1
                     text = raw.decode("utf-8", "replace").rstrip("\n")
-                    for name, rx in pats:
+                    for name, rx, invalid in pats:
                         if rx.search(text):
+                            m: dict[str, Any] | None = None
                             if len(matches) < max_matches:
-                                matches.append({"node": node, "file": path, "line": ln,
-                                                "pattern": name, "text": text[:500]})
-                            else:
-                                matches.append(None)  # counted, not kept
+                                m = {"node": node, "file": path, "line": ln,
+                                     "pattern": name, "text": text[:500]}
+                            elif not invalid:
+                                m = {"pattern": name}
+                            if m is not None and not invalid:
+                                m["event"] = True
+                            matches.append(m)  # None: a failure counted, not kept
     return matches, missing, lines
 
 
@@ -186,7 +200,8 @@ def check_log_patterns(history: History, log_matches: list | None = None,
                        log_files: Mapping[str, Iterable[str]] | None = None,
                        patterns: Iterable[Any] | None = None, logs_dir: str | None = None,
                        **_ignored: Any) -> CheckResult:
-    """Invalid when a pattern is found.  ``log_matches`` are matches the run
+    """Invalid when a pattern is found (events, patterns with ``invalid: false``, are only
+    counted: ``evidence["events"]``).  ``log_matches`` are matches the run
     already collected; otherwise ``log_files: {node: [paths]}`` (or every file
     under ``logs_dir/<node>/``) are scanned for ``patterns`` (regex strings,
     ``{name, regex}`` maps or LogPatterns)."""
@@ -209,26 +224,36 @@ def check_log_patterns(history: History, log_matches: list | None = None,
     else:
         return CheckResult("log-patterns", UNKNOWN, "no node logs were given to scan",
                            time.perf_counter() - t0, {"matches": []})
-    total = len(matches)
+    events: dict[str, int] = {}
+    for m in matches:
+        if m is not None and m.get("event"):
+            events[m["pattern"]] = events.get(m["pattern"], 0) + 1
+    matches = [m for m in matches if m is None or "node" in m]   # events past the cap: counted
+    failures = [m for m in matches if m is None or not m.get("event")]
+    total = len(failures)
     kept = [m for m in matches if m is not None]
     ev: dict[str, Any] = {"matches": kept}
-    if total != len(kept):
-        ev["matches_total"] = total
+    if len(matches) != len(kept):
+        ev["matches_total"] = len(matches)
+    if events:
+        ev["events"] = events
     if missing:
         ev["unreadable"] = missing
     if scanned is not None:
         ev["lines_scanned"] = scanned
+    counted = "; events: " + ", ".join(f"{k} ×{v}" for k, v in events.items()) if events else ""
     if total:
-        first = kept[0]
-        summary = (f"{total} log line{'s' if total != 1 else ''} matched; first: "
-                   f"{first['pattern']!r} in {first['node']}:{first['file']}:{first['line']}")
+        first = next((m for m in kept if not m.get("event")), None)
+        where = (f"; first: {first['pattern']!r} in {first['node']}:{first['file']}:"
+                 f"{first['line']}" if first else "")
+        summary = f"{total} log line{'s' if total != 1 else ''} matched{where}{counted}"
         valid: Any = False
     elif missing and not scanned:
         summary = f"no node log could be read ({len(missing)} unreadable)"
         valid = UNKNOWN
     else:
         summary = "no log pattern matched" + (f" ({len(missing)} file(s) unreadable)"
-                                              if missing else "")
+                                              if missing else "") + counted
         valid = True
     return CheckResult("log-patterns", valid, summary, time.perf_counter() - t0, ev)
 

@@ -103,6 +103,15 @@ class Provider(abc.ABC):
     name: str
     # The options it takes (name -> default); a spec's nodes.options is checked against it.
     OPTIONS: Mapping[str, Any] = {}
+    # Fault kinds its nodes cannot take -> why; a spec naming one is refused at validation,
+    # before any node exists (a fault learning it mid-run has already cost the setup).
+    refused_faults: Mapping[str, str] = {}
+
+    @classmethod
+    def supports(cls, fault_kind: str) -> tuple[bool, str]:
+        """Whether a fault kind (``cpu-starve`` …) works on this provider's nodes, and why not."""
+        why = cls.refused_faults.get(fault_kind)
+        return (False, why) if why else (True, "")
 
     @abc.abstractmethod
     def create(self, count: int) -> list[Node]: ...

@@ -91,8 +91,8 @@ def checker_plan(base: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 def log_patterns(target: Any) -> list[dict]:
     """A target's log patterns as the log-patterns checker takes them."""
-    return [{"name": p.name, "regex": p.regex, "description": p.description}
-            for p in target.log_patterns]
+    return [{"name": p.name, "regex": p.regex, "description": p.description,
+             "invalid": p.invalid} for p in target.log_patterns]
 
 
 def _log(msg: str) -> None:

@@ -40,7 +40,11 @@ class _NemesisFront:
 
     def apply(self, f: str, value: Any = None) -> Any:
         try:
-            res = {"healed": self.nem.heal_all()} if f == "heal" else self.nem.apply(f, value)
+            if f == "heal":
+                healed, measured = self.nem.heal_all_measured()
+                res = {"healed": healed, **({"measured": measured} if measured else {})}
+            else:
+                res = self.nem.apply(f, value)
         except Exception as e:
             self.on_done(f, value, error=e)
             raise
@@ -103,7 +107,9 @@ def validate_plan(plan: Plan) -> tuple[Any, Any]:
             problems.append(f"workload: {e}")
     if plan.nemesis:
         from nemesis.schedule import coverage_warning, validate_nemesis_spec
-        problems += validate_nemesis_spec(plan.nemesis, target, plan.node_count)
+        from harness.nodes import PROVIDERS
+        provider = PROVIDERS.get(plan.provider) if plan.provider in PROVIDERS else None
+        problems += validate_nemesis_spec(plan.nemesis, target, plan.node_count, provider)
         if not problems and (warning := coverage_warning(plan.nemesis, plan.time_limit_s)):
             _log(f"warning: {warning}")
     if problems:

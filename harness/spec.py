@@ -419,9 +419,7 @@ def _from_dict(d: Any, source: str, text: str | None) -> Spec:
     recovery = dur("recovery_timeout", 60.0)
     final_limit = dur("final_time_limit", 60.0)
 
-    nemesis = _check_nemesis(d.get("nemesis"), target_obj, count, err)
-    if nemesis is not None:
-        _check_fault_providers(nemesis.faults, nodes.provider, err)
+    nemesis = _check_nemesis(d.get("nemesis"), target_obj, count, PROVIDERS.get(provider), err)
 
     # checkers (extra)
     chk_val = d.get("checkers") or []
@@ -508,17 +506,8 @@ def _check_target(tname: Any, topts: dict, err: _Errors) -> Any:
         raise err(["target"], str(e)) from None
 
 
-def _check_fault_providers(faults: list[str], provider: str, err: _Errors) -> None:
-    """A fault that cannot work on the spec's kind of node is refused now, with its reason."""
-    from nemesis.faults import kind_of
-    for i, f in enumerate(faults):
-        k = kind_of(f)
-        why = k.refuses_provider(provider) if k is not None else None
-        if why:
-            raise err(["nemesis", "faults", i], f"{f!r} cannot run on {provider} nodes: {why}")
-
-
-def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSpec | None:
+def _check_nemesis(val: Any, target: Any, count: int, provider: Any,
+                   err: _Errors) -> NemesisSpec | None:
     if val is None or val == "none" or val == [] or val == {}:
         return None
     if isinstance(val, str):
@@ -547,7 +536,7 @@ def _check_nemesis(val: Any, target: Any, count: int, err: _Errors) -> NemesisSp
                     raise err(["nemesis", "faults", i],
                               f"{f!r} is not supported by target {target.name}: {why}")
     from nemesis.schedule import validate_nemesis_spec
-    problems = validate_nemesis_spec(val, target, count)
+    problems = validate_nemesis_spec(val, target, count, provider)
     if problems:
         raise err(problems[0].path, problems[0].message)
     if not isinstance(faults, list) or not faults:

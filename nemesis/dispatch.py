@@ -132,13 +132,21 @@ class Nemesis:
 
     def heal_all(self) -> list[str]:
         """Undo every fault; each failure is reported and the rest still healed."""
+        return self.heal_all_measured()[0]
+
+    def heal_all_measured(self) -> tuple[list[str], dict[str, Any]]:
+        """heal_all, and what each healed fault measured of its last window (fault name ->
+        its heal's ``measured``): a window the main phase's end cut short is measured too."""
         with self._lock:
             done: list[str] = []
+            measured: dict[str, Any] = {}
             for fault in sorted(self.kinds.values(), key=lambda f: f.heal_rank):
                 if not fault.in_force():
                     continue
                 try:
                     res = fault.heal(None)
+                    if isinstance(res, dict) and res.get("measured"):
+                        measured[fault.name] = res["measured"]
                     nodes = res.get("nodes") if isinstance(res, dict) else None
                     done.append(fault.healed_as + (f": {', '.join(nodes)}" if nodes else "")
                                 + measured_offsets(res))
@@ -148,7 +156,7 @@ class Nemesis:
             if not self.journal.close(keep=standing):
                 # Anything the live state lost track of is healed from the journal.
                 done.extend(heal_journal(self.journal.path, force=True, skip=standing))
-            return done
+            return done, measured
 
     def close(self) -> list[str]:
         return self.heal_all()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterator, Mapping, Sequence
 
+from core.capabilities import HasPrimaries
 from core.capabilities import missing as missing_capability
 from core.durations import parse_duration
 from core.errors import Problem
@@ -29,6 +30,7 @@ from .select import SELECTORS
 # knows its primary, so a spec names it explicitly.
 GENERIC_TOPOLOGIES = ("isolate-one", "halves", "random-halves", "majorities-ring", "bridge")
 PROCESS_TARGETS = ("one", "minority", "majority", "all")
+PRIMARY_SELECTORS = ("primaries", "follower", "followers")   # ask the target who leads
 SCHEDULE_KEYS = {"faults", "interval", "jitter", "targets", "topologies", "clock_targets",
                  "bumps_s", "seed"}
 ALLOWED_KEYS = SCHEDULE_KEYS | set(DEFAULTS)
@@ -137,8 +139,9 @@ def coverage_warning(spec_dict: Mapping[str, Any] | None, time_limit_s: float) -
 
 
 def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = None,
-                          nodes: int | None = None) -> list[Problem]:
-    """Every problem with a spec's ``nemesis`` section, one line each (empty when fine)."""
+                          nodes: int | None = None, provider: Any = None) -> list[Problem]:
+    """Every problem with a spec's ``nemesis`` section, one line each (empty when fine).
+    ``provider`` (a ``core.nodes.Provider`` class) is asked whether its nodes take each fault."""
     errors: list[Problem] = []
     if spec_dict is None:
         return errors
@@ -174,6 +177,11 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                 why = whys[0] if whys else lacks
                 errors.append(Problem(("nemesis", "faults"),
                                       f"{f}: not supported by target {tname}: {why}"))
+        if hasattr(provider, "supports"):      # a plugin provider may predate the question
+            ok, why = provider.supports(kind)
+            if not ok:
+                errors.append(Problem(("nemesis", "faults"),
+                                      f"{f}: not supported on {provider.name} nodes: {why}"))
         if kind == "latency":
             from .netem import host_netem, unsupported_message
             ok, why = host_netem()
@@ -203,6 +211,11 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                         errors.append(Problem(("nemesis", key),
                                               f"unknown selector {s!r}; expected one of "
                                               f"{', '.join(SELECTORS)}"))
+                    elif s in PRIMARY_SELECTORS and target is not None \
+                            and not isinstance(target, HasPrimaries):
+                        errors.append(Problem(("nemesis", key),
+                                              f"{s}: target {tname} cannot name its primary "
+                                              "(it does not implement HasPrimaries)"))
     tops = spec_dict.get("topologies")
     if tops is not None:
         if not isinstance(tops, (list, tuple)) or not tops:

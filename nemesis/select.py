@@ -1,11 +1,12 @@
-"""Which nodes a process or clock fault hits: one, a minority, a majority, the primaries, all."""
+"""Which nodes a process or clock fault hits: one, a minority, a majority, the primaries, a
+follower (one node the target does not name primary), the followers, all."""
 
 from __future__ import annotations
 
 import random
 from typing import Any, Callable, Sequence
 
-SELECTORS = ("one", "minority", "majority", "primaries", "all")
+SELECTORS = ("one", "minority", "majority", "primaries", "follower", "followers", "all")
 
 
 def select_nodes(spec: Any, names: Sequence[str], rng: random.Random,
@@ -14,6 +15,8 @@ def select_nodes(spec: Any, names: Sequence[str], rng: random.Random,
 
     A minority is the largest set short of a majority, at least one node;
     a majority is n//2+1 nodes (Jepsen's ``minority``/``majority`` targets).
+    ``primaries`` are the nodes the target names primary now (``HasPrimaries``); ``followers``
+    the others, ``follower`` one of them at random.
     """
     names = list(names)
     n = len(names)
@@ -35,13 +38,19 @@ def select_nodes(spec: Any, names: Sequence[str], rng: random.Random,
         return sorted(rng.sample(names, n // 2 + 1), key=names.index)
     if spec == "all":
         return names
-    if spec == "primaries":
+    if spec in ("primaries", "follower", "followers"):
         if primaries is None:
-            raise ValueError("primaries: no target to ask which node is primary")
+            raise ValueError(f"{spec}: no target to ask which node is primary")
         prim = [p for p in primaries() if p in names]
         if not prim:
-            raise ValueError("primaries: the target reports no primary")
-        return prim
+            # Without a known primary every node might be it: "a follower" would be a guess.
+            raise ValueError(f"{spec}: the target reports no primary")
+        if spec == "primaries":
+            return prim
+        rest = [p for p in names if p not in prim]
+        if not rest:
+            raise ValueError(f"{spec}: every node is a primary ({', '.join(prim)})")
+        return rest if spec == "followers" else [rng.choice(rest)]
     raise ValueError(f"unknown node selector {spec!r}; expected a node name, a list of names or "
                      f"one of {', '.join(SELECTORS)}")
 

@@ -96,11 +96,20 @@ def _span(xs: Any) -> str:
     return _offset(lo) if lo == hi else f"{_offset(lo)}…{_offset(hi)}"
 
 
+def _measured(m: dict[str, Any]) -> str:
+    """What a fault measured (``cpu_share`` per node, stop-and-go timing, a probe fsync …),
+    nested by node or fault name, as ``n1: cpu_share=0.049 window_s=10``."""
+    flat = [f"{short(k, 24)}={x:g}" if isinstance(x, float) else f"{short(k, 24)}={short(x, 20)}"
+            for k, x in m.items() if not isinstance(x, dict)]
+    nested = [f"{short(k, 20)}: {_measured(x)}" for k, x in m.items() if isinstance(x, dict)]
+    return "; ".join([" ".join(flat)] * bool(flat) + nested)
+
+
 def describe_detail(v: Any) -> str:
     """Make a nemesis value readable: grudges, node lists, clock offsets.
 
     Knows the fields our nemesis records (topology, grudge, nodes, mode,
-    offsets_s, probability, delay_ms, healed); anything else is shown as
+    offsets_s, probability, delay_ms, measured, healed); anything else is shown as
     compact key=value text.
     """
     if v is None:
@@ -131,6 +140,8 @@ def describe_detail(v: Any) -> str:
         if isinstance(observed, dict) and observed:
             parts.append("observed " + ", ".join(f"{short(n, 20)} {_span(xs)}"
                                                  for n, xs in observed.items()))
+        if isinstance(v.get("measured"), dict) and v["measured"]:
+            parts.append("measured " + _measured(v["measured"]))
         if v.get("healed") is not None:
             h = v["healed"]
             parts.append("healed " + ("; ".join(short(x, 80) for x in h)

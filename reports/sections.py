@@ -339,7 +339,10 @@ def log_link(base: str | None, node: Any, file: Any) -> str | None:
 def _logs(r: CheckResult, ev: dict, ctx: Context) -> dict[str, Any]:
     ms, more = cap(ev.get("matches") or [], MAX_ROWS)
     return {"matches": [{"node": short(m.get("node"), 40), "file": short(m.get("file"), 80),
-                         "line": m.get("line"), "pattern": short(m.get("pattern"), 60),
+                         "line": m.get("line"),
+                         # an event (an election) is counted, not a failure: say which it is
+                         "pattern": short(m.get("pattern"), 60) + (" (event)" if m.get("event")
+                                                                   else ""),
                          "text": short(m.get("text"), 300),
                          "href": log_link(ctx.log_base, m.get("node"), m.get("file"))}
                         for m in ms], "more": more, "total": len(ev.get("matches") or [])}

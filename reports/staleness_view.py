@@ -23,7 +23,18 @@ def staleness_summary(st: dict[str, Any]) -> str:
             f"{float(st.get('max_s') or 0):.3g} s and {st.get('max_versions', 0)} versions "
             f"behind (p50 {float(st.get('p50_s') or 0):.3g} s, p99 "
             f"{float(st.get('p99_s') or 0):.3g} s); smallest Δ: {delta}"
-            + (f"; {st['during']}" if st.get("during") else ""))
+            + (f"; {st['during']}" if st.get("during") else "") + _inside_outside(st))
+
+
+def _inside_outside(st: dict[str, Any]) -> str:
+    f = st.get("faults")
+    sides = ("inside", "outside")
+    if not isinstance(f, dict) or not all(isinstance(f.get(k), dict) for k in sides):
+        return ""
+    return "; " + ", ".join(
+        f"{k} fault windows: p99 {float(f[k].get('p99_s') or 0):.3g} s, max "
+        f"{float(f[k].get('max_s') or 0):.3g} s over {f[k].get('reads', 0)} reads"
+        for k in sides)
 
 
 def staleness_svg(st: dict[str, Any], axis: Axis, faults: Faults | None) -> Markup | None:

@@ -32,11 +32,13 @@ class TargetError(RuntimeError):
 
 @dataclass(frozen=True)
 class LogPattern:
-    """A line in a node log that makes a run invalid (e.g. a Go ``panic:``)."""
+    """A line in a node log that makes a run invalid (e.g. a Go ``panic:``), or, with
+    ``invalid=False``, an event worth counting that is no failure (a leader election)."""
 
     name: str
     regex: str
     description: str
+    invalid: bool = True
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.regex)

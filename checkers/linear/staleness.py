@@ -265,10 +265,10 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list,
     timed_out = False
     for (p, r), (inv_t, ret_t) in zip(fast, times):
         if r.valid is True:
-            n_reads = int(np.count_nonzero((p.kind == K.K_READ) & (p.a != K.ANY)))
-            stale_parts.append(np.zeros(n_reads, np.int64))
-            vers_parts.append(np.zeros(n_reads, np.int64))
-            at_parts.append(np.zeros(n_reads, np.int64))
+            reads = np.flatnonzero((p.kind == K.K_READ) & (p.a != K.ANY))
+            stale_parts.append(np.zeros(reads.size, np.int64))
+            vers_parts.append(np.zeros(reads.size, np.int64))
+            at_parts.append(inv_t[reads])
             continue
         reads, stale, versions = read_staleness(p, inv_t, ret_t)
         stale_parts.append(stale)
@@ -288,9 +288,28 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list,
     ev = summarize(stale, versions, at, delta, delta_known)
     if timed_out:
         ev["delta_note"] = "the time budget ran out before Δ was found"
+    windows = fault_windows(ctx.col)
     if ev["stale_reads"]:
-        ev["during"] = where_stale(at[stale > 0], fault_windows(ctx.col))
+        ev["during"] = where_stale(at[stale > 0], windows)
+    if windows:
+        ev["faults"] = inside_outside(stale, at, windows)
     return ev
+
+
+def inside_outside(stale_ns: np.ndarray, at_ns: np.ndarray,
+                   windows: list[tuple[int, int, str]]) -> dict[str, dict[str, Any]]:
+    """Staleness of the reads that began inside a fault window and of the rest: whether a
+    fault (a starved follower) made reads staler shows as inside against outside."""
+    inside = np.zeros(at_ns.size, bool)
+    for a, b, _label in windows:
+        inside |= (at_ns >= a) & (at_ns <= b)
+
+    def block(m: np.ndarray) -> dict[str, Any]:
+        x = stale_ns[m] / NS
+        return {"reads": int(x.size), "stale_reads": int(np.count_nonzero(x > 0)),
+                "max_s": float(x.max()) if x.size else 0.0,
+                "p99_s": float(np.percentile(x, 99)) if x.size else 0.0}
+    return {"inside": block(inside), "outside": block(~inside)}
 
 
 def staleness_note(ev: dict[str, Any]) -> str:

@@ -325,6 +325,8 @@ class SshProvider(Provider):
     OPTIONS = {"hosts": None, "user": None, "port": 22, "key_file": None, "password": None,
                "known_hosts": None, "insecure_accept_host_keys": False, "sudo": False,
                "connect_timeout": 10, "data_root": DEFAULT_DATA_ROOT}
+    refused_faults = {"cpu-starve": "a remote host's processes are not in this host's cgroups "
+                                    "(cpu-starve works on netns nodes)"}
 
     def __init__(self, store_root: Path, test_id: str, options: Mapping[str, Any] | None = None):
         opts = dict(options or {})

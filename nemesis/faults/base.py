@@ -40,8 +40,6 @@ class Fault(abc.ABC):
     # packages in the image, and /dev/fuse with the right to mount it (lazyfs).
     node_packages: tuple[str, ...] = ()
     needs_fuse: bool = False
-    # Node providers it cannot work on, with the reason (checked at spec validation).
-    refused_providers: Mapping[str, str] = {}
     # The option (a node selector) its scheduled start op hits, if it has one.
     nodes_option: str = ""
 
@@ -93,11 +91,6 @@ class Fault(abc.ABC):
         return []
 
     # -- before the run ------------------------------------------------------------------
-    @classmethod
-    def refuses_provider(cls, provider: str) -> str | None:
-        """Why it cannot work on ``provider``'s nodes, or None."""
-        return cls.refused_providers.get(provider)
-
     @classmethod
     def schedule(cls, spec_name: str, node_names: Sequence[str], rng: random.Random,
                  options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

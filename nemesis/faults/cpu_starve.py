@@ -127,8 +127,6 @@ class CpuStarve(ProcessFault):
     heal_rank = 0
     window = ("start-cpu-starve", "stop-cpu-starve")
     healed_as = "CPU restored"
-    refused_providers = {"ssh": "the capped processes must be on this host's process table "
-                                "and cgroups (netns and local docker nodes are)"}
 
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)

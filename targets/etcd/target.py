@@ -35,6 +35,9 @@ class EtcdTarget(KillsDaemons, Target):
         LogPattern("zap-fatal", r'"level":"(?:fatal|panic|dpanic)"', "etcd logged at fatal/panic level"),
         LogPattern("data-corruption", r"(?i)found data inconsistency|corrupt(?:ed|ion) ",
                    "etcd reported data corruption"),
+        # raft logs "<id> became leader at term N" once per election, on the winner only.
+        LogPattern("etcd-election", r"became leader at term \d+", "a leader was elected",
+                   invalid=False),
     )
     OPTIONS = {
         "read_mode": Option("linearizable", one_of(*READ_MODES)),

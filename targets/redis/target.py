@@ -46,6 +46,9 @@ class RedisTarget(KillsDaemons, Target):
                    "redis could not load its data on start"),
         LogPattern("libfaketime-recursion", r"Unexpected recursive calls to clock_gettime",
                    "libfaketime hung redis (clock faults are refused for redis)"),
+        # Only the sentinel that led the failover logs +failover-end: one line per failover.
+        LogPattern("sentinel-failover", r"\+failover-end master ",
+                   "the sentinels failed the primary over", invalid=False),
     )
     OPTIONS = {
         "port": Option(6379, int_at_least(1)),

@@ -47,6 +47,9 @@ class ZookeeperTarget(KillsDaemons, Target):
                    "a member's data tree diverged from the leader's while serving"),
         LogPattern("jvm-crash", r"A fatal error has been detected by the Java Runtime",
                    "the JVM crashed"),
+        # Logged by the member that won: one line per election.
+        LogPattern("zk-election", r"LEADING - LEADER ELECTION TOOK", "a leader was elected",
+                   invalid=False),
     )
     OPTIONS = {
         "reads": Option("sync", one_of(*READS)),

@@ -121,6 +121,25 @@ def test_stale_reads_are_placed_in_fault_windows() -> None:
     assert r.evidence["staleness"]["during"] == "all during partition isolate-primary"
     assert r.summary.endswith("reads up to 1e-07 s / 1 version stale, "
                               "all during partition isolate-primary")
+    f = r.evidence["staleness"]["faults"]
+    assert f["inside"] == {"reads": 1, "stale_reads": 1, "max_s": 1e-07, "p99_s": 1e-07}
+    assert f["outside"] == {"reads": 1, "stale_reads": 0, "max_s": 0.0, "p99_s": 0.0}
+
+
+def test_inside_outside_counts_the_reads_of_linearizable_keys_by_their_time() -> None:
+    ev = [(0, "invoke", "write", 1), (0, "ok", "write", 1),
+          (1, "invoke", "read", None), (1, "ok", "read", 1),
+          ("nemesis", "invoke", "start-cpu-starve", None),
+          ("nemesis", "info", "start-cpu-starve", {"nodes": ["n2"]}),
+          (1, "invoke", "read", None), (1, "ok", "read", 1),
+          (1, "invoke", "read", None), (1, "ok", "read", 1),
+          ("nemesis", "invoke", "stop-cpu-starve", None),
+          ("nemesis", "info", "stop-cpu-starve", None)]
+    r = check_linearizable(hist(*ev), model="register")
+    assert r.valid is True
+    f = r.evidence["staleness"]["faults"]
+    assert (f["inside"]["reads"], f["outside"]["reads"]) == (2, 1)
+    assert f["inside"]["max_s"] == f["outside"]["max_s"] == 0.0
 
 
 def test_delta_search_respects_the_time_budget() -> None:

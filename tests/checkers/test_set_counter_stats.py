@@ -332,3 +332,30 @@ def test_registered_and_ignore_cli_options(name):
                      log_matches=[])
     # an ok add of 1 then an ok read showing it: every checker finds it valid
     assert r.checker == name and r.valid is True, r.summary
+
+
+def test_log_events_are_counted_not_failures(tmp_path):
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "etcd.log").write_text("a became leader at term 2\nok\n"
+                                              "b became leader at term 3\n")
+    pats = [{"name": "election", "regex": r"became leader at term", "invalid": False},
+            {"name": "go panic", "regex": r"^panic:"}]
+    r = run("log-patterns", H().add(0, 1), logs_dir=str(tmp_path), patterns=pats)
+    assert r.valid is True and r.evidence["events"] == {"election": 2}
+    assert "election ×2" in r.summary
+    assert all(m["event"] for m in r.evidence["matches"])
+    (tmp_path / "n1" / "etcd.log").write_text("a became leader at term 2\npanic: boom\n")
+    r = run("log-patterns", H().add(0, 1), logs_dir=str(tmp_path), patterns=pats)
+    assert r.valid is False and r.evidence["events"] == {"election": 1}
+    assert "'go panic' in n1:" in r.summary
+
+
+def test_log_events_past_the_cap_are_still_counted(tmp_path):
+    from checkers.stats import scan_logs
+    f = tmp_path / "a.log"
+    f.write_text("elected\n" * 5 + "panic: x\n")
+    pats = [{"name": "e", "regex": "elected", "invalid": False}, {"name": "p", "regex": "panic"}]
+    matches, _missing, _lines = scan_logs({"n1": [str(f)]}, pats, max_matches=2)
+    r = run("log-patterns", H().add(0, 1), log_matches=matches)
+    assert r.valid is False and r.evidence["events"] == {"e": 5}
+    assert r.summary.startswith("1 log line matched")

@@ -174,3 +174,39 @@ def test_same_seed_same_generated_ops_from_a_spec():
     assert a == b and len(a) > 2000
     assert sum(o["thread"] == NEMESIS_THREAD for o in a) >= 6
     assert [(o["f"], o["value"]) for o in a] != [(o["f"], o["value"]) for o in c]
+
+
+@pytest.mark.parametrize("provider,refused", [("netns", False), ("docker", True)])
+def test_cpu_starve_is_refused_at_loading_where_the_provider_says_so(tmp_path, provider, refused):
+    from harness.nodes import PROVIDERS
+    text = (f"target: etcd\nnodes: {{provider: {provider}, count: 3}}\nworkload: register\n"
+            "nemesis: {faults: [partition, cpu-starve]}\n")
+    if PROVIDERS.get(provider).supports("cpu-starve")[0]:
+        refused = False   # the provider learned it: the spec must now load
+    if not refused:
+        assert load_spec(write(tmp_path, text)).nemesis.faults == ["partition", "cpu-starve"]
+        return
+    with pytest.raises(UserError) as e:
+        load_spec(write(tmp_path, text))
+    assert f"spec.yaml:4: nemesis.faults: cpu-starve: not supported on {provider} nodes" \
+        in str(e.value), str(e.value)
+
+
+def test_provider_support_is_asked_of_the_provider_class():
+    from core.nodes import Provider
+
+    class Starveless(Provider):
+        name = "starveless"
+        refused_faults = {"cpu-starve": "no cgroups here"}
+
+        def create(self, count):
+            return []
+
+        def destroy(self):
+            pass
+    from nemesis.schedule import validate_nemesis_spec
+    spec = {"faults": ["cpu-starve", "stop-and-go"]}
+    problems = validate_nemesis_spec(spec, None, 3, Starveless)
+    assert [p.message for p in problems] == [
+        "cpu-starve: not supported on starveless nodes: no cgroups here"]
+    assert validate_nemesis_spec(spec, None, 3, None) == []

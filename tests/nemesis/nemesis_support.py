@@ -269,3 +269,26 @@ def make_provider(kind: str, store, request):
     return get_provider("netns", store)
 
 
+
+
+def controller_report(proc, timeout: float = 120) -> dict:
+    """The one JSON line a crash controller prints once its faults are on (the test fails with
+    the controller's stderr when none comes)."""
+    import select
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else b""
+    if not line:
+        proc.kill()
+        pytest.fail(f"controller did not report: {proc.stderr.read().decode()[-2000:]}")
+    return json.loads(line)
+
+
+def end_controller(proc, store, env) -> None:
+    """Kill a crash controller if it still runs, then ``splitbrain clean`` its store (the
+    teardown that leaves nothing whatever the test found)."""
+    import subprocess
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    subprocess.run([sys.executable, "-m", "harness", "clean", "--store", str(store)],
+                   cwd=HERE.parent.parent, env=env, capture_output=True, timeout=180)

@@ -75,8 +75,8 @@ def test_a_fault_that_cannot_work_on_the_provider_is_refused_at_spec_time():
     from harness.spec import spec_from_dict
     base = {"name": "t", "target": {"name": "etcd"}, "workload": {"name": "register"},
             "time_limit": "10s", "nemesis": {"faults": ["cpu-starve"]}}
-    with pytest.raises(SpecError, match=r"nemesis\.faults.*'cpu-starve' cannot run on ssh nodes: "
-                                        "the capped processes must be on this host"):
+    with pytest.raises(SpecError, match=r"nemesis\.faults.*cpu-starve: not supported on ssh nodes: "
+                                        "a remote host's processes"):
         spec_from_dict({**base, "nodes": {"provider": "ssh", "hosts": ["a", "b", "c"]}})
     for provider in ("netns", "docker"):
         assert spec_from_dict({**base, "nodes": {"provider": provider, "count": 3}}).nemesis

@@ -24,7 +24,7 @@ from nemesis.journal import heal_all
 from nemesis.reach import ref_argv
 
 from nemesis_support import PROVIDERS
-from nemesis_support import HERE, PY
+from nemesis_support import HERE, PY, controller_report, end_controller
 from core.store import state_dir
 
 pytestmark = [pytest.mark.slow]
@@ -49,12 +49,7 @@ def crashed(request, tmp_path):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     report = None
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 120)
-        line = proc.stdout.readline() if ready else b""
-        if not line:
-            proc.kill()
-            pytest.fail(f"controller did not report: {proc.stderr.read().decode()[-2000:]}")
-        report = json.loads(line)
+        report = controller_report(proc)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         jpath = state_dir(store, "nemesis") / f"{report['test_id']}.json"
@@ -172,8 +167,4 @@ def test_ctrl_c_heals_everything_through_the_context_manager(tmp_path, request):
             assert all(st != "T" for _, st, _ in procs(ref, ref["data_dir"] + "/peer.py"))
             assert not exists(ref, ref["data_dir"] + "/splitbrain-faketime")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        subprocess.run([sys.executable, "-m", "harness", "clean", "--store", str(store)],
-                       cwd=ROOT, env=env, capture_output=True, timeout=180)
+        end_controller(proc, store, env)

@@ -21,13 +21,15 @@ if os.geteuid() != 0:
     pytest.skip("needs root for a netns node", allow_module_level=True)
 
 # A busy process that counts its own progress into a file.
+# It replaces the file whole: a reader racing a truncating write saw 0 and a negative rate.
 SPINNER = r"""
-import sys, time
+import os, sys, time
 n = 0; t = time.monotonic()
 while True:
     n += 1
     if n % 20000 == 0:
-        open(sys.argv[1], "w").write(str(n))
+        open(sys.argv[1] + ".new", "w").write(str(n))
+        os.replace(sys.argv[1] + ".new", sys.argv[1])
 """
 
 
@@ -154,3 +156,25 @@ def test_cpu_starve_caps_the_share_it_measures_and_heal_moves_back(node):
     assert any("removed" in line for line in heal_journal(path, force=True))
     assert not os.path.exists(cg2) and open(f"/proc/{pid}/cgroup").read() == before
     os.kill(pid, signal.SIGKILL)
+
+
+def test_the_final_heal_measures_a_window_the_run_cut_short(node):
+    # The main phase often ends inside a window; its heal_all must still record what the
+    # fault measured (the run writes it into the history's heal op).
+    from nemesis.faults.cpu_starve import cgroup_kind
+    n, tmp = node
+    t = Spinner()
+    t.start(n)
+    faults = ["stop-and-go"] + (["cpu-starve"] if cgroup_kind()[0] else [])
+    nem = Nemesis([n], t, journal_path(tmp / "store", "fh1"),
+                  {"seed": 1, "faults": faults, "stop_go_stopped_ms": 100,
+                   "stop_go_period_ms": 200, "cpu_starve_share": 0.2})
+    for f in faults:
+        nem.apply(f"start-{f}", "all")
+    time.sleep(1.2)
+    lines, measured = nem.heal_all_measured()
+    assert len(lines) == len(faults) and sorted(measured) == sorted(faults), (lines, measured)
+    assert measured["stop-and-go"]["cycles"] >= 3, measured
+    if "cpu-starve" in measured:
+        assert 0 < measured["cpu-starve"]["n1"]["cpu_share"] <= 0.4, measured
+    os.kill(t.daemons(n)[0].pid, signal.SIGKILL)

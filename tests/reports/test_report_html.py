@@ -268,6 +268,16 @@ def test_nemesis_values_are_described():
         == "n1,n2 healed majorities-ring"
     assert describe_detail(["n2", "n3"]) == "n2,n3"
     assert describe_detail({"n1": ["n2"]}) == "n1✕n2"
+    # what a slow-node fault measured: per node, per fault (the final heal), or flat
+    assert describe_detail({"nodes": ["n1"], "measured": {"n1": {"cpu_share": 0.049,
+                                                                 "window_s": 10.0}}}) \
+        == "n1 measured n1: cpu_share=0.049 window_s=10"
+    assert describe_detail({"healed": ["CPU restored: n1"], "measured": {
+        "cpu-starve": {"n1": {"cpu_share": 0.0371}}}}) \
+        == "measured cpu-starve: n1: cpu_share=0.0371 healed CPU restored: n1"
+    assert describe_detail({"nodes": ["n2"], "measured": {"cycles": 5,
+                                                          "stopped_ms_mean": 1700.5}}) \
+        == "n2 measured cycles=5 stopped_ms_mean=1700.5"
 
 
 def test_the_final_heal_closes_every_open_fault_window():

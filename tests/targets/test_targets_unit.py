@@ -39,7 +39,13 @@ def test_etcd_refuses_clock_faults_with_the_reason():
 
 def test_etcd_log_patterns_match_panics_not_warnings():
     t = targets.get("etcd")({})
-    pats = [p.compiled() for p in t.log_patterns]
+    pats = [p.compiled() for p in t.log_patterns if p.invalid]
+    events = {p.name: p.compiled() for p in t.log_patterns if not p.invalid}
+    assert events["etcd-election"].search(
+        '{"level":"info","caller":"raft/raft.go:771","msg":"35bdbbe79c76efbd became leader at '
+        'term 2"}')
+    assert not events["etcd-election"].search('"msg":"raft.node: f290d147add846fa elected '
+                                              'leader 35bdbbe79c76efbd at term 2"')
     bad = ["panic: runtime error: index out of range",
            '{"level":"fatal","ts":1,"msg":"failed to start"}',
            "fatal error: concurrent map writes"]

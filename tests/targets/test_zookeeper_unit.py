@@ -57,7 +57,14 @@ def test_clock_env_keeps_the_jvm_runnable():
 
 
 def test_log_patterns():
-    pats = [p.compiled() for p in targets.get("zookeeper")({}).log_patterns]
+    every = targets.get("zookeeper")({}).log_patterns
+    pats = [p.compiled() for p in every if p.invalid]
+    events = {p.name: p.compiled() for p in every if not p.invalid}
+    assert events["zk-election"].search(
+        "[QuorumPeer[myid=2](plain=0.0.0.0:2181)(secure=disabled)] INFO org.apache.zookeeper."
+        "server.quorum.Leader - LEADING - LEADER ELECTION TOOK - 22 MS")
+    assert not events["zk-election"].search(
+        "INFO org.apache.zookeeper.server.quorum.Learner - FOLLOWING - LEADER ELECTION TOOK - 5 MS")
     bad = ["java.lang.OutOfMemoryError: Java heap space",
            "[QuorumPeer] ERROR org.apache.zookeeper.server.quorum.QuorumPeer - Unable to load "
            "database on disk",
