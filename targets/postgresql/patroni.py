@@ -226,13 +226,13 @@ class PatroniCluster:
         except (NodeError, ValueError):
             return None
         # A stale pid file may name a reused pid: only a postgres on this data dir counts.
-        r = node.exec(["cat", f"/proc/{pid}/cmdline"], timeout=10)
-        argv = r.text().split("\0")
-        if not r.ok or not argv or not argv[0].endswith("postgres") \
-                or self.pg._pgdata(node) not in argv:
+        # Its group is the helper's that called setsid(), not its own pid.
+        r = node.exec(["ps", "-ww", "-o", "pgid=,args=", "-p", str(pid)], timeout=10)
+        pgid, _, args = r.text().strip().partition(" ")
+        if not r.ok or not pgid.isdigit() or f"-D {self.pg._pgdata(node)} " not in args + " ":
             return None
-        return Daemon(node=node.name, name="postgres", argv=argv, pid=pid, pgid=pid,
-                      log_path=self._log(node))
+        return Daemon(node=node.name, name="postgres", argv=args.split(), pid=pid,
+                      pgid=int(pgid), log_path=self._log(node))
 
     def postgres_tree(self, node: Node) -> list[Daemon]:
         pm = self.postmaster(node)
