@@ -21,7 +21,7 @@ packages=(
   etcd-server etcd-client                            # targets
   redis-server redis-sentinel
   zookeeperd libslf4j-java
-  postgresql-15                                      # transactional target
+  postgresql-15 patroni                              # transactional targets
   fuse3 python3-pyfuse3                              # lazyfs: the disk faults' filesystem
   openssh-client
 )
@@ -33,7 +33,7 @@ fi
 declare -A daemon_units=(
   [etcd-server]=etcd.service [redis-server]=redis-server.service
   [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
-  [postgresql-15]=postgresql.service
+  [postgresql-15]=postgresql.service [patroni]=patroni.service
 )
 
 missing=()

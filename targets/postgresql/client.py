@@ -28,7 +28,8 @@ import psycopg
 from psycopg import errors as pgerr
 
 OK, FAIL, INFO = "ok", "fail", "info"
-READ_ONLY_SQL_TRANSACTION = "25006"  # a write on a standby
+# a write on a standby (25006); SERIALIZABLE on a hot standby (0A000)
+STANDBY_REFUSALS = ("25006", "0A000")
 
 ISOLATION = {
     "read-committed": "READ COMMITTED",
@@ -194,8 +195,8 @@ class PgClient(abc.ABC):
                     self._drop(conn)
                     return (INFO if commit_sent else FAIL), None, _short(e)
                 self._rollback(conn)
-                if e.sqlstate == READ_ONLY_SQL_TRANSACTION and self._locate is not None:
-                    # our primary was demoted: find the new one on the next op
+                if e.sqlstate in STANDBY_REFUSALS and self._locate is not None:
+                    # our primary was demoted (or is still promoting): ask again next op
                     self._drop(conn)
                 return FAIL, None, f"{e.sqlstate or ''}: {_short(e)}"
 
