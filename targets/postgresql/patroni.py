@@ -40,6 +40,7 @@ SCOPE = "splitbrain"
 PATRONI_BIN = "patroni"
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PRIMARY_ROLES = ("master", "primary")
+PATRONI_PACKAGES = ("patroni", *EtcdTarget.packages)
 
 
 def rest_get(ip: str, path: str, timeout: float) -> tuple[int, Any]:

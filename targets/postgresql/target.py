@@ -26,7 +26,7 @@ from core.options import Option, a_bool, int_at_least, one_of
 
 from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, ISOLATION, SCHEMA, PgClient
-from .patroni import PatroniCluster, find_primary, options_check
+from .patroni import PATRONI_PACKAGES, PatroniCluster, find_primary, options_check
 
 BIN = "/usr/lib/postgresql/15/bin"
 TOPOLOGIES = ("single", "replicas", "patroni")
@@ -97,6 +97,9 @@ class PostgresTarget(KillsDaemons, Target):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         self._patroni = PatroniCluster(self) if self.options["topology"] == "patroni" else None
+        if self._patroni is not None:
+            # what the docker provider builds the node image from, and install: true installs
+            self.packages = (*self.packages, *PATRONI_PACKAGES)
 
     def consistency_models(self) -> list[str]:
         """What the isolation level promises, the default the transactional checkers judge:
