@@ -26,7 +26,7 @@ from core.options import Option, a_bool, int_at_least, one_of
 
 from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, ISOLATION, SCHEMA, PgClient
-from .patroni import PATRONI_PACKAGES, PatroniCluster, find_primary, options_check
+from .patroni import PATRONI_CLOCK_REFUSAL, PATRONI_PACKAGES, PatroniCluster, find_primary, options_check
 
 BIN = "/usr/lib/postgresql/15/bin"
 TOPOLOGIES = ("single", "replicas", "patroni")
@@ -100,6 +100,11 @@ class PostgresTarget(KillsDaemons, Target):
         if self._patroni is not None:
             # what the docker provider builds the node image from, and install: true installs
             self.packages = (*self.packages, *PATRONI_PACKAGES)
+
+    def supports(self, fault: str) -> tuple[bool, str]:
+        if self._patroni is not None and fault.split("-")[0] == "clock":
+            return False, PATRONI_CLOCK_REFUSAL
+        return super().supports(fault)
 
     def consistency_models(self) -> list[str]:
         """What the isolation level promises, the default the transactional checkers judge:

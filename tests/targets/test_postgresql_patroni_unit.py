@@ -52,3 +52,11 @@ def test_patroni_promises_what_the_isolation_level_promises():
     assert T({"topology": "patroni"}).consistency_models() == ["strict-serializable"]
     assert T({"topology": "patroni", "isolation": "repeatable-read"}).consistency_models() \
         == ["snapshot-isolation"]
+
+
+def test_clock_faults_are_refused_on_patroni_with_the_reason():
+    T = targets.get("postgresql")
+    ok, why = T({"topology": "patroni"}).supports("clock-bump")
+    assert not ok and "patroni" in why
+    assert T({"topology": "patroni"}).supports("kill") == (True, "")
+    assert T({}).supports("clock")[0]
