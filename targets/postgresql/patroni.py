@@ -132,7 +132,8 @@ class PatroniCluster:
     def configure(self, node: Node) -> None:
         pg = self.pg
         d, conf_dir, sock = pg._dir(node), self._conf_dir(node), pg._socket_dir(node)
-        node.check(["rm", "-rf", d, conf_dir], timeout=30)
+        # pgdata, not its parent: the durable directory may be a mount (disk faults)
+        node.check(["rm", "-rf", pg._pgdata(node), conf_dir], timeout=30)
         # Patroni runs initdb or pg_basebackup into pgdata itself; it must exist empty, 0700.
         node.check(["mkdir", "-p", pg._pgdata(node), conf_dir, sock], timeout=10)
         node.check(["chmod", "700", pg._pgdata(node)], timeout=10)
