@@ -21,7 +21,7 @@ packages=(
   etcd-server etcd-client                            # targets
   redis-server redis-sentinel
   zookeeperd libslf4j-java
-  postgresql-15                                      # transactional target
+  postgresql-15 patroni                              # transactional targets
   nats-server                                        # the example plugin's target (examples/plugins/splitbrain-nats)
   mariadb-server galera-4 rsync                      # mariadb-galera target (rsync: state transfer)
   fuse3 python3-pyfuse3                              # lazyfs: the disk faults' filesystem
@@ -36,7 +36,7 @@ declare -A daemon_units=(
   [etcd-server]=etcd.service [redis-server]=redis-server.service
   [redis-sentinel]=redis-sentinel.service [zookeeperd]=zookeeper.service
   [postgresql-15]=postgresql.service [nats-server]=nats-server.service
-  [mariadb-server]=mariadb.service
+  [mariadb-server]=mariadb.service [patroni]=patroni.service
 )
 
 missing=()

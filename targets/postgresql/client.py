@@ -18,6 +18,7 @@ never holds a worker past it (libpq has no per-call timeout of its own).
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any, Callable, Sequence
 
 import psycopg
@@ -26,6 +27,8 @@ from psycopg import errors as pgerr
 from ..sql_txn import (FAIL, INFO, ISOLATION_LEVELS, OK, Abort, SocketWatchdog, bank_seed_rows,
                        bank_txn, list_append_txn, rw_register_txn, short_error as _short,
                        sql_isolation)
+# a write on a standby (25006); SERIALIZABLE on a hot standby (0A000)
+STANDBY_REFUSALS = ("25006", "0A000")
 
 ISOLATION = {level: sql_isolation(level) for level in ISOLATION_LEVELS}
 
@@ -42,7 +45,8 @@ class PgClient(abc.ABC):
     def __init__(self, hosts: Sequence[tuple[str, int]], *, node_name: str, isolation: str,
                  dbname: str = "splitbrain", user: str = "postgres",
                  read_host: tuple[str, int] | None = None,
-                 setup: Callable[[psycopg.Cursor], None] | None = None) -> None:
+                 setup: Callable[[psycopg.Cursor], None] | None = None,
+                 locate: Callable[[float], tuple[str, int]] | None = None) -> None:
         self.hosts = list(hosts)
         self.node = node_name
         self.isolation = ISOLATION[isolation]
@@ -51,6 +55,9 @@ class PgClient(abc.ABC):
         # read-only transactions go here (a replica) when set; everything else to hosts[0]
         self.read_host = read_host
         self._setup = setup
+        # asked for the primary's address (within the timeout, OSError if none) on every new
+        # connection, when the primary can move (Patroni); hosts[0] otherwise
+        self._locate = locate
         self._conn: psycopg.Connection | None = None
         self._read_conn: psycopg.Connection | None = None
 
@@ -62,7 +69,16 @@ class PgClient(abc.ABC):
             return self._read_conn
         if self._conn is not None and not self._conn.closed:
             return self._conn
-        self._conn = self._open(self.hosts[0], timeout)
+        addr = self.hosts[0]
+        if self._locate is not None:
+            # half the op's budget at most to find it, the rest to connect
+            t0 = time.monotonic()
+            try:
+                addr = self._locate(timeout / 2)
+            except OSError as e:
+                raise psycopg.OperationalError(f"no primary: {e}") from None
+            timeout = max(0.1, timeout - (time.monotonic() - t0))
+        self._conn = self._open(addr, timeout)
         if self._setup is not None:
             try:
                 with self._conn.cursor() as cur:
@@ -139,6 +155,9 @@ class PgClient(abc.ABC):
                     self._drop(conn)
                     return (INFO if commit_sent else FAIL), None, _short(e)
                 self._rollback(conn)
+                if e.sqlstate in STANDBY_REFUSALS and self._locate is not None:
+                    # our primary was demoted (or is still promoting): ask again next op
+                    self._drop(conn)
                 return FAIL, None, f"{e.sqlstate or ''}: {_short(e)}"
 
     def _rollback(self, conn: psycopg.Connection) -> None:

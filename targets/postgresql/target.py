@@ -26,9 +26,10 @@ from core.options import Option, a_bool, int_at_least, one_of
 
 from ..base import KillsDaemons, LogPattern, OptionError, Target, TargetError
 from .client import CLIENTS, ISOLATION, SCHEMA, PgClient
+from .patroni import PATRONI_CLOCK_REFUSAL, PATRONI_PACKAGES, PatroniCluster, find_primary, options_check
 
 BIN = "/usr/lib/postgresql/15/bin"
-TOPOLOGIES = ("single", "replicas")
+TOPOLOGIES = ("single", "replicas", "patroni")
 SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 DB = "splitbrain"
 
@@ -58,7 +59,20 @@ class PostgresTarget(KillsDaemons, Target):
                                             else "a string such as 'ANY 1 (*)'"),
         "read_from": Option("primary", one_of("primary", "local")),
         "fsync": Option(True, a_bool),
+        # topology patroni (targets/postgresql/patroni.py): Patroni's dynamic configuration
+        "synchronous_mode": Option(False, a_bool),
+        "synchronous_mode_strict": Option(False, a_bool),
+        "ttl": Option(10, int_at_least(2)),
+        "loop_wait": Option(1, int_at_least(1)),
+        "retry_timeout": Option(4, int_at_least(1)),
+        "maximum_lag_on_failover": Option(1048576, int_at_least(0)),
+        # kill and pause hit patroni with PostgreSQL (a node crash); false: PostgreSQL only,
+        # and the node's patroni restarts it
+        "patroni_faults": Option(True, a_bool),
+        "etcd_client_port": Option(2379, int_at_least(1)),
+        "etcd_peer_port": Option(2380, int_at_least(1)),
     }
+    BIN = BIN
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         out = super().validate_options(options)
@@ -67,7 +81,30 @@ class PostgresTarget(KillsDaemons, Target):
         if out["topology"] == "single" and out["synchronous_standby_names"]:
             raise OptionError("synchronous_standby_names needs topology: replicas",
                               option="synchronous_standby_names")
+        if out["topology"] == "patroni":
+            why = options_check(out)
+            if why:
+                raise OptionError(why, option="ttl")
+            if out["synchronous_standby_names"] or out["read_from"] != "primary":
+                raise OptionError("topology patroni sets synchronous_standby_names itself "
+                                  "(use synchronous_mode) and reads from the primary",
+                                  option="topology")
+        elif out["synchronous_mode"] or out["synchronous_mode_strict"]:
+            raise OptionError("synchronous_mode needs topology: patroni",
+                              option="synchronous_mode")
         return out
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._patroni = PatroniCluster(self) if self.options["topology"] == "patroni" else None
+        if self._patroni is not None:
+            # what the docker provider builds the node image from, and install: true installs
+            self.packages = (*self.packages, *PATRONI_PACKAGES)
+
+    def supports(self, fault: str) -> tuple[bool, str]:
+        if self._patroni is not None and fault.split("-")[0] == "clock":
+            return False, PATRONI_CLOCK_REFUSAL
+        return super().supports(fault)
 
     def consistency_models(self) -> list[str]:
         """What the isolation level promises, the default the transactional checkers judge:
@@ -103,7 +140,7 @@ class PostgresTarget(KillsDaemons, Target):
         return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *argv]
 
     def _servers(self) -> list[Node]:
-        return self.nodes if self.options["topology"] == "replicas" else self.nodes[:1]
+        return self.nodes[:1] if self.options["topology"] == "single" else self.nodes
 
     def _addr(self, node: Node) -> tuple[str, int]:
         return node.ip, self.options["port"]
@@ -111,10 +148,14 @@ class PostgresTarget(KillsDaemons, Target):
     # -- lifecycle -----------------------------------------------------------------------
     def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
         self.nodes = list(nodes)
-        if self.options["topology"] == "replicas" and len(nodes) < 2:
-            raise TargetError("postgresql topology replicas needs at least 2 nodes")
+        if self.options["topology"] != "single" and len(nodes) < 2:
+            raise TargetError(f"postgresql topology {self.options['topology']} needs at least "
+                              "2 nodes")
         for n in self._servers():
             self.install(n)
+        if self._patroni is not None:
+            self._patroni.setup(self.nodes, health_timeout)
+            return
         primary = self.nodes[0]
         self.configure(primary)
         self.start(primary)
@@ -128,8 +169,13 @@ class PostgresTarget(KillsDaemons, Target):
         self.ensure_installed(node, f"test -x {shlex.quote(BIN + '/postgres')} && "
                                     "command -v setpriv && id postgres",
                               f"{BIN}/postgres not found")
+        if self._patroni is not None:
+            self._patroni.install(node)
 
     def configure(self, node: Node) -> None:
+        if self._patroni is not None:
+            self._patroni.configure(node)
+            return
         d, pgdata = self._dir(node), self._pgdata(node)
         node.check(["rm", "-rf", pgdata], timeout=30)
         node.check(["mkdir", "-p", pgdata, self._socket_dir(node)], timeout=10)
@@ -178,6 +224,9 @@ class PostgresTarget(KillsDaemons, Target):
         return out
 
     def start(self, node: Node) -> None:
+        if self._patroni is not None:
+            self._patroni.start(node)
+            return
         if node not in self._servers() or self.daemons(node):
             return
         # The fault environment (libfaketime) is applied after setpriv has dropped to postgres:
@@ -198,15 +247,27 @@ class PostgresTarget(KillsDaemons, Target):
         connections, and a "killed" one would leave backends finishing their transactions.
         Listing the postmaster first means pause stops it before its children (it forks no
         more), and kill takes every process, as a crash does."""
+        if self._patroni is not None:
+            return self._patroni.fault_daemons(node)
         out: list[Daemon] = []
         for d in self.daemons(node):
-            out.append(d)
-            r = node.exec(["ps", "-o", "pid=", "--ppid", str(int(d.pid))], timeout=10)
-            for tok in r.stdout.split():
-                pid = int(tok)
-                out.append(Daemon(node=node.name, name="postgres-child", argv=[], pid=pid,
-                                  pgid=pid, log_path=d.log_path))
+            out += self.with_children(node, d)
         return out
+
+    def with_children(self, node: Node, postmaster: Daemon) -> list[Daemon]:
+        """The postmaster, then each process it forked as its own group (see fault_daemons)."""
+        out = [postmaster]
+        r = node.exec(["ps", "-o", "pid=", "--ppid", str(int(postmaster.pid))], timeout=10)
+        for tok in r.stdout.split():
+            pid = int(tok)
+            out.append(Daemon(node=node.name, name="postgres-child", argv=[], pid=pid,
+                              pgid=pid, log_path=postmaster.log_path))
+        return out
+
+    def stop_all(self) -> None:
+        if self._patroni is not None:
+            self._patroni.stop_all()
+        super().stop_all()
 
     def _connect(self, node: Node, timeout: float, db: str = "postgres") -> psycopg.Connection:
         host, port = self._addr(node)
@@ -215,14 +276,29 @@ class PostgresTarget(KillsDaemons, Target):
                                options=f"-c statement_timeout={int(timeout * 1000)}")
 
     def _wait_serving(self, node: Node, within: float) -> None:
+        self.wait_until(lambda: self.healthy(node, timeout=1.0), within,
+                        f"{node.name}: PostgreSQL did not start within {within:g}s")
+
+    @staticmethod
+    def wait_until(probe: Any, within: float, what: str) -> None:
+        """Poll ``probe()`` (truthy, or an (ok, why) pair) until it holds; TargetError naming
+        ``what`` and the last reason when ``within`` seconds pass."""
         deadline = time.monotonic() + within
         while True:
-            ok, why = self.healthy(node, timeout=1.0)
+            got = probe()
+            ok, why = got if isinstance(got, tuple) else (bool(got), "")
             if ok:
                 return
             if time.monotonic() > deadline:
-                raise TargetError(f"{node.name}: PostgreSQL did not start within {within:g}s: {why}")
+                raise TargetError(f"{what}: {why}" if why else what)
             time.sleep(0.2)
+
+    @staticmethod
+    def error(message: str) -> TargetError:
+        return TargetError(message)
+
+    def create_schema(self, node: Node) -> None:
+        self._create_schema(node)
 
     def _create_schema(self, node: Node) -> None:
         # No standby exists yet: with synchronous_standby_names set, a commit that waited for
@@ -242,6 +318,8 @@ class PostgresTarget(KillsDaemons, Target):
             return bool(c.execute("SELECT pg_is_in_recovery()").fetchone()[0])
 
     def healthy(self, node: Node, timeout: float = 1.0) -> tuple[bool, str]:
+        if self._patroni is not None:
+            return self._patroni.healthy(node, timeout)
         if node not in self._servers():
             return True, ""  # a client-only node in the single topology
         if not self.daemons(node):
@@ -254,7 +332,15 @@ class PostgresTarget(KillsDaemons, Target):
             return False, "is a standby" if standby else "is not a standby"
         return True, ""
 
+    def cluster_healthy(self, timeout: float = 1.0) -> tuple[bool, str]:
+        ok, why = super().cluster_healthy(timeout)
+        if ok and self._patroni is not None:
+            return self._patroni.cluster_healthy(timeout)
+        return ok, why
+
     def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        if self._patroni is not None:
+            return self._patroni.primaries(nodes)
         out = []
         for n in nodes:
             if n not in self._servers():
@@ -279,10 +365,14 @@ class PostgresTarget(KillsDaemons, Target):
         hosts = [primary]
         if self.options["read_from"] == "local" and node in self._servers():
             kw["read_host"] = self._addr(node)
+        if self._patroni is not None:
+            ips, port = self._patroni.client_ips(node), self.options["port"]
+            kw["locate"] = lambda timeout: find_primary(ips, port, timeout, time.monotonic)
         return CLIENTS[workload_name](hosts, **kw)
 
     def log_files(self, node: Node) -> list[str]:
         try:
-            return super().log_files(node)
+            own = super().log_files(node)
+            return sorted(set(own + self._patroni.log_files(node))) if self._patroni else own
         except NodeError:
             return []

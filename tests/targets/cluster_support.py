@@ -14,9 +14,13 @@ from harness.nodes import get_provider
 
 @contextlib.contextmanager
 def netns_cluster(tmp_path, target: str, options: dict | None = None, *, nodes: int = 3,
-                  health_s: float = 30.0, env_hook: Callable | None = None) -> Iterator[tuple]:
-    prov = get_provider("netns", tmp_path / "store")
+                  health_s: float = 30.0, env_hook: Callable | None = None,
+                  provider: str = "netns") -> Iterator[tuple]:
     t = None
+    # the docker provider builds (once) an image from the target's Debian packages
+    popts = {"packages": list(targets.get(target)(options or {}).packages)} \
+        if provider == "docker" else {}
+    prov = get_provider(provider, tmp_path / "store", options=popts)
     try:
         ns = prov.create(nodes)
         t = targets.get(target)(options or {})
@@ -32,6 +36,11 @@ def netns_cluster(tmp_path, target: str, options: dict | None = None, *, nodes: 
             except Exception:
                 pass
         prov.destroy()
+
+
+def docker_cluster(tmp_path, target: str, options: dict | None = None, **kw: Any):
+    """The same cluster on docker containers (one image per target, built once)."""
+    return netns_cluster(tmp_path, target, options, provider="docker", **kw)
 
 
 def until(pred: Callable[[], Any], within: float, step: float = 0.2) -> Any:
