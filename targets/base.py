@@ -70,7 +70,7 @@ class Target(abc.ABC):
     line, the run aborts as ``unknown`` and still tears down); ``start`` is
     idempotent and is how a killed node comes back.  ``healthy`` never raises: it
     answers (False, why).  Every daemon is started with ``node.start_daemon`` and
-    tracked (``_track``) with ``self._env(node)`` in its environment, which is what
+    tracked (``track``) with ``self.daemon_env(node)`` in its environment, which is what
     makes kill, pause and clock faults work.  ``client`` is called once per client
     process and must not block on the network for long (connect lazily).
     """
@@ -94,6 +94,7 @@ class Target(abc.ABC):
         # Set by the run to the nemesis' per-node environment (libfaketime for
         # clock faults); every daemon start goes through it.
         self.env_hook: Callable[[Node], Mapping[str, str]] | None = None
+        self._initialized = False
 
     # -- options ---------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -188,10 +189,14 @@ class Target(abc.ABC):
         """``name`` under the node's data directory (where logs are collected from)."""
         return f"{node.data_dir.rstrip('/')}/{name}"
 
-    def _track(self, node: Node, daemon: Daemon) -> None:
+    def track(self, node: Node, daemon: Daemon) -> None:
+        """Record a daemon this target started: only tracked daemons are killed, paused,
+        starved and torn down (splitbrain never signals what it did not start)."""
         self._daemons.setdefault(node.name, []).append(daemon)
 
-    def _env(self, node: Node) -> dict[str, str]:
+    def daemon_env(self, node: Node) -> dict[str, str]:
+        """The environment every daemon must be started with: the nemesis puts
+        libfaketime here for clock faults.  Add to it, never replace it."""
         return dict(self.env_hook(node)) if self.env_hook is not None else {}
 
     # -- health ----------------------------------------------------------------
@@ -206,12 +211,29 @@ class Target(abc.ABC):
                 return False, f"{n.name}: {why}"
         return True, ""
 
+    def initialize(self, timeout: float) -> tuple[bool, str]:
+        """Create what the workloads need (a schema, a bucket, a user) once the cluster is
+        first healthy; ``(False, why)`` to be asked again at the next health poll.
+
+        Must be idempotent: it is retried after a partial success.  Called until it
+        succeeds once per run, never after a restart; health is checked again after it,
+        so ``cluster_healthy`` may require what it made."""
+        return True, ""
+
     def wait_healthy(self, within: float, stop: Callable[[], bool] | None = None) -> tuple[bool, str]:
-        """Poll until every node is healthy or ``within`` seconds pass."""
+        """Poll until every node is healthy (and the cluster initialized) or ``within``
+        seconds pass."""
         deadline = time.monotonic() + within
         why = "not checked"
         while True:
-            ok, why = self.cluster_healthy(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            budget = min(1.0, max(0.1, deadline - time.monotonic()))
+            ok, why = self.cluster_healthy(timeout=budget)
+            if ok and not self._initialized:
+                # Its own budget (creating things can take seconds), bounded by what is left.
+                ok, why = self.initialize(timeout=max(budget, min(30.0, deadline - time.monotonic())))
+                self._initialized = ok
+                if ok:
+                    continue
             if ok:
                 return True, ""
             if time.monotonic() >= deadline or (stop is not None and stop()):
@@ -240,7 +262,7 @@ class Target(abc.ABC):
 
 class KillsDaemons:
     """The Killable and Pausable capabilities for a target whose daemons it
-    started itself (through ``Target._track``)."""
+    started itself (through ``Target.track``)."""
 
     def fault_daemons(self, node: Node) -> list[Daemon]:
         """The running daemons that kill and pause hit: the database itself.  All

@@ -93,7 +93,7 @@ class EtcdTarget(KillsDaemons, Target):
         # env -i: etcd reads every ETCD_* variable as a flag, and the controller's proxy
         # variables must not reach it either; env execs, so the pid is etcd's.
         env = [f"PATH={SAFE_PATH}", f"HOME={self._dir(node)}"]
-        env += [f"{k}={v}" for k, v in self._env(node).items()]
+        env += [f"{k}={v}" for k, v in self.daemon_env(node).items()]
         return ["env", "-i", *env, o["binary"],
                 "--name", node.name,
                 "--data-dir", self._dir(node),

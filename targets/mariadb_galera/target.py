@@ -253,10 +253,10 @@ class GaleraTarget(KillsDaemons, Target):
         # The fault environment (libfaketime) is applied after setpriv has dropped to mysql,
         # as for PostgreSQL: libfaketime initialised as root would leave state the mysql-owned
         # server cannot use.
-        fault_env = [f"{k}={v}" for k, v in sorted(self._env(node).items())]
+        fault_env = [f"{k}={v}" for k, v in sorted(self.daemon_env(node).items())]
         argv = self._as_mysql(["env", RESOLVER_ENV, *fault_env, MARIADBD, f"--defaults-file={self._cnf(node)}",
                                *(["--wsrep-new-cluster"] if bootstrap else [])])
-        self._track(node, node.start_daemon("mariadbd", argv,
+        self.track(node, node.start_daemon("mariadbd", argv,
                                             log_path=self._log(node)))
 
     # -- full-cluster recovery ------------------------------------------------------------

@@ -208,9 +208,9 @@ class PatroniCluster:
         env = [f"PATH={SAFE_PATH}", f"HOME={self._conf_dir(node)}"]
         # The fault environment after setpriv (see PostgresTarget.start); patroni passes it on
         # to the postmaster it starts.
-        env += [f"{k}={v}" for k, v in sorted(self.pg._env(node).items())]
+        env += [f"{k}={v}" for k, v in sorted(self.pg.daemon_env(node).items())]
         argv = self.pg._as_postgres(["env", "-i", *env, PATRONI_BIN, self._conf(node)])
-        self.pg._track(node, node.start_daemon("patroni", argv, log_path=self._log(node)))
+        self.pg.track(node, node.start_daemon("patroni", argv, log_path=self._log(node)))
 
     def stop_all(self) -> None:
         """Kill patroni first (it would restart PostgreSQL), then every PostgreSQL process

@@ -232,10 +232,10 @@ class PostgresTarget(KillsDaemons, Target):
         # The fault environment (libfaketime) is applied after setpriv has dropped to postgres:
         # preloaded into setpriv, libfaketime would create its shared memory as root, export
         # its name, and the postgres-owned server would be refused it ("sem_open failed").
-        fault_env = [f"{k}={v}" for k, v in sorted(self._env(node).items())]
+        fault_env = [f"{k}={v}" for k, v in sorted(self.daemon_env(node).items())]
         argv = self._as_postgres(["env", *fault_env, f"{BIN}/postgres", "-D", self._pgdata(node),
                                   *self._settings(node)])
-        self._track(node, node.start_daemon("postgres", argv,
+        self.track(node, node.start_daemon("postgres", argv,
                                             log_path=self.data_path(node, "postgresql.log")))
 
     # -- faults: the whole process tree ------------------------------------------------------

@@ -96,7 +96,6 @@ class ProcessTarget(KillsDaemons, Target):
         self.workloads = tuple(given if given is not None else
                                (client if isinstance(client, dict) else ["register"]))
         self.packages = tuple(self.options["packages"])
-        self._initialized = False
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         o = super().validate_options(options)
@@ -156,9 +155,9 @@ class ProcessTarget(KillsDaemons, Target):
         if self.daemons(node):
             return
         env = {k: str(v) for k, v in self.options["env"].items()}
-        env.update(self._env(node))
+        env.update(self.daemon_env(node))
         name = self.options["daemon"]
-        self._track(node, node.start_daemon(name, self._argv(self.options["command"], node),
+        self.track(node, node.start_daemon(name, self._argv(self.options["command"], node),
                                             env=env, cwd=self._dir(node),
                                             log_path=self.data_path(node, f"{name}.log")))
         self._daemons[node.name] = self.daemons(node)
@@ -198,21 +197,18 @@ class ProcessTarget(KillsDaemons, Target):
                 continue
         return out
 
-    def cluster_healthy(self, timeout: float = 1.0) -> tuple[bool, str]:
-        """Every node healthy, and the init command has succeeded once."""
-        ok, why = super().cluster_healthy(timeout)
-        if not ok or self._initialized or self.options["init_command"] is None:
-            return ok, why
+    def initialize(self, timeout: float) -> tuple[bool, str]:
+        """The init command, on the first node, once every node is healthy."""
+        if self.options["init_command"] is None:
+            return True, ""
         first = self.nodes[0]
         try:
-            # Bounded by its own timeout, not the probe's: initialising may take seconds.
-            r = first.exec(self._argv(self.options["init_command"], first), timeout=30)
+            r = first.exec(self._argv(self.options["init_command"], first), timeout=timeout)
         except NodeError as e:
             return False, f"init command: {e}"
         if r.exit_code != 0:
             tail = (r.stderr or r.stdout).decode(errors="replace").strip()[-200:]
             return False, f"init command exited {r.exit_code}: {tail}"
-        self._initialized = True
         return True, ""
 
     # -- clients -------------------------------------------------------------------

@@ -126,7 +126,7 @@ class RedisTarget(KillsDaemons, Target):
         running = {d.name for d in self.daemons(node)}
         if {"redis-server", "redis-sentinel"} <= running:
             return
-        env = self._env(node)
+        env = self.daemon_env(node)
         if "redis-server" not in running:
             argv = ["redis-server", self._conf(node)]
             if node.name in self._started:
@@ -135,10 +135,10 @@ class RedisTarget(KillsDaemons, Target):
                 cur = self.current_primary(exclude=node)
                 if cur is not None and cur != self._redis_addr(node):
                     argv += ["--replicaof", cur[0], str(cur[1])]
-            self._track(node, node.start_daemon("redis-server", argv, env=env,
+            self.track(node, node.start_daemon("redis-server", argv, env=env,
                                                 log_path=self.data_path(node, "redis.log")))
         if "redis-sentinel" not in running:
-            self._track(node, node.start_daemon(
+            self.track(node, node.start_daemon(
                 "redis-sentinel", ["redis-sentinel", self._sconf(node)], env=env,
                 log_path=self.data_path(node, "sentinel.log")))
         self._started.add(node.name)

@@ -116,12 +116,12 @@ class ZookeeperTarget(KillsDaemons, Target):
         if not self.nodes:
             raise TargetError("zookeeper: start before setup (no ensemble known)")
         argv = java_argv(self._cfg(node), self._dir(node), self.options)
-        d = node.start_daemon("zookeeper", argv, env=self._env(node), cwd=self._dir(node),
+        d = node.start_daemon("zookeeper", argv, env=self.daemon_env(node), cwd=self._dir(node),
                               log_path=self._log(node))
         self._daemons[node.name] = [d]
 
-    def _env(self, node: Node) -> dict[str, str]:
-        env = super()._env(node)
+    def daemon_env(self, node: Node) -> dict[str, str]:
+        env = super().daemon_env(node)
         # Measured here with libfaketime 0.9.10: with FAKETIME_DONT_FAKE_MONOTONIC=1 the
         # JVM's internal timed waits (VM Thread, periodic tasks) spin — an idle 3-member
         # ensemble burnt 5-6 CPU-s per 10 s instead of 0.1-0.2 and was not healthy within

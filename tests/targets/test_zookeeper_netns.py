@@ -135,7 +135,7 @@ def test_libfaketime_moves_the_jvm_clock(tmp_path):
     def clear_offset(node):
         Path(offset_path(node)).unlink(missing_ok=True)
     with netns_cluster(tmp_path, "zookeeper", health_s=90, env_hook=clock_env) as (t, nodes):
-        assert "FAKETIME_DONT_FAKE_MONOTONIC" not in t._env(nodes[0])
+        assert "FAKETIME_DONT_FAKE_MONOTONIC" not in t.daemon_env(nodes[0])
         assert t.daemons(nodes[0])[0].env["LD_PRELOAD"] == clock_env(nodes[0])["LD_PRELOAD"]
         c = t.client(nodes[0], "register", {})
         try:

@@ -49,11 +49,11 @@ def test_clock_env_keeps_the_jvm_runnable():
     t.env_hook = lambda node: {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
                                "FAKETIME_TIMESTAMP_FILE": "/tmp/x/f", "FAKETIME_NO_CACHE": "1",
                                "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    env = t._env(N())
+    env = t.daemon_env(N())
     assert env["LD_PRELOAD"].endswith("libfaketime.so.1") and env["FAKETIME_NO_CACHE"] == "1"
     assert "FAKETIME_DONT_FAKE_MONOTONIC" not in env
     t.env_hook = lambda node: {"FOO": "1"}
-    assert t._env(N()) == {"FOO": "1"}
+    assert t.daemon_env(N()) == {"FOO": "1"}
 
 
 def test_log_patterns():

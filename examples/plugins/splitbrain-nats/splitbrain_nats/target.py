@@ -119,8 +119,8 @@ class NatsTarget(KillsDaemons, Target):
         if not self.nodes:
             raise TargetError("nats: start before setup (no cluster routes known)")
         d = node.start_daemon("nats-server", [self.options["binary"], "-c", self._conf(node)],
-                              env=self._env(node), log_path=self.data_path(node, "nats.log"))
-        self._track(node, d)
+                              env=self.daemon_env(node), log_path=self.data_path(node, "nats.log"))
+        self.track(node, d)
 
     # -- health ----------------------------------------------------------------
     def healthy(self, node: Node, timeout: float = 1.0) -> tuple[bool, str]:
@@ -135,7 +135,7 @@ class NatsTarget(KillsDaemons, Target):
         if not meta_leader(doc):
             return False, "no JetStream meta leader known"
         if not self._bucket_made:
-            return True, ""   # cluster_healthy creates the bucket once every meta view agrees
+            return True, ""   # initialize() creates the bucket once every meta view agrees
         view = stream_view(doc, f"KV_{self.options['bucket']}")
         if view is None:
             return False, f"bucket {self.options['bucket']} not known here"
@@ -147,19 +147,15 @@ class NatsTarget(KillsDaemons, Target):
                            f"{view.replicas} followers current")
         return True, ""
 
-    def cluster_healthy(self, timeout: float = 1.0) -> tuple[bool, str]:
-        ok, why = super().cluster_healthy(timeout)
-        if not ok or self._bucket_made:
-            return ok, why
-        # The Target contract has no step between "started" and "healthy": the first
-        # moment a JetStream API call can succeed is when a meta leader exists, so the
-        # bucket is made here, once (creating an identical bucket again is a no-op).
+    def initialize(self, timeout: float) -> tuple[bool, str]:
+        # Asked once every node sees a meta leader: the first moment a JetStream API call
+        # can succeed.  Creating an identical bucket again is a no-op, so a retry is safe.
         try:
             self._create_bucket(max(timeout, 5.0))
-        except Exception as e:  # noqa: BLE001 - retried at the next health poll
+        except Exception as e:  # noqa: BLE001 - asked again at the next health poll
             return False, f"creating bucket {self.options['bucket']}: {e}"
         self._bucket_made = True
-        return super().cluster_healthy(timeout)
+        return True, ""
 
     def _create_bucket(self, timeout: float) -> None:
         node = self.nodes[0]
