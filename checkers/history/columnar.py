@@ -44,10 +44,25 @@ class Interner:
     """Maps values to dense int codes; ``code(None) == 0`` when ``none_first``."""
 
     def __init__(self, none_first: bool = True):
-        self._codes: dict[Any, int] = {}
+        self._table: dict[Any, int] | None = {}
         self.items: list[Any] = []
         if none_first:
             self.code(None)
+
+    @classmethod
+    def from_items(cls, items: list[Any]) -> "Interner":
+        """An interner whose codes are ``items``' positions (distinct by intern
+        key); its lookup table is built only if someone looks a value up."""
+        self = cls.__new__(cls)
+        self.items = items
+        self._table = None
+        return self
+
+    @property
+    def _codes(self) -> dict[Any, int]:
+        if self._table is None:
+            self._table = {intern_key(v): c for c, v in enumerate(self.items)}
+        return self._table
 
     def code(self, v: Any) -> int:
         k = intern_key(v)
@@ -176,8 +191,11 @@ def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | 
 
 
 def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = None,
-                      source: str | None = None) -> Columnar:
-    """One op at a time, judging every unusual record with op_from_mapping."""
+                      source: str | None = None, *,
+                      positions: Sequence[int] | None = None) -> Columnar:
+    """One op at a time, judging every unusual record with op_from_mapping.
+    ``positions``: each record's position in the history (its index when it
+    states none), when ``records`` are only some of the history's."""
     from .history import gc_paused, op_from_mapping
 
     n = len(records)
@@ -209,7 +227,8 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
         try:
             for i, r in enumerate(records):
                 get = r.get
-                ix = get("index", i)
+                at = i if positions is None else positions[i]
+                ix = get("index", at)
                 t_ns = get("time")
                 p = get("process")
                 ty = get("type")
@@ -222,7 +241,7 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
                         or not ((type(p) is int and p >= 0) or p == NEMESIS)):
                     # Not the common shape: let the one careful parser judge it,
                     # which raises naming the field and line, or normalises it.
-                    op = op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
+                    op = op_from_mapping(r, at, file=source, line=lines[i] if lines else None)
                     ix, t_ns, p, ty, f, k, v = op.index, op.time, op.process, op.type, op.f, \
                         op.key, op.value
                     t = type_code[ty]
