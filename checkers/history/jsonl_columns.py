@@ -21,7 +21,7 @@ import numpy as np
 
 from .columnar import Columnar, Interner, _careful_columnar, _fast_columnar, _pair
 from .history import gc_paused
-from .jsonl_scan import K_INT, K_PAIR, K_STR, intern_slices, scan_lines
+from .jsonl_scan import K_INT, K_PAIR, K_STR, intern_int_pairs, intern_slices, scan_lines
 from .op import HistoryError
 from .values import ValueTooDeep, intern_key
 
@@ -141,15 +141,6 @@ class _Group:
         self.codes, self.pos, self.items, self.first, self.find = codes, pos, items, first, find
 
 
-def _int_finder(uniq: np.ndarray) -> Callable[[Any], int | None]:
-    def find(k: Any) -> int | None:
-        if type(k) is not int or not -(1 << 63) <= k < (1 << 63):
-            return None
-        i = int(np.searchsorted(uniq, k))
-        return i if i < uniq.shape[0] and int(uniq[i]) == k else None
-    return find
-
-
 def _dict_finder(keys: Callable[[], list]) -> Callable[[Any], int | None]:
     table: dict[Any, int] = {}
 
@@ -190,21 +181,21 @@ class _Merge:
         m = kind == K_INT
         if m.any():
             pos = self.pos[m]
-            uniq, first, inv = np.unique(ints[self.rows][m], return_index=True,
-                                         return_inverse=True)
-            groups.append(_Group(inv.reshape(-1), pos, uniq.tolist(), pos[first],
-                                 _int_finder(uniq)))
+            v = ints[self.rows][m]
+            codes, first = intern_int_pairs(v, v)
+            items = v[first].tolist()
+            groups.append(_Group(codes, pos, items, pos[first], _dict_finder(lambda: items)))
         m = kind == K_STR
         if m.any():
             groups.append(self._strings(starts[self.rows][m], ends[self.rows][m], self.pos[m]))
         m = kind == K_PAIR
         if m.any() and pair_b is not None:
             pos = self.pos[m]
-            ab = np.stack((ints[self.rows][m], pair_b[self.rows][m]), axis=1)
-            uniq, first, inv = np.unique(ab, axis=0, return_index=True, return_inverse=True)
-            pairs = uniq.tolist()
-            groups.append(_Group(inv.reshape(-1), pos, pairs, pos[first],
-                                 _dict_finder(lambda: [("l", x, y) for x, y in pairs])))
+            x, y = ints[self.rows][m], pair_b[self.rows][m]
+            codes, first = intern_int_pairs(x, y)
+            pairs = [list(p) for p in zip(x[first].tolist(), y[first].tolist())]
+            groups.append(_Group(codes, pos, pairs, pos[first],
+                                 _dict_finder(lambda: [("l", *p) for p in pairs])))
         return self._finish(groups, sub_codes, sub_items, none_first=none_first)
 
     def _finish(self, groups: list[_Group], sub_codes: np.ndarray | None, sub_items: list, *,

@@ -285,3 +285,38 @@ def intern_slices(buf, starts, ends):
                     break
             slot = (slot + 1) & (size - 1)
     return codes, first[:n].copy()
+
+
+@njit(cache=True)
+def intern_int_pairs(a, b):
+    """Codes for the pairs (a[i], b[i]) in order of first occurrence, and the
+    row where each code first occurs (pass b = a for single ints).  A hash
+    table: np.unique sorts, which cost ~1.4 s on a million cas pairs."""
+    m = a.shape[0]
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    slot_code = np.full(size, -1, np.int64)
+    codes = np.empty(m, np.int64)
+    first = np.empty(m, np.int64)
+    n = 0
+    mask = np.uint64(size - 1)
+    for i in range(m):
+        x, y = a[i], b[i]
+        h = np.uint64(x) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(y) * np.uint64(0xC2B2AE3D27D4EB4F)
+        h ^= h >> np.uint64(29)
+        slot = np.int64(h & mask)
+        while True:
+            c = slot_code[slot]
+            if c < 0:
+                slot_code[slot] = n
+                first[n] = i
+                codes[i] = n
+                n += 1
+                break
+            r = first[c]
+            if a[r] == x and b[r] == y:
+                codes[i] = c
+                break
+            slot = (slot + 1) & (size - 1)
+    return codes, first[:n].copy()
