@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .op import NEMESIS, TYPE_CODE, HistoryError, Op
+from .op import I64_MAX, I64_MIN, NEMESIS, TYPE_CODE, HistoryError, Op
 from .values import EdnSet, ValueTooDeep, intern_key
 
 __all__ = ["Columnar", "EdnSet", "Interner", "Operations", "build_columnar", "intern_key"]
@@ -50,13 +50,36 @@ class Interner:
             self.code(None)
 
     @classmethod
-    def from_items(cls, items: list[Any]) -> "Interner":
+    def from_items(cls, items: list[Any], int_items: np.ndarray | None = None,
+                   int_item_codes: np.ndarray | None = None) -> "Interner":
         """An interner whose codes are ``items``' positions (distinct by intern
-        key); its lookup table is built only if someone looks a value up."""
+        key); its lookup table is built only if someone looks a value up.
+        ``int_items``/``int_item_codes``: every plain-int item and its code,
+        when the caller has them as arrays (for :meth:`int_codes`)."""
         self = cls.__new__(cls)
         self.items = items
         self._table = None
+        if int_items is not None and int_item_codes is not None:
+            order = np.argsort(int_items, kind="stable")
+            self._ints = (int_items[order], int_item_codes[order])
         return self
+
+    def int_codes(self, xs: np.ndarray) -> np.ndarray:
+        """Codes of the ints ``xs`` (int64), -1 where an int was never interned:
+        a million lookups without a Python dict of a million entries."""
+        ints = getattr(self, "_ints", None)
+        if ints is None:
+            pairs = [(v, c) for c, v in enumerate(self.items)
+                     if type(v) is int and I64_MIN <= v <= I64_MAX]
+            vals = np.array([v for v, _ in pairs], np.int64)
+            codes = np.array([c for _, c in pairs], np.int64)
+            order = np.argsort(vals, kind="stable")
+            ints = self._ints = (vals[order], codes[order])
+        vals, codes = ints
+        if vals.shape[0] == 0:
+            return np.full(xs.shape[0], -1, np.int64)
+        at = np.minimum(np.searchsorted(vals, xs), vals.shape[0] - 1)
+        return np.where(vals[at] == xs, codes[at], -1)
 
     @property
     def _codes(self) -> dict[Any, int]:
@@ -71,10 +94,16 @@ class Interner:
             c = len(self.items)
             self._codes[k] = c
             self.items.append(v)
+            self.__dict__.pop("_ints", None)  # int_codes' table no longer has every int
         return c
 
     def lookup(self, v: Any) -> int:
         """The code of ``v``, or -1 when it was never interned."""
+        if self._table is None:  # spare building the table for the common asks
+            if v is None and self.items and self.items[0] is None:
+                return 0
+            if type(v) is int and I64_MIN <= v <= I64_MAX and "_ints" in self.__dict__:
+                return int(self.int_codes(np.array([v], np.int64))[0])
         return self._codes.get(intern_key(v), -1)
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ when someone asks for an op (a report reading one op's ``error``, say).
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -57,54 +58,62 @@ def load_columns(data: bytes, source: str | None, warnings: list[str],
     torn_candidate = True
     if starts[-1] == len(data):  # the file ends with a newline: the last line is whole
         starts, ends, torn_candidate = starts[:-1], ends[:-1], False
-    scan = scan_lines(buf, starts, ends)
+    scan = list(scan_lines(buf, starts, ends))
     accepted = scan[0]
     rejected = np.flatnonzero(~accepted)
+    m = len(starts)
 
     keep = accepted.copy()
     rec_lines: list[int] = []
     records: list[dict] = []
-    last = len(starts) - 1
     with gc_paused():
         for j in rejected.tolist():
-            rec = decode_line(data[starts[j]:ends[j]], j + 1, j == last and torn_candidate)
+            rec = decode_line(data[starts[j]:ends[j]], j + 1, j == m - 1 and torn_candidate)
             if rec is not None:
                 keep[j] = True
                 records.append(rec)
                 rec_lines.append(j + 1)
     kept = np.flatnonzero(keep)
     n = kept.shape[0]
+    all_kept = n == m
     pos_of_line = np.cumsum(keep) - 1
+    del keep
     acc_rows = np.flatnonzero(accepted)          # line indices read by the scanner
-    acc_pos = pos_of_line[acc_rows]              # their positions in the history
+    acc_pos = acc_rows if all_kept else pos_of_line[acc_rows]  # their positions
     rej_pos = pos_of_line[np.array(rec_lines, np.int64) - 1] if records else \
         np.zeros(0, np.int64)
-
-    ok, index, time, _tnull, proc, typ, fs, fe, kk, ki, ks, ke, vk, va, vb, vs, ve = scan
+    del pos_of_line, accepted
     sub = _subset_columnar(records, rec_lines, rej_pos, source)
+    del records
 
-    col_index = np.empty(n, np.int64)
-    col_time = np.empty(n, np.int64)
-    col_proc = np.empty(n, np.int64)
-    col_type = np.empty(n, np.int8)
-    col_index[acc_pos] = index[acc_rows]
-    col_time[acc_pos] = time[acc_rows]
-    col_proc[acc_pos] = proc[acc_rows]
-    col_type[acc_pos] = typ[acc_rows]
-    if sub is not None:
-        col_index[rej_pos] = sub.index
-        col_time[rej_pos] = sub.time
-        col_proc[rej_pos] = sub.process
-        col_type[rej_pos] = sub.type
+    def column(at: int, sub_col: np.ndarray | None) -> np.ndarray:
+        """A scanned column in history positions (the scanner's own array when no
+        line was skipped), the ordinary rows filled in; frees the scanned one."""
+        arr = scan[at] if all_kept else scan[at][kept]
+        scan[at] = None
+        if sub_col is not None:
+            arr[rej_pos] = sub_col
+        return arr
+
+    scan[3] = None  # time_null: the time column already holds -1 for null
+    col_index = column(1, sub.index if sub is not None else None)
+    col_time = column(2, sub.time if sub is not None else None)
+    col_proc = column(4, sub.process if sub is not None else None)
+    col_type = column(5, sub.type if sub is not None else None)
 
     merge = _Merge(data, buf, acc_rows, acc_pos, rej_pos, n)
-    f_names_i, f_codes = merge.strings_only(fs, fe, sub.f if sub is not None else None,
+    f_names_i, f_codes = merge.strings_only(scan[6], scan[7], sub.f if sub is not None else None,
                                             sub.f_names if sub is not None else [])
+    scan[6] = scan[7] = None
     f_names = f_names_i.items
-    keys, key_col = merge.values(kk, ki, None, ks, ke, sub.key if sub is not None else None,
+    keys, key_col = merge.values(scan[8], scan[9], None, scan[10], scan[11],
+                                 sub.key if sub is not None else None,
                                  sub.keys if sub is not None else [], none_first=False)
-    values, value_col = merge.values(vk, va, vb, vs, ve, sub.value if sub is not None else None,
+    scan[8:12] = [None] * 4
+    values, value_col = merge.values(scan[12], scan[13], scan[14], scan[15], scan[16],
+                                     sub.value if sub is not None else None,
                                      sub.values if sub is not None else [], none_first=True)
+    del scan, merge, sub
     lines = kept + 1
     col = Columnar(index=col_index, time=col_time, process=col_proc, type=col_type,
                    f=f_codes.astype(np.int32), key=key_col, value=value_col,
@@ -112,7 +121,21 @@ def load_columns(data: bytes, source: str | None, warnings: list[str],
                    values=values.items, process_names={-1: "nemesis"},
                    _f_codes={name: c for c, name in enumerate(f_names)},
                    _values=values, _keys=keys, lines=lines, source=source)
-    return col, LineRecords(data, starts[kept], ends[kept], loads), lines
+    records_view = LineRecords(data, starts if all_kept else starts[kept],
+                               ends if all_kept else ends[kept], loads)
+    _return_freed_memory()
+    return col, records_view, lines
+
+
+def _return_freed_memory() -> None:
+    """Hand the scanner's freed work arrays back to the OS.  numba allocates
+    them with malloc; glibc keeps freed blocks below its (self-raising) mmap
+    threshold in the heap, so without this the checker's arrays would stack
+    on ~400 MiB the loader no longer uses (the 1 GiB budget of issue 17)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _subset_columnar(records: list[dict], rec_lines: list[int], positions: np.ndarray,
@@ -137,8 +160,9 @@ class _Group:
     row's item (0..), ``first`` the position where each item first occurs."""
 
     def __init__(self, codes: np.ndarray, pos: np.ndarray, items: list, first: np.ndarray,
-                 find: Callable[[Any], int | None]):
+                 find: Callable[[Any], int | None], ints: np.ndarray | None = None):
         self.codes, self.pos, self.items, self.first, self.find = codes, pos, items, first, find
+        self.ints = ints  # the items as an int64 array, for an int group
 
 
 def _dict_finder(keys: Callable[[], list]) -> Callable[[Any], int | None]:
@@ -183,8 +207,10 @@ class _Merge:
             pos = self.pos[m]
             v = ints[self.rows][m]
             codes, first = intern_int_pairs(v, v)
-            items = v[first].tolist()
-            groups.append(_Group(codes, pos, items, pos[first], _dict_finder(lambda: items)))
+            uniq = v[first]
+            items = uniq.tolist()
+            groups.append(_Group(codes, pos, items, pos[first], _dict_finder(lambda: items),
+                                 ints=uniq))
         m = kind == K_STR
         if m.any():
             groups.append(self._strings(starts[self.rows][m], ends[self.rows][m], self.pos[m]))
@@ -241,4 +267,13 @@ class _Merge:
             col[self.rej_pos[m]] = rank[sub_map[sub_codes[m]]]
         every = [x for g in groups for x in g.items] + extra_items
         items = [every[i] for i in order.tolist()]
-        return Interner.from_items(([None] if none_first else []) + items), col
+        ints, int_codes = None, None
+        if not any(type(x) is int for x in extra_items):
+            # every int item is in the int group (if any): hand its codes over
+            ints, int_codes = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            for gi, g in enumerate(groups):
+                if g.ints is not None:
+                    ints = g.ints
+                    int_codes = rank[bases[gi] + np.arange(len(g.items), dtype=np.int64)]
+        return Interner.from_items(([None] if none_first else []) + items, ints,
+                                   int_codes), col
