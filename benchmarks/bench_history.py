@@ -4,6 +4,11 @@ Target (issue 2): < 5 s and < 1.5 GiB peak RSS on the 2-core reference machine;
 issue 17: < 3 s and < 1 GiB (the compiled scanner, checkers/history/jsonl_scan.py).
 The history is generated once into a temp file by this script; the load is
 timed in a fresh subprocess so that its peak RSS is the loader's alone.
+
+``--check``: also time the whole ``splitbrain check --model cas-register`` (a
+fresh process: start, load, validate, check, exit) on a 1,000,000-op (2M
+lines) single-key register history with unique written values, cas included,
+20 processes, 1 % crashed ops — issue 17's target: < 6 s and < 1 GiB.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _machine import machine  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+from _machine import machine, peak_rss_mib  # noqa: E402
 
 
 def generate(path: str, n_ops: int, processes: int = 20, keys: int = 1000, seed: int = 1) -> None:
@@ -70,15 +78,40 @@ def load_child(path: str) -> None:
                       "columnar_s": t2 - t1, "total_s": t2 - t0, "peak_rss_mib": rss}))
 
 
+def whole_check(d: str) -> None:
+    from checkers.history import save_history
+    from checkers.linear.simulate import simulate_unique_register_history
+    path = os.path.join(d, "unique.jsonl")
+    save_history(simulate_unique_register_history(6, 1_000_000, processes=20, info_rate=0.01),
+                 path)
+    print(f"unique register history: 1000000 ops, {os.path.getsize(path) / 2**20:.0f} MiB JSONL")
+    for run in ("first", "second"):
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "harness", "check", path, "--model",
+                              "cas-register"], capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - t
+        if out.returncode not in (0, 1):
+            raise SystemExit(out.stderr)
+        print(f"{run} 'splitbrain check': {wall:.2f} s wall, peak RSS "
+              f"{peak_rss_mib(children=True):.0f} MiB (largest child so far)"
+              f"  (target < 6 s, < 1024 MiB)  [load avg {os.getloadavg()[0]:.1f}]"
+              f"  -> {out.stdout.strip()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--check", action="store_true",
+                    help="also time the whole check command on a 1M-op register history")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         load_child(args.child)
         return
     print(f"machine: {machine()}")
+    if args.check:
+        with tempfile.TemporaryDirectory() as d:
+            whole_check(d)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "history.jsonl")
         generate(path, args.ops)
