@@ -188,9 +188,18 @@ class Register(Model):
                                      f"({ctx.op_where(int(cas_rows[first[i]]))})")
                 xs.append(v[0])
                 ys.append(v[1])
-            # a unique-value history has as many distinct cas values as cas ops:
-            # plain ints are looked up all at once, anything else one by one
             for out, vs in ((frm, xs), (to, ys)):
+                if len(vs) < _VECTOR_MIN:
+                    # few values: a dict lookup each (ints and strings are their own
+                    # intern keys), no call
+                    direct = ctx.col._values._codes.get if ctx.col._values is not None \
+                        else {}.get
+                    for i, x in enumerate(vs):
+                        cx = direct(x) if type(x) is int or type(x) is str else None
+                        out[i] = code_of(x) if cx is None else cx
+                    continue
+                # a unique-value history has as many distinct cas values as cas ops:
+                # plain ints are looked up all at once (no million-entry dict)
                 codes, is_int = _int_codes(ctx, vs)
                 out[:] = codes
                 for i in np.flatnonzero(out < 0).tolist():
@@ -232,6 +241,9 @@ class Register(Model):
                 return f"a value other than {show(frm)} for the failed cas; the register held {held}"
             return f"{show(frm)} for the cas to succeed; the register held {held}"
         return f"the register held {held}"
+
+
+_VECTOR_MIN = 4096  # distinct cas values from which one vectorised lookup beats a dict each
 
 
 def _int_codes(ctx: Ctx, vs: list[Any]) -> tuple[np.ndarray, np.ndarray]:
