@@ -99,11 +99,8 @@ class Interner:
 
     def lookup(self, v: Any) -> int:
         """The code of ``v``, or -1 when it was never interned."""
-        if self._table is None:  # spare building the table for the common asks
-            if v is None and self.items and self.items[0] is None:
-                return 0
-            if type(v) is int and I64_MIN <= v <= I64_MAX and "_ints" in self.__dict__:
-                return int(self.int_codes(np.array([v], np.int64))[0])
+        if v is None and self._table is None and self.items and self.items[0] is None:
+            return 0  # the usual init: no need to build the table for it
         return self._codes.get(intern_key(v), -1)
 
     def __len__(self) -> int:
