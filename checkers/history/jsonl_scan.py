@@ -245,67 +245,70 @@ def scan_lines(buf, starts, ends):
     return ok, index, time, tnull, proc, typ, fs, fe, kk, ki, ks, ke, vk, va, vb, vs, ve
 
 
-@njit(cache=True)
-def intern_slices(buf, starts, ends):
+def intern_slices(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     """Codes for byte strings [starts[i], ends[i]), equal bytes one code, in
-    order of first occurrence; and the row where each code first occurs.
-    Open addressing on an FNV-1a hash, every hit confirmed byte by byte."""
-    m = starts.shape[0]
-    size = 16
-    while size < 2 * m:
-        size *= 2
-    slot_code = np.full(size, -1, np.int64)
-    codes = np.empty(m, np.int64)
-    first = np.empty(m, np.int64)
-    n = 0
-    for i in range(m):
-        s, e = starts[i], ends[i]
-        h = np.uint64(14695981039346656037)
-        for j in range(s, e):
-            h = (h ^ np.uint64(buf[j])) * np.uint64(1099511628211)
-        slot = np.int64(h & np.uint64(size - 1))
-        while True:
-            c = slot_code[slot]
-            if c < 0:
-                slot_code[slot] = n
-                first[n] = i
-                codes[i] = n
-                n += 1
-                break
-            r = first[c]
-            rs, re_ = starts[r], ends[r]
-            if re_ - rs == e - s:
-                same = True
-                for j in range(e - s):
-                    if buf[rs + j] != buf[s + j]:
-                        same = False
-                        break
-                if same:
-                    codes[i] = c
-                    break
-            slot = (slot + 1) & (size - 1)
-    return codes, first[:n].copy()
+    order of first occurrence; and the row where each code first occurs."""
+    none = np.zeros(0, np.int64)
+    return _intern(_slice_hashes(buf, starts, ends), False, buf, starts, ends, none, none)
 
 
-@njit(cache=True)
-def intern_int_pairs(a, b):
+def intern_int_pairs(a: np.ndarray, b: np.ndarray):
     """Codes for the pairs (a[i], b[i]) in order of first occurrence, and the
     row where each code first occurs (pass b = a for single ints).  A hash
     table: np.unique sorts, which cost ~1.4 s on a million cas pairs."""
-    m = a.shape[0]
+    return _intern(_pair_hashes(a, b), True, np.zeros(0, np.uint8), a, a, a, b)
+
+
+@njit(cache=True)
+def _slice_hashes(buf, starts, ends):
+    h = np.empty(starts.shape[0], np.uint64)
+    for i in range(starts.shape[0]):
+        x = np.uint64(14695981039346656037)  # FNV-1a
+        for j in range(starts[i], ends[i]):
+            x = (x ^ np.uint64(buf[j])) * np.uint64(1099511628211)
+        h[i] = x
+    return h
+
+
+@njit(cache=True)
+def _pair_hashes(a, b):
+    h = np.empty(a.shape[0], np.uint64)
+    for i in range(a.shape[0]):
+        x = np.uint64(a[i]) * np.uint64(0x9E3779B97F4A7C15) \
+            ^ np.uint64(b[i]) * np.uint64(0xC2B2AE3D27D4EB4F)
+        h[i] = x ^ (x >> np.uint64(29))
+    return h
+
+
+@njit(cache=True)
+def _same(pairs, r, i, buf, starts, ends, a, b):
+    """Row r's item equals row i's: by pair, or byte by byte."""
+    if pairs:
+        return a[r] == a[i] and b[r] == b[i]
+    rs, s = starts[r], starts[i]
+    n = ends[i] - s
+    if ends[r] - rs != n:
+        return False
+    for j in range(n):
+        if buf[rs + j] != buf[s + j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _intern(h, pairs, buf, starts, ends, a, b):
+    """Open addressing on the hashes ``h``; every hit confirmed by _same."""
+    m = h.shape[0]
     size = 16
     while size < 2 * m:
         size *= 2
+    mask = np.uint64(size - 1)
     slot_code = np.full(size, -1, np.int64)
     codes = np.empty(m, np.int64)
     first = np.empty(m, np.int64)
     n = 0
-    mask = np.uint64(size - 1)
     for i in range(m):
-        x, y = a[i], b[i]
-        h = np.uint64(x) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(y) * np.uint64(0xC2B2AE3D27D4EB4F)
-        h ^= h >> np.uint64(29)
-        slot = np.int64(h & mask)
+        slot = np.int64(h[i] & mask)
         while True:
             c = slot_code[slot]
             if c < 0:
@@ -314,8 +317,7 @@ def intern_int_pairs(a, b):
                 codes[i] = n
                 n += 1
                 break
-            r = first[c]
-            if a[r] == x and b[r] == y:
+            if _same(pairs, first[c], i, buf, starts, ends, a, b):
                 codes[i] = c
                 break
             slot = (slot + 1) & (size - 1)
