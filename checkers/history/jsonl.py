@@ -132,7 +132,12 @@ def decode_line(line: bytes, line_no: int, may_be_torn: bool, source: str | None
 # Below this size the per-record path is as quick and needs no compiled scanner
 # (4 MiB is ~40,000 ops).  Tests set the variable to 0 to run every input
 # through the scanner as well.
-SCAN_MIN_BYTES = int(os.environ.get("SPLITBRAIN_JSONL_SCAN_MIN_BYTES", 4 << 20))
+def _scan_min_bytes(default: int = 4 << 20) -> int:
+    text = os.environ.get("SPLITBRAIN_JSONL_SCAN_MIN_BYTES", "")
+    return int(text) if text.strip().isdigit() else default
+
+
+SCAN_MIN_BYTES = _scan_min_bytes()
 
 
 def load_jsonl(data: bytes, source: str | None = None) -> History:
