@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .op import NEMESIS, TYPE_CODE, HistoryError, Op
+from .op import I64_MAX, I64_MIN, NEMESIS, TYPE_CODE, HistoryError, Op
 from .values import EdnSet, ValueTooDeep, intern_key
 
 __all__ = ["Columnar", "EdnSet", "Interner", "Operations", "build_columnar", "intern_key"]
@@ -44,10 +44,48 @@ class Interner:
     """Maps values to dense int codes; ``code(None) == 0`` when ``none_first``."""
 
     def __init__(self, none_first: bool = True):
-        self._codes: dict[Any, int] = {}
+        self._table: dict[Any, int] | None = {}
         self.items: list[Any] = []
         if none_first:
             self.code(None)
+
+    @classmethod
+    def from_items(cls, items: list[Any], int_items: np.ndarray | None = None,
+                   int_item_codes: np.ndarray | None = None) -> "Interner":
+        """An interner whose codes are ``items``' positions (distinct by intern
+        key); its lookup table is built only if someone looks a value up.
+        ``int_items``/``int_item_codes``: every plain-int item and its code,
+        when the caller has them as arrays (for :meth:`int_codes`)."""
+        self = cls.__new__(cls)
+        self.items = items
+        self._table = None
+        if int_items is not None and int_item_codes is not None:
+            order = np.argsort(int_items, kind="stable")
+            self._ints = (int_items[order], int_item_codes[order])
+        return self
+
+    def int_codes(self, xs: np.ndarray) -> np.ndarray:
+        """Codes of the ints ``xs`` (int64), -1 where an int was never interned:
+        a million lookups without a Python dict of a million entries."""
+        ints = getattr(self, "_ints", None)
+        if ints is None:
+            pairs = [(v, c) for c, v in enumerate(self.items)
+                     if type(v) is int and I64_MIN <= v <= I64_MAX]
+            vals = np.array([v for v, _ in pairs], np.int64)
+            codes = np.array([c for _, c in pairs], np.int64)
+            order = np.argsort(vals, kind="stable")
+            ints = self._ints = (vals[order], codes[order])
+        vals, codes = ints
+        if vals.shape[0] == 0:
+            return np.full(xs.shape[0], -1, np.int64)
+        at = np.minimum(np.searchsorted(vals, xs), vals.shape[0] - 1)
+        return np.where(vals[at] == xs, codes[at], -1)
+
+    @property
+    def _codes(self) -> dict[Any, int]:
+        if self._table is None:
+            self._table = {intern_key(v): c for c, v in enumerate(self.items)}
+        return self._table
 
     def code(self, v: Any) -> int:
         k = intern_key(v)
@@ -56,10 +94,13 @@ class Interner:
             c = len(self.items)
             self._codes[k] = c
             self.items.append(v)
+            self.__dict__.pop("_ints", None)  # int_codes' table no longer has every int
         return c
 
     def lookup(self, v: Any) -> int:
         """The code of ``v``, or -1 when it was never interned."""
+        if v is None and self._table is None and self.items and self.items[0] is None:
+            return 0  # the usual init: no need to build the table for it
         return self._codes.get(intern_key(v), -1)
 
     def __len__(self) -> int:
@@ -176,8 +217,11 @@ def build_columnar_from_records(records: Sequence[dict], lines: Sequence[int] | 
 
 
 def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = None,
-                      source: str | None = None) -> Columnar:
-    """One op at a time, judging every unusual record with op_from_mapping."""
+                      source: str | None = None, *,
+                      positions: Sequence[int] | None = None) -> Columnar:
+    """One op at a time, judging every unusual record with op_from_mapping.
+    ``positions``: each record's position in the history (its index when it
+    states none), when ``records`` are only some of the history's."""
     from .history import gc_paused, op_from_mapping
 
     n = len(records)
@@ -209,7 +253,8 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
         try:
             for i, r in enumerate(records):
                 get = r.get
-                ix = get("index", i)
+                at = i if positions is None else positions[i]
+                ix = get("index", at)
                 t_ns = get("time")
                 p = get("process")
                 ty = get("type")
@@ -222,7 +267,7 @@ def _careful_columnar(records: Sequence[dict], lines: Sequence[int] | None = Non
                         or not ((type(p) is int and p >= 0) or p == NEMESIS)):
                     # Not the common shape: let the one careful parser judge it,
                     # which raises naming the field and line, or normalises it.
-                    op = op_from_mapping(r, i, file=source, line=lines[i] if lines else None)
+                    op = op_from_mapping(r, at, file=source, line=lines[i] if lines else None)
                     ix, t_ns, p, ty, f, k, v = op.index, op.time, op.process, op.type, op.f, \
                         op.key, op.value
                     t = type_code[ty]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from .op import CORE_FIELDS, I64_MAX, I64_MIN, NEMESIS, TYPES, HistoryError, Op
 
@@ -99,7 +99,7 @@ class History:
     """
 
     def __init__(self, ops: list[Op] | None = None, source: str | None = None,
-                 lines: list[int] | None = None, warnings: list[str] | None = None, *,
+                 lines: "Sequence[int] | None" = None, warnings: list[str] | None = None, *,
                  records: list[dict] | None = None, columnar: "Columnar | None" = None):
         if ops is None and records is None:
             ops = []
@@ -113,7 +113,10 @@ class History:
     @property
     def ops(self) -> list[Op]:
         if self._ops is None:
-            recs, lines, src = self._records or [], self.lines, self.source
+            recs, lines, src = self._records if self._records is not None else [], self.lines, \
+                self.source
+            if lines is not None and not isinstance(lines, list):
+                lines = lines.tolist()  # a numpy column (the scanning loader)
             with gc_paused():
                 self._ops = [op_from_mapping(r, i, file=src, line=lines[i] if lines else None)
                              for i, r in enumerate(recs)]
@@ -135,7 +138,7 @@ class History:
     def line_of(self, position: int) -> int | None:
         if self.lines is None or position >= len(self.lines):
             return None
-        return self.lines[position]
+        return int(self.lines[position])
 
     def columnar(self) -> "Columnar":
         """The numpy view the checkers work on (built once, then cached)."""

@@ -54,6 +54,10 @@ class ValueTable:
         c = self.col.value_code(v)
         if c >= 0:
             return c
+        return self.extra_code(v)
+
+    def extra_code(self, v: Any) -> int:
+        """The code of a value known not to be among the history's own."""
         k = intern_key(v)
         c = self.extra.get(k)
         if c is None:

@@ -179,19 +179,32 @@ class Register(Model):
             frm = np.empty(uniq.size, np.int64)
             to = np.empty(uniq.size, np.int64)
             values, code_of = ctx.col.values, ctx.vt.code
-            # ints and strings are their own intern keys: a dict lookup, no call (a
-            # unique-value history has as many distinct cas values as cas ops)
-            direct = ctx.col._values._codes.get if ctx.col._values is not None else {}.get
+            xs: list[Any] = []
+            ys: list[Any] = []
             for i, code in enumerate(uniq.tolist()):
                 v = values[code]
                 if not isinstance(v, (list, tuple)) or len(v) != 2:
                     raise ModelError(f"cas value must be [from, to], got {show(v)} "
                                      f"({ctx.op_where(int(cas_rows[first[i]]))})")
-                x, y = v
-                cx = direct(x) if type(x) is int or type(x) is str else None
-                cy = direct(y) if type(y) is int or type(y) is str else None
-                frm[i] = code_of(x) if cx is None else cx
-                to[i] = code_of(y) if cy is None else cy
+                xs.append(v[0])
+                ys.append(v[1])
+            for out, vs in ((frm, xs), (to, ys)):
+                if len(vs) < _VECTOR_MIN:
+                    # few values: a dict lookup each (ints and strings are their own
+                    # intern keys), no call
+                    direct = ctx.col._values._codes.get if ctx.col._values is not None \
+                        else {}.get
+                    for i, x in enumerate(vs):
+                        cx = direct(x) if type(x) is int or type(x) is str else None
+                        out[i] = code_of(x) if cx is None else cx
+                    continue
+                # a unique-value history has as many distinct cas values as cas ops:
+                # plain ints are looked up all at once (no million-entry dict)
+                codes, is_int = _int_codes(ctx, vs)
+                out[:] = codes
+                for i in np.flatnonzero(out < 0).tolist():
+                    # an int int_codes misses is in no op of the history
+                    out[i] = ctx.vt.extra_code(vs[i]) if is_int[i] else code_of(vs[i])
             a[is_cas] = frm[inverse]
             b[is_cas] = to[inverse]
             kind[is_cas] = np.where(st[is_cas] == T_FAIL, K.K_CASFAIL, K.K_CAS)
@@ -228,6 +241,23 @@ class Register(Model):
                 return f"a value other than {show(frm)} for the failed cas; the register held {held}"
             return f"{show(frm)} for the cas to succeed; the register held {held}"
         return f"the register held {held}"
+
+
+_VECTOR_MIN = 4096  # distinct cas values from which one vectorised lookup beats a dict each
+
+
+def _int_codes(ctx: Ctx, vs: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The history's codes of the plain 64-bit ints among ``vs`` (-1 for one the
+    history's ops never hold, and for every other value), and which are such ints."""
+    is_int = np.fromiter((type(v) is int and -(1 << 63) <= v < (1 << 63) for v in vs), bool,
+                         len(vs))
+    out = np.full(len(vs), -1, np.int64)
+    if ctx.col._values is not None and is_int.any():
+        ints = np.array([v for v, ok in zip(vs, is_int) if ok], np.int64)
+        out[is_int] = ctx.col._values.int_codes(ints)
+    else:
+        is_int[:] = False  # no interner to ask: every value goes the careful way
+    return out, is_int
 
 
 def _needed(kind: np.ndarray, a: np.ndarray, b: np.ndarray, must: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from checkers.history import History, Op, dumps_history, load_history, loads_history, validate
 from checkers.history.edn import load_edn, looks_independent, loads_value
 
+pytestmark = pytest.mark.usefixtures("jsonl_loader")  # both JSON Lines loaders
+
 KNOSSOS = Path(__file__).resolve().parents[1] / "data" / "knossos"
 KNOSSOS_FILES = sorted(glob.glob(str(KNOSSOS / "**" / "*.edn"), recursive=True))
 

@@ -12,6 +12,8 @@ import pytest
 from checkers.history import History, HistoryError, Op, load_history, loads_history, validate
 from checkers.linear import check_linearizable
 
+pytestmark = pytest.mark.usefixtures("jsonl_loader")  # both JSON Lines loaders
+
 BIG = 2 ** 70
 
 

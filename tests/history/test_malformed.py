@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("jsonl_loader")  # both JSON Lines loaders
+
 GOOD = '{"index":0,"time":1,"process":0,"type":"invoke","f":"read","value":null}\n'
 
 

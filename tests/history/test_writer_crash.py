@@ -9,7 +9,11 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from checkers.history import load_history, validate
+
+pytestmark = pytest.mark.usefixtures("jsonl_loader")  # both JSON Lines loaders
 
 WRITER = textwrap.dedent("""
     import sys, time
