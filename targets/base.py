@@ -189,7 +189,16 @@ class Target(abc.ABC):
         return f"{node.data_dir.rstrip('/')}/{name}"
 
     def _track(self, node: Node, daemon: Daemon) -> None:
-        self._daemons.setdefault(node.name, []).append(daemon)
+        # A restart replaces the entry of its predecessor that exited by itself, so that
+        # ``exited`` reports only daemons that are still down.
+        kept = [d for d in self._daemons.get(node.name, [])
+                if d.name != daemon.name or node.is_running(d)]
+        self._daemons[node.name] = kept + [daemon]
+
+    def exited(self, node: Node) -> list[Daemon]:
+        """Daemons started on the node that are gone although splitbrain did not kill them
+        (kills and ``stop_all`` forget what they killed): they exited by themselves."""
+        return [d for d in self._daemons.get(node.name, []) if not node.is_running(d)]
 
     def _env(self, node: Node) -> dict[str, str]:
         return dict(self.env_hook(node)) if self.env_hook is not None else {}
