@@ -195,3 +195,63 @@ def test_libfaketime_moves_mariadbd_clock(tmp_path):
         c = t.client(n, "list-append", {})
         assert c.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
         c.close()
+
+
+def _kill_rsync_of(node, within: float) -> list[str]:
+    """SIGKILL the joiner's rsync daemon of ``node``'s state transfer as soon as it appears
+    (found by the node's data directory in its argv; netns nodes share the host's pids): the
+    SST fails as it does when rsync dies (code 12, "error in rsync protocol data stream")."""
+    import signal
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        hit = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            text = " ".join(a.decode(errors="replace") for a in argv)
+            if argv and argv[0].endswith(b"rsync") and node.data_dir in text:
+                hit.append(text)
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if hit:
+            return hit
+        time.sleep(0.01)
+    return []
+
+
+def test_joiner_whose_sst_failed_is_restarted_by_the_heal_and_noted(tmp_path):
+    """A joiner whose rsync dies mid-SST exits by itself; the kill fault's heal (here the
+    final heal_all, with no fault in force) starts it again, says it had exited, and the log
+    pattern for a server that gave up matches its log."""
+    from nemesis import Nemesis
+    from targets.mariadb_galera.target import GaleraTarget
+    with netns_cluster(tmp_path, "mariadb-galera", {}, nodes=3, health_s=180) as (t, nodes):
+        n1, n2, n3 = nodes
+        w = t.client(n1, "list-append", {})
+        assert w.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
+        t.kill(n3)
+        # no grastate: the joiner cannot use IST and needs a full SST by rsync
+        n3.check(["rm", "-f", f"{t._datadir(n3)}/grastate.dat"], timeout=10)
+        nem = Nemesis(nodes, t, tmp_path / "journal.json", {"seed": 1, "faults": []})
+        t.start(n3)
+        assert _kill_rsync_of(n3, 60), "no rsync of the SST seen"
+        assert until(lambda: not t.daemons(n3), 60), "the joiner did not exit after its SST failed"
+        assert [d.name for d in t.exited(n3)] == ["mariadbd"]
+        log = n3.exec(["cat", t._log(n3)], timeout=10).text()
+        gave_up = [p for p in GaleraTarget.log_patterns if p.name == "mariadb-gave-up"]
+        assert gave_up and gave_up[0].compiled().search(log), log[-3000:]
+        assert not gave_up[0].invalid
+        healed = nem.heal_all()
+        assert healed == ["restarted: n3 (n3's mariadbd had exited by itself)"], healed
+        ok, why = t.wait_healthy(150)
+        assert ok, why
+        r = t.client(n3, "list-append", {})
+        assert until(lambda: r.invoke("txn", None, [["r", 1, None]], 5.0)
+                     == ("ok", [["r", 1, [1]]], None), 30)
+        for c in (w, r):
+            c.close()
