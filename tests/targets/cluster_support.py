@@ -14,9 +14,13 @@ from harness.nodes import get_provider
 
 @contextlib.contextmanager
 def netns_cluster(tmp_path, target: str, options: dict | None = None, *, nodes: int = 3,
-                  health_s: float = 30.0, env_hook: Callable | None = None) -> Iterator[tuple]:
-    prov = get_provider("netns", tmp_path / "store")
+                  health_s: float = 30.0, env_hook: Callable | None = None,
+                  provider: str = "netns") -> Iterator[tuple]:
     t = None
+    # the docker provider builds (once) an image from the target's Debian packages
+    popts = {"packages": list(targets.get(target)(options or {}).packages)} \
+        if provider == "docker" else {}
+    prov = get_provider(provider, tmp_path / "store", options=popts)
     try:
         ns = prov.create(nodes)
         t = targets.get(target)(options or {})
@@ -34,6 +38,11 @@ def netns_cluster(tmp_path, target: str, options: dict | None = None, *, nodes: 
         prov.destroy()
 
 
+def docker_cluster(tmp_path, target: str, options: dict | None = None, **kw: Any):
+    """The same cluster on docker containers (one image per target, built once)."""
+    return netns_cluster(tmp_path, target, options, provider="docker", **kw)
+
+
 def until(pred: Callable[[], Any], within: float, step: float = 0.2) -> Any:
     """``pred()``'s first truthy value within ``within`` seconds, else its last value."""
     deadline = time.monotonic() + within
@@ -43,3 +52,44 @@ def until(pred: Callable[[], Any], within: float, step: float = 0.2) -> Any:
             return v
         time.sleep(step)
     return pred()
+
+
+@contextlib.contextmanager
+def docker_engine(log_dir) -> Iterator[None]:
+    """A running Docker engine: the one that answers, else ``dockerd`` started here (bounded
+    wait) and stopped again on exit — the way the node and nemesis tests get theirs."""
+    import shutil
+    import signal
+    import subprocess
+
+    import pytest
+
+    def up() -> bool:
+        try:
+            import docker
+            docker.from_env(timeout=10).ping()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "no engine"
+            return False
+    if up():
+        yield
+        return
+    if shutil.which("dockerd") is None:
+        pytest.skip("no Docker engine and no dockerd to start (apt-get install docker.io)")
+    log = log_dir / "dockerd.log"
+    with open(log, "wb") as lf:
+        proc = subprocess.Popen(["dockerd"], stdout=lf, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not up():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not come up within 60 s: {log.read_text()[-1500:]}")
+            time.sleep(0.25)
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
