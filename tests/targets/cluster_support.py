@@ -54,6 +54,19 @@ def until(pred: Callable[[], Any], within: float, step: float = 0.2) -> Any:
     return pred()
 
 
+def append_until_ok(client, key, first: int, within: float = 40.0) -> list[int]:
+    """Append distinct values to ``key`` until one commits: until the others declare a killed
+    node gone (Galera's evs.suspect_timeout, 5 s) a commit waits for it and may time out as
+    info.  The values tried, the last the ok one."""
+    tried: list[int] = []
+
+    def once() -> bool:
+        tried.append(first + len(tried))
+        return client.invoke("txn", None, [["append", key, tried[-1]]], 3.0)[0] == "ok"
+    assert until(once, within, step=0.5), tried
+    return tried
+
+
 @contextlib.contextmanager
 def docker_engine(log_dir) -> Iterator[None]:
     """A running Docker engine: the one that answers, else ``dockerd`` started here (bounded

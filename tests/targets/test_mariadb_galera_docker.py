@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.db, pytest.mark.slow]
 if os.geteuid() != 0:
     pytest.skip("needs root (the Docker engine)", allow_module_level=True)
 
-from cluster_support import docker_cluster, docker_engine, until
+from cluster_support import append_until_ok, docker_cluster, docker_engine, until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,17 +39,6 @@ def _left(test_id=None, containers=(), network=None):
         out += [n.name for n in client.networks.list(names=[network]) if n.name == network]
     return out
 
-
-def _append_until_ok(client, key, first):
-    """Append distinct values until one commits (a commit may wait for a killed peer until the
-    others declare it gone); the values tried, the last the ok one."""
-    tried = []
-
-    def once():
-        tried.append(first + len(tried))
-        return client.invoke("txn", None, [["append", key, tried[-1]]], 3.0)[0] == "ok"
-    assert until(once, 40, step=0.5), tried
-    return tried
 
 
 def test_lifecycle_kill_rejoin_pause_and_failed_sst_on_docker(tmp_path):
@@ -73,7 +62,7 @@ def test_lifecycle_kill_rejoin_pause_and_failed_sst_on_docker(tmp_path):
         t.kill(n2)
         assert not t.daemons(n2) and t.exited(n2) == []
         assert a.invoke("txn", None, [["append", 1, 11]], 2.0)[0] == "fail"
-        tried = _append_until_ok(a3, 1, 12)
+        tried = append_until_ok(a3, 1, 12)
         t.start(n2)
         ok, why = t.wait_healthy(120)
         assert ok, why

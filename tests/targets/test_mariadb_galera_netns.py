@@ -16,7 +16,7 @@ if os.geteuid() != 0 or not (os.path.exists("/usr/sbin/mariadbd")
                              and os.path.exists("/usr/lib/galera/libgalera_smm.so")):
     pytest.skip("needs root, Debian's mariadb-server and galera-4", allow_module_level=True)
 
-from cluster_support import netns_cluster, until
+from cluster_support import append_until_ok, netns_cluster, until
 
 
 def _concurrently(clients, ops, timeout=10.0):
@@ -44,18 +44,6 @@ def _concurrently(clients, ops, timeout=10.0):
         x.join()
     return results
 
-
-def _append_until_ok(client, key, first):
-    """Until the others declare a killed node gone (evs.suspect_timeout, 5 s) a commit waits
-    for it and may time out as info: append distinct values until one is ok.  The values
-    tried, the last the ok one."""
-    tried = []
-
-    def once():
-        tried.append(first + len(tried))
-        return client.invoke("txn", None, [["append", key, tried[-1]]], 3.0)[0] == "ok"
-    assert until(once, 40, step=0.5), tried
-    return tried
 
 
 def _no_mariadbd_left(nodes):
@@ -106,7 +94,7 @@ def test_cluster_workloads_outcomes_lost_update_kill_rejoin_and_pause(tmp_path):
         assert not t.daemons(n2)
         typ, _, err = a.invoke("txn", None, [["append", 1, 12]], 2.0)
         assert typ == "fail", (typ, err)  # refused before COMMIT: certainly not applied
-        tried = _append_until_ok(a3, 1, 13)
+        tried = append_until_ok(a3, 1, 13)
         t.start(n2)
         ok, why = t.wait_healthy(120)
         assert ok, why
@@ -155,7 +143,7 @@ def test_whole_cluster_crash_restarts_from_the_most_recent_node(tmp_path):
         w = t.client(n3, "list-append", {})
         assert w.invoke("txn", None, [["append", "k", 1]], 5.0)[0] == "ok"
         t.kill(n1)
-        tried = _append_until_ok(w, "k", 2)
+        tried = append_until_ok(w, "k", 2)
         t.kill(n2)  # n3 alone: not a primary component any more
         t.kill(n3)
         t.start(n1)
