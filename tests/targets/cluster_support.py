@@ -67,6 +67,25 @@ def append_until_ok(client, key, first: int, within: float = 40.0) -> list[int]:
     return tried
 
 
+def read_list(client, key, within: float = 30.0) -> list:
+    """The list ``key`` holds, read as soon as the client's node answers (a node that just
+    rejoined may refuse for a moment)."""
+    last: list = []
+
+    def once() -> bool:
+        last[:] = [client.invoke("txn", None, [["r", key, None]], 5.0)]
+        return last[0][0] == "ok"
+    assert until(once, within), last
+    return last[0][1][0][2]
+
+
+def timed_txn(client, ops: list, timeout: float) -> tuple[str, Any, float]:
+    """``(type, error, seconds taken)`` of one transaction: how long a stalled server held it."""
+    t0 = time.monotonic()
+    typ, _, err = client.invoke("txn", None, ops, timeout)
+    return typ, err, time.monotonic() - t0
+
+
 @contextlib.contextmanager
 def docker_engine(log_dir) -> Iterator[None]:
     """A running Docker engine: the one that answers, else ``dockerd`` started here (bounded
