@@ -23,6 +23,7 @@ from .faketime import measured_offsets
 from .faults import DEFAULTS, FAULTS, KINDS, OPS
 from .faults.base import Fault
 from .faults.chains import Chains
+from .faults.kill import exited_note
 from .journal import Journal, heal_journal
 from .select import select_nodes
 from .target import NemesisTarget
@@ -149,7 +150,7 @@ class Nemesis:
                         measured[fault.name] = res["measured"]
                     nodes = res.get("nodes") if isinstance(res, dict) else None
                     done.append(fault.healed_as + (f": {', '.join(nodes)}" if nodes else "")
-                                + measured_offsets(res))
+                                + measured_offsets(res) + exited_note(res))
                 except Exception as e:  # noqa: BLE001 - heal the rest, report this one
                     done.append(f"{fault.healed_as} FAILED: {e}")
             standing = {k for f in self.kinds.values() if f.standing for k in f.journal_kinds}

@@ -192,7 +192,16 @@ class Target(abc.ABC):
     def track(self, node: Node, daemon: Daemon) -> None:
         """Record a daemon this target started: only tracked daemons are killed, paused,
         starved and torn down (splitbrain never signals what it did not start)."""
-        self._daemons.setdefault(node.name, []).append(daemon)
+        # A restart replaces the entry of its predecessor that exited by itself, so that
+        # ``exited`` reports only daemons that are still down.
+        kept = [d for d in self._daemons.get(node.name, [])
+                if d.name != daemon.name or node.is_running(d)]
+        self._daemons[node.name] = kept + [daemon]
+
+    def exited(self, node: Node) -> list[Daemon]:
+        """Daemons started on the node that are gone although splitbrain did not kill them
+        (kills and ``stop_all`` forget what they killed): they exited by themselves."""
+        return [d for d in self._daemons.get(node.name, []) if not node.is_running(d)]
 
     def daemon_env(self, node: Node) -> dict[str, str]:
         """The environment every daemon must be started with: the nemesis puts

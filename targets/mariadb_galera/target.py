@@ -83,6 +83,14 @@ class GaleraTarget(KillsDaemons, Target):
                    "an assertion failed"),
         LogPattern("mariadb-signal", r"mariadbd got signal (?:6|11)\b",
                    "mariadbd crashed (SIGABRT/SIGSEGV) by itself"),
+        # Not invalid: the server giving up is no consistency violation, but the run must say
+        # that a node went down without a fault (the kill fault's heal restarts it).  Measured:
+        # a joiner whose rsync died logs "SST request callback failed. This is unrecoverable,
+        # restart required." and ends with "/usr/sbin/mariadbd: Terminated."; other fatal
+        # startup errors end with "[ERROR] Aborting".
+        LogPattern("mariadb-gave-up", r"(?:\[ERROR\] Aborting|/mariadbd: Terminated\.)\s*$",
+                   "mariadbd gave up and exited by itself (e.g. a joiner whose state "
+                   "transfer failed)", invalid=False),
         LogPattern("innodb-corrupt", r"(?i)\[ERROR\] InnoDB: .*(?:corrupt|checksum mismatch|"
                    r"page \[page id: .*\] log sequence number .* is in the future)",
                    "InnoDB reported corruption"),

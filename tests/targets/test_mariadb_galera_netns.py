@@ -16,7 +16,7 @@ if os.geteuid() != 0 or not (os.path.exists("/usr/sbin/mariadbd")
                              and os.path.exists("/usr/lib/galera/libgalera_smm.so")):
     pytest.skip("needs root, Debian's mariadb-server and galera-4", allow_module_level=True)
 
-from cluster_support import netns_cluster, until
+from cluster_support import append_until_ok, read_list, timed_txn, netns_cluster, until
 
 
 def _concurrently(clients, ops, timeout=10.0):
@@ -44,18 +44,6 @@ def _concurrently(clients, ops, timeout=10.0):
         x.join()
     return results
 
-
-def _append_until_ok(client, key, first):
-    """Until the others declare a killed node gone (evs.suspect_timeout, 5 s) a commit waits
-    for it and may time out as info: append distinct values until one is ok.  The values
-    tried, the last the ok one."""
-    tried = []
-
-    def once():
-        tried.append(first + len(tried))
-        return client.invoke("txn", None, [["append", key, tried[-1]]], 3.0)[0] == "ok"
-    assert until(once, 40, step=0.5), tried
-    return tried
 
 
 def _no_mariadbd_left(nodes):
@@ -106,15 +94,13 @@ def test_cluster_workloads_outcomes_lost_update_kill_rejoin_and_pause(tmp_path):
         assert not t.daemons(n2)
         typ, _, err = a.invoke("txn", None, [["append", 1, 12]], 2.0)
         assert typ == "fail", (typ, err)  # refused before COMMIT: certainly not applied
-        tried = _append_until_ok(a3, 1, 13)
+        tried = append_until_ok(a3, 1, 13)
         t.start(n2)
         ok, why = t.wait_healthy(120)
         assert ok, why
-        got = until(lambda: a.invoke("txn", None, [["r", 1, None]], 5.0)[0] == "ok"
-                    and a.invoke("txn", None, [["r", 1, None]], 5.0), 30)
-        seen = got[1][0][2]
-        assert got[0] == "ok" and seen[:2] == [10, 11] and tried[-1] in seen, (got, tried)
-        assert set(seen[2:]) <= set(tried), (got, tried)  # only attempted values, no 12
+        seen = read_list(a, 1)
+        assert seen[:2] == [10, 11] and tried[-1] in seen, (seen, tried)
+        assert set(seen[2:]) <= set(tried), (seen, tried)  # only attempted values, no 12
 
         # A server paused with COMMIT in flight: info, within the op timeout.
         class PauseBeforeCommit(type(a)):
@@ -126,9 +112,7 @@ def test_cluster_workloads_outcomes_lost_update_kill_rejoin_and_pause(tmp_path):
         assert p.invoke("txn", None, [["r", 1, None]], 5.0)[0] == "ok"  # connected
         p.__class__ = PauseBeforeCommit
         try:
-            t0 = time.monotonic()
-            typ, _, err = p.invoke("txn", None, [["append", 2, 1]], 1.5)
-            took = time.monotonic() - t0
+            typ, err, took = timed_txn(p, [["append", 2, 1]], 1.5)
         finally:
             t.resume(n2)
         assert (typ, err) == ("info", "timeout") and took < 3, (typ, err, took)
@@ -155,7 +139,7 @@ def test_whole_cluster_crash_restarts_from_the_most_recent_node(tmp_path):
         w = t.client(n3, "list-append", {})
         assert w.invoke("txn", None, [["append", "k", 1]], 5.0)[0] == "ok"
         t.kill(n1)
-        tried = _append_until_ok(w, "k", 2)
+        tried = append_until_ok(w, "k", 2)
         t.kill(n2)  # n3 alone: not a primary component any more
         t.kill(n3)
         t.start(n1)
@@ -164,11 +148,9 @@ def test_whole_cluster_crash_restarts_from_the_most_recent_node(tmp_path):
         ok, why = t.wait_healthy(150)
         assert ok, why
         r = t.client(n1, "list-append", {})
-        got = until(lambda: r.invoke("txn", None, [["r", "k", None]], 5.0)[0] == "ok"
-                    and r.invoke("txn", None, [["r", "k", None]], 5.0), 30)
-        seen = got[1][0][2]
-        assert got[0] == "ok" and seen[0] == 1 and tried[-1] in seen, (got, tried)
-        assert set(seen[1:]) <= set(tried), (got, tried)
+        seen = read_list(r, "k")
+        assert seen[0] == 1 and tried[-1] in seen, (seen, tried)
+        assert set(seen[1:]) <= set(tried), (seen, tried)
         for c in (c1, c2, w, r):
             c.close()
 
@@ -195,3 +177,63 @@ def test_libfaketime_moves_mariadbd_clock(tmp_path):
         c = t.client(n, "list-append", {})
         assert c.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
         c.close()
+
+
+def _kill_rsync_of(node, within: float) -> list[str]:
+    """SIGKILL the joiner's rsync daemon of ``node``'s state transfer as soon as it appears
+    (found by the node's data directory in its argv; netns nodes share the host's pids): the
+    SST fails as it does when rsync dies (code 12, "error in rsync protocol data stream")."""
+    import signal
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        hit = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            text = " ".join(a.decode(errors="replace") for a in argv)
+            if argv and argv[0].endswith(b"rsync") and node.data_dir in text:
+                hit.append(text)
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if hit:
+            return hit
+        time.sleep(0.01)
+    return []
+
+
+def test_joiner_whose_sst_failed_is_restarted_by_the_heal_and_noted(tmp_path):
+    """A joiner whose rsync dies mid-SST exits by itself; the kill fault's heal (here the
+    final heal_all, with no fault in force) starts it again, says it had exited, and the log
+    pattern for a server that gave up matches its log."""
+    from nemesis import Nemesis
+    from targets.mariadb_galera.target import GaleraTarget
+    with netns_cluster(tmp_path, "mariadb-galera", {}, nodes=3, health_s=180) as (t, nodes):
+        n1, n2, n3 = nodes
+        w = t.client(n1, "list-append", {})
+        assert w.invoke("txn", None, [["append", 1, 1]], 5.0)[0] == "ok"
+        t.kill(n3)
+        # no grastate: the joiner cannot use IST and needs a full SST by rsync
+        n3.check(["rm", "-f", f"{t._datadir(n3)}/grastate.dat"], timeout=10)
+        nem = Nemesis(nodes, t, tmp_path / "journal.json", {"seed": 1, "faults": []})
+        t.start(n3)
+        assert _kill_rsync_of(n3, 60), "no rsync of the SST seen"
+        assert until(lambda: not t.daemons(n3), 60), "the joiner did not exit after its SST failed"
+        assert [d.name for d in t.exited(n3)] == ["mariadbd"]
+        log = n3.exec(["cat", t._log(n3)], timeout=10).text()
+        gave_up = [p for p in GaleraTarget.log_patterns if p.name == "mariadb-gave-up"]
+        assert gave_up and gave_up[0].compiled().search(log), log[-3000:]
+        assert not gave_up[0].invalid
+        healed = nem.heal_all()
+        assert healed == ["restarted: n3 (n3's mariadbd had exited by itself)"], healed
+        ok, why = t.wait_healthy(150)
+        assert ok, why
+        r = t.client(n3, "list-append", {})
+        assert until(lambda: r.invoke("txn", None, [["r", 1, None]], 5.0)
+                     == ("ok", [["r", 1, [1]]], None), 30)
+        for c in (w, r):
+            c.close()

@@ -43,8 +43,24 @@ def test_repeatable_read_promises_only_read_committed_and_serializable_only_si()
 ])
 def test_log_patterns_flag_corruption_and_fatal_wsrep_errors_only(line, bad):
     T = targets.get("mariadb-galera")
-    hits = [p.name for p in T.log_patterns if p.compiled().search(line)]
+    hits = [p.name for p in T.log_patterns if p.invalid and p.compiled().search(line)]
     assert bool(hits) == bad, hits
+
+
+@pytest.mark.parametrize("line,event", [
+    # the last lines of a joiner whose rsync SST failed (measured on netns)
+    ("2026-12-01  2:03:10 2 [ERROR] WSREP: SST request callback failed. This is unrecoverable, "
+     "restart required.", False),
+    ("2026-12-01  2:03:10 2 [Note] WSREP: /usr/sbin/mariadbd: Terminated.", True),
+    ("2026-12-01  2:03:10 0 [ERROR] Aborting", True),
+    ("2026-12-01  2:03:10 0 [Note] /usr/sbin/mariadbd: Shutdown complete", False),
+    ("2026-12-01  2:03:10 0 [ERROR] Aborting the transaction of thread 7", False),
+])
+def test_a_server_that_gave_up_is_an_event_not_a_failure(line, event):
+    T = targets.get("mariadb-galera")
+    hits = [p for p in T.log_patterns if p.compiled().search(line)]
+    assert [p.name for p in hits] == (["mariadb-gave-up"] if event else []), hits
+    assert not any(p.invalid for p in hits)
 
 
 def test_grastate_and_recovered_position_are_parsed():
