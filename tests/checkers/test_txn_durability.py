@@ -141,3 +141,27 @@ def test_a_read_that_began_before_the_append_completed_loses_nothing() -> None:
            {"process": 1, "type": "ok", "f": "txn", "value": [["r", "x", []]]}]
     res = _check("list-append", to_history(ops))
     assert res.valid is True, res.summary
+
+
+def _bank(final_read_ok: bool | None):
+    ops = [{"process": 0, "type": "invoke", "f": "read", "value": None},
+           {"process": 0, "type": "ok", "f": "read", "value": {"0": 5, "1": 5}},
+           {"process": 1, "type": "invoke", "f": "transfer", "value": {"from": 0, "to": 1,
+                                                                       "amount": 2}},
+           {"process": 1, "type": "ok", "f": "transfer", "value": {"from": 0, "to": 1,
+                                                                   "amount": 2}}]
+    if final_read_ok is not None:
+        ops += _heal() + [{"process": 0, "type": "invoke", "f": "read", "value": None}]
+        ops.append({"process": 0, "type": "ok", "f": "read", "value": {"0": 3, "1": 7}}
+                   if final_read_ok else
+                   {"process": 0, "type": "fail", "f": "read", "value": None, "error": GONE})
+    return to_history(ops)
+
+
+def test_bank_final_reads_all_failing_make_it_unknown() -> None:
+    from checkers.txn.bank import check_bank
+    res = check_bank(_bank(False), total=10)
+    assert res.valid == "unknown"
+    assert res.summary == f"none of the 1 final reads after healing succeeded (e.g. op 7: {GONE})"
+    assert check_bank(_bank(True), total=10).valid is True
+    assert check_bank(_bank(None), total=10).valid is True    # no final phase: as before
