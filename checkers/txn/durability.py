@@ -60,10 +60,6 @@ class Durability:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _show(x: Any) -> str:
-    return repr(x)
-
-
 def check_durability(history: History, txns: Txns, *, lists: bool) -> Durability:
     out = Durability()
     if txns.n == 0:
@@ -116,7 +112,7 @@ def _unread_reason(history: History, txns: Txns, final: np.ndarray, unread: np.n
         example = int(failed[0])
     if example is None:
         return (f"{what}: no final read covered them (e.g. key "
-                f"{_show(txns.keys[int(keys[0])])})")
+                f"{repr(txns.keys[int(keys[0])])})")
     comp = int(txns.comp_pos[example])
     err = history.error_at(comp) if comp >= 0 else None
     why = err if err is not None else ("no reply" if comp < 0 else "no error given")
@@ -153,9 +149,9 @@ def _lost_appends(txns: Txns, reads: np.ndarray, writes: np.ndarray, covered: np
         w_op, r_op = int(txns.op_index[t]), int(txns.op_index[rt])
         ev.append({"op": w_op, "reader": r_op, "key": txns.keys[k], "value": txns.values[v],
                    "read": got,
-                   "explanation": f"op {w_op} appended {_show(txns.values[v])} to key "
-                                  f"{_show(txns.keys[k])} and was acknowledged before op {r_op} "
-                                  f"began, yet op {r_op} read {_show(got)} without it and no "
+                   "explanation": f"op {w_op} appended {repr(txns.values[v])} to key "
+                                  f"{repr(txns.keys[k])} and was acknowledged before op {r_op} "
+                                  f"began, yet op {r_op} read {repr(got)} without it and no "
                                   f"read ever saw it: in real-time order op {r_op} follows op "
                                   f"{w_op} and must see its append"})
     out.instances["lost-append"] = ev
