@@ -165,3 +165,16 @@ def test_bank_final_reads_all_failing_make_it_unknown() -> None:
     assert res.summary == f"none of the 1 final reads after healing succeeded (e.g. op 7: {GONE})"
     assert check_bank(_bank(True), total=10).valid is True
     assert check_bank(_bank(None), total=10).valid is True    # no final phase: as before
+
+
+def test_an_append_some_shorter_read_saw_is_not_lost() -> None:
+    # two incompatible reads after three appends: each shows an append the other lacks,
+    # which is incompatible-order — not lost-append, since somebody saw each append
+    ops = (_txn(0, "ok", [["append", "x", 1]]) + _txn(1, "ok", [["append", "x", 2]])
+           + _txn(2, "ok", [["append", "x", 3]])
+           + _txn(3, "ok", [["r", "x", None]], [["r", "x", [1, 2]]])
+           + _txn(4, "ok", [["r", "x", None]], [["r", "x", [1, 3]]]))
+    res = _check("list-append", to_history(ops))
+    assert res.valid is False
+    assert "incompatible-order" in res.evidence["anomaly_types"]
+    assert "lost-append" not in res.evidence["anomaly_types"], res.summary
