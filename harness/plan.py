@@ -80,16 +80,25 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
     nem_rng = random.Random(root.getrandbits(64))
     bind_seed = root.getrandbits(64)
     final_seed = root.getrandbits(64)
-    final = wl.final_generator(plan.workload_options)
+    made: list = []   # the workload's main op stream, once made: its final reads cover it
+
+    def main_stream() -> Any:
+        made.append(wl.generator(plan.workload_options, wl_rng))
+        return made[-1]
+
+    def made_main() -> Any:
+        return made[-1] if made else None
+
+    final = wl.final_generator(plan.workload_options, main=made_main)
     if plan.generator is not None:
         custom = generator_from_spec(plan.generator, path="generator", workload={
-            "main": lambda: wl.generator(plan.workload_options, wl_rng),
-            "final": lambda: wl.final_generator(plan.workload_options)})
+            "main": main_stream,
+            "final": lambda: wl.final_generator(plan.workload_options, main=made_main)})
         client_gen, custom_final = split_final(custom)
         if custom_final is not None:
             final = custom_final
     else:
-        client_gen = wl.generator(plan.workload_options, wl_rng)
+        client_gen = main_stream()
         if plan.rate:
             client_gen = rate(plan.rate, client_gen)
     parts = [clients(client_gen)]

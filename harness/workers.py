@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from checkers.history import HistoryWriter
-from core.generator.core import NEMESIS_THREAD, PENDING, GenContext, Gen
+from core.generator.core import NEMESIS_THREAD, PENDING, GenContext, Gen, listens
 from workloads.base import DefiniteFailure
 
 _TYPES = ("ok", "fail", "info")
@@ -121,6 +121,7 @@ class Runner:
         self._exhausted = False
         self._stopping = False
         self._gen: Gen | None = None
+        self._gen_listens = False
         self._ctx = GenContext(self.concurrency, with_nemesis=nemesis is not None)
         self._counts = {"ok": 0, "fail": 0, "info": 0}
         self._invoked = 0
@@ -166,6 +167,7 @@ class Runner:
         if gen is None:
             raise ValueError("no generator to run")
         self._gen = gen
+        self._gen_listens = listens(gen)
         self._exhausted = False
         self._stopping = False
         self._stop_evt = threading.Event()
@@ -253,6 +255,8 @@ class Runner:
     def _complete(self, thread: Any, typ: str, value: Any, error: Any) -> None:
         f, key, _v, process, _t0, node = self._inflight.pop(thread)
         self._buf.append((self.clock() - self.start_ns, process, typ, f, key, value, node, error))
+        if self._gen_listens:
+            self._gen.update(thread, {"f": f, "key": key, "value": _v}, typ)
         self._outstanding -= 1
         if thread == NEMESIS_THREAD:
             self._nemesis_ops += 1
@@ -428,6 +432,8 @@ class Runner:
                     f, key, _v, process, _t0, _n = inflight.pop(w)
                     self._buf.append((clock() - start, process, typ, f, key, result[1], node,
                                       result[2]))
+                    if self._gen_listens:
+                        gen.update(w, {"f": f, "key": key, "value": _v}, typ)
                     self._outstanding -= 1
                     counts[typ] += 1
                     if typ == "info":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from core.generator import Fn, Gen, clients, each_process, once
+from core.generator import Fn, Gen, clients, each_process, until_ok
 from core.options import Option, a_bool, fraction, int_at_least, positive_int
 
 from .base import BaseWorkload
@@ -43,9 +43,9 @@ class Bank(BaseWorkload):
         o = self.validate_options(options)
         return Fn(_BankOps(o["accounts"], o["max_transfer"], o["read_fraction"]), self.name)
 
-    def final_generator(self, options: Mapping[str, Any]) -> Gen:
-        # after healing, every process reads once: the totals every node ends with
-        return clients(each_process(once({"f": "read", "value": None})))
+    def final_generator(self, options: Mapping[str, Any], main: Any = None) -> Gen:
+        # after healing, every process reads (retried until ok): the totals every node ends with
+        return clients(each_process(until_ok(lambda: [{"f": "read", "value": None}])))
 
     def checkers(self, options: Mapping[str, Any]) -> list[tuple[str, dict]]:
         o = self.validate_options(options)

@@ -4,7 +4,7 @@ must implement, and the checkers that judge the resulting history."""
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from core.client import FAIL, INFO, OK, Client, DefiniteFailure  # noqa: F401 - the contract
 from core.errors import OptionError
@@ -31,8 +31,11 @@ class Workload(Protocol):
         """The main-phase client generator (a ``core.generator`` Gen), unbound."""
         ...
 
-    def final_generator(self, options: Mapping[str, Any]) -> Any | None:
-        """The after-healing client generator (final reads), or None."""
+    def final_generator(self, options: Mapping[str, Any],
+                        main: Callable[[], Any] | None = None) -> Any | None:
+        """The after-healing client generator (final reads), or None.  ``main``,
+        called once the final phase starts, returns the run's main-phase op stream
+        (what ``generator`` returned) so final reads can cover what it wrote."""
         ...
 
     def checkers(self, options: Mapping[str, Any]) -> list[tuple[str, dict]]:
@@ -55,7 +58,8 @@ class BaseWorkload:
     def validate_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         return validate_options(f"workload {self.name}", self.OPTIONS, options)
 
-    def final_generator(self, options: Mapping[str, Any]) -> Any | None:
+    def final_generator(self, options: Mapping[str, Any],
+                        main: Callable[[], Any] | None = None) -> Any | None:
         return None
 
     def __repr__(self) -> str:

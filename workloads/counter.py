@@ -41,7 +41,7 @@ class CounterWorkload(BaseWorkload):
         o = self.validate_options(options)
         return Fn(_CounterOps(o["key"], o["read_fraction"], o["max_add"]), self.name)
 
-    def final_generator(self, options: Mapping[str, Any]) -> Gen:
+    def final_generator(self, options: Mapping[str, Any], main: Any = None) -> Gen:
         o = self.validate_options(options)
         return clients(each_process(once({"f": "read", "key": o["key"], "value": None})))
 

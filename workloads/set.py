@@ -41,7 +41,7 @@ class SetWorkload(BaseWorkload):
         o = self.validate_options(options)
         return Fn(_SetOps(o["key"], o["read_fraction"]), self.name)
 
-    def final_generator(self, options: Mapping[str, Any]) -> Gen:
+    def final_generator(self, options: Mapping[str, Any], main: Any = None) -> Gen:
         o = self.validate_options(options)
         return clients(each_process(once({"f": "read", "key": o["key"], "value": None})))
 

@@ -5,15 +5,20 @@ As in Jepsen's list-append generator, a few keys are active at a time; each take
 number of writes and then retires for a fresh one, so every key sees contention long enough to
 order its versions and no key's history grows without bound.  Written values are unique per key
 (a per-key counter), which is what lets the checker recover version orders from reads.
+
+After healing, final reads cover every key the run ever wrote (0 .. next_key-1, read from the
+main phase's op stream), a few keys per read-only transaction, each retried until it ends ok or
+the final phase's time limit: without them an acknowledged write nobody could read afterwards
+(a database lost at restart) would contradict nothing, and the checker could not tell.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from core.errors import OptionError
-from core.generator import Fn, Gen
+from core.generator import Fn, Gen, clients, until_ok
 from core.options import Option, fraction, positive_int
 
 from .base import BaseWorkload
@@ -59,6 +64,15 @@ class _TxnOps:
         return {"f": "txn", "value": mops}
 
 
+def _final_reads(main: Any, key_count: int, per_txn: int) -> list[dict]:
+    """Read-only transactions over every key the main stream used (the initial
+    window when the main stream is not this workload's)."""
+    ops = main.fn if isinstance(main, Fn) else None
+    n = ops.next_key if isinstance(ops, _TxnOps) else key_count
+    return [{"f": "txn", "value": [["r", k, None] for k in range(lo, min(lo + per_txn, n))]}
+            for lo in range(0, n, per_txn)]
+
+
 class _TxnWorkload(BaseWorkload):
     client_fs = ("txn",)
     write = ""
@@ -69,6 +83,7 @@ class _TxnWorkload(BaseWorkload):
         "min_txn_length": Option(1, positive_int),
         "max_txn_length": Option(4, positive_int),
         "read_fraction": Option(0.5, fraction),
+        "final_read_keys": Option(4, positive_int),    # keys per final read transaction
         # None: what the target's isolation level promises, else strict-serializable
         "consistency_models": Option(None, models_option),
     }
@@ -81,6 +96,12 @@ class _TxnWorkload(BaseWorkload):
         return Fn(_TxnOps(self.write, o["key_count"], o["max_writes_per_key"],
                           o["min_txn_length"], o["max_txn_length"], o["read_fraction"]),
                   self.name)
+
+    def final_generator(self, options: Mapping[str, Any],
+                        main: Callable[[], Any] | None = None) -> Gen:
+        o = self.validate_options(options)
+        return clients(until_ok(lambda: _final_reads(main() if main else None, o["key_count"],
+                                                     o["final_read_keys"])))
 
     def checkers(self, options: Mapping[str, Any]) -> list[tuple[str, dict]]:
         o = self.validate_options(options)

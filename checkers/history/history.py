@@ -135,6 +135,12 @@ class History:
     def __repr__(self) -> str:
         return f"History({len(self)} ops from {self.source or 'memory'})"
 
+    def error_at(self, position: int) -> Any:
+        """The ``error`` field of the op at ``position`` (without building every op)."""
+        if self._ops is None and self._records is not None:
+            return self._records[position].get("error")
+        return self.ops[position].error
+
     def line_of(self, position: int) -> int | None:
         if self.lines is None or position >= len(self.lines):
             return None

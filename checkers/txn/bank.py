@@ -6,7 +6,9 @@ Ops: ``{"f": "transfer", "value": {"from": a, "to": b, "amount": n}}`` and
 ``{"f": "read", "value": {account: balance, ...}}`` (JSON object keys are
 strings; an account read as "3" and one named 3 are the same account).
 The expected total is the ``total`` option, else the first successful
-read's total; the accounts are ``accounts``, else the first read's.
+read's total; the accounts are ``accounts``, else the first read's.  When the
+history has a final phase (reads after the last nemesis ``heal``) and none of
+its reads succeeded, the verdict is unknown: nothing shows the balances survived.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Iterable
 
 from checkers.history import History
 from checkers.result import CheckResult
+
+from .durability import final_phase_start
 
 POINTS_KEPT = 2000   # totals-over-time points kept for the report plot
 BAD_KEPT = 50
@@ -42,7 +46,17 @@ def check_bank(history: History, total: int | None = None, negative_balances: bo
             bad.append({"type": kind, "op": op.index, "line": history.line_of(pos),
                         "process": op.process, "time": op.time, "value": op.value, **more})
 
+    heal = final_phase_start(history)
+    final_reads = final_ok = 0
+    final_failed: Any = None
     for pos, op in enumerate(history.ops):
+        if heal >= 0 and pos > heal and op.f == "read" and isinstance(op.process, int):
+            if op.type == "invoke":
+                final_reads += 1
+            elif op.type == "ok":
+                final_ok += 1
+            elif final_failed is None:
+                final_failed = op
         if op.type != "ok" or not isinstance(op.process, int):
             continue
         if op.f == "transfer":
@@ -89,6 +103,14 @@ def check_bank(history: History, total: int | None = None, negative_balances: bo
     if reads == 0:
         return CheckResult("bank", "unknown", "no successful reads to judge",
                            time.monotonic() - t0, evidence)
+    if final_reads and not final_ok:
+        # the balances after healing are what the run is about (a database lost at a
+        # restart fails every later read): earlier reads cannot vouch for them
+        evidence["final_reads"] = {"after_position": heal, "reads": final_reads, "ok": 0}
+        why = "" if final_failed is None else \
+            f" (e.g. op {final_failed.index}: {final_failed.error or 'no error given'})"
+        return CheckResult("bank", "unknown", f"none of the {final_reads} final reads after "
+                           f"healing succeeded{why}", time.monotonic() - t0, evidence)
     return CheckResult("bank", True, f"every read of {reads} totals {expected}"
                        + ("" if negative_balances else ", none negative"),
                        time.monotonic() - t0, evidence)

@@ -12,6 +12,7 @@ from checkers.result import CheckResult
 
 from . import list_append, rw_register
 from .cycles import DEFAULT_BUDGET
+from .durability import check_durability
 from .graph import Edges
 from .judge import Inference, judge, parse_models
 from .ops import read_txns
@@ -22,6 +23,15 @@ def _dup_reason(inf: Inference) -> None:
         inf.unknown_reasons.append(
             f"{inf.counts['duplicate-appends']} writes repeat a value already written to the "
             "same key, so reads cannot name their writers")
+
+
+def _durability(history: History, txns: Any, inf: Inference, lists: bool) -> None:
+    d = check_durability(history, txns, lists=lists)
+    for k, v in d.counts.items():
+        inf.counts[k] = inf.counts.get(k, 0) + v
+    inf.instances.update(d.instances)
+    inf.unknown_reasons.extend(d.unknown_reasons)
+    inf.extra_evidence.update(d.evidence)
 
 
 def check_list_append(history: History, consistency_models: Iterable[str] | str | None = None,
@@ -45,6 +55,7 @@ def check_list_append(history: History, consistency_models: Iterable[str] | str 
     _dup_reason(inf)
     if skipped:
         inf.extra_evidence["unobserved_keys_skipped"] = int(skipped)
+    _durability(history, txns, inf, lists=True)
     return judge("list-append", txns, inf, consistency_models=models, anomalies=wanted, t0=t0,
                  budget=search_budget, lists=True)
 
@@ -80,5 +91,6 @@ def check_rw_register(history: History, consistency_models: Iterable[str] | str 
                                 "nil" if v < 0 else repr(txns.values[v]) for v in c["values"])}
             for c in cyclic]
     _dup_reason(inf)
+    _durability(history, txns, inf, lists=False)
     return judge("rw-register", txns, inf, consistency_models=models, anomalies=wanted, t0=t0,
                  budget=search_budget, lists=False)

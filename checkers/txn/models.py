@@ -13,6 +13,9 @@ Three relations:
 
 ``garbage-read`` (a read of a value nobody wrote) is ours: no model allows
 it, so read-uncommitted proscribes it and everything stronger inherits it.
+``lost-append`` (an acknowledged append no read ever saw, missing from a read
+that began after it completed; checkers/txn/durability.py) is ours too: only
+models with real-time order rule it out.
 """
 
 from __future__ import annotations
@@ -85,13 +88,14 @@ PROSCRIBES: dict[str, tuple[str, ...]] = {
     "read-atomic": ("internal", "G1a", "future-read"),
     "repeatable-read": ("G1", "G2-item", "lost-update"),
     "update-atomic": ("lost-update",),
-    "strict-serializable": ("G1", "G1c-realtime", "G2-realtime"),
+    "strict-serializable": ("G1", "G1c-realtime", "G2-realtime", "lost-append"),
     "strong-session-read-uncommitted": ("G0-process",),
     "strong-session-read-committed": ("G1c-process",),
     "strong-read-uncommitted": ("G0-realtime",),
     "strong-read-committed": ("G1c-realtime",),
     "strong-session-snapshot-isolation": ("internal", "G1-process", "G-nonadjacent-process"),
-    "strong-snapshot-isolation": ("internal", "G1-realtime", "G-nonadjacent-realtime"),
+    "strong-snapshot-isolation": ("internal", "G1-realtime", "G-nonadjacent-realtime",
+                                  "lost-append"),
     "strong-session-serializable": ("G1-process", "G2-process"),
     "update-serializable": ("G1", "G-update"),
 }

@@ -12,8 +12,8 @@ from .combinators import (AnyOf, Delay, EachProcess, Final, Interval, Limit, Mix
                           Phases, Repeat, Seq, Sleep, Stagger, TimeLimit, any_of, clients, cycle,
                           delay, each_process, final, interval, limit, mix, nemesis,
                           nemesis_schedule, on_threads, phases, rate, repeat, reserve, seq, sleep,
-                          split_final, stagger, time_limit)
-from .core import NEMESIS_THREAD, PENDING, GenContext, Fn, FromIter, Gen, Once, bind, lift
+                          split_final, stagger, time_limit, UntilOk, until_ok)
+from .core import NEMESIS_THREAD, PENDING, GenContext, Fn, FromIter, Gen, Once, bind, lift, listens
 from core.durations import parse_duration
 
 from .from_spec import generator_from_spec
@@ -36,7 +36,8 @@ __all__ = [
     "AnyOf", "GenContext", "Delay", "EachProcess", "Final", "Fn", "FromIter", "Gen", "Interval", "Limit",
     "Mix", "NEMESIS_THREAD", "OnThreads", "Once", "PENDING", "Phases", "Repeat", "Seq", "Sleep",
     "Stagger", "TimeLimit", "any_of", "bind", "clients", "cycle", "delay", "each_process",
-    "final", "fn", "from_iter", "generator_from_spec", "interval", "lift", "limit", "mix",
+    "final", "fn", "from_iter", "generator_from_spec", "interval", "lift", "limit", "listens", "mix",
     "nemesis", "nemesis_schedule", "on_threads", "once", "parse_duration", "phases", "rate",
     "repeat", "reserve", "seq", "simulate", "sleep", "split_final", "stagger", "time_limit",
+    "UntilOk", "until_ok",
 ]

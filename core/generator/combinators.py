@@ -6,8 +6,9 @@ Durations are seconds (floats) in the Python API; the YAML form accepts
 
 from __future__ import annotations
 
+import collections
 import random
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .core import NEMESIS_THREAD, PENDING, GenContext, FromIter, Gen, lift
 
@@ -479,6 +480,11 @@ class EachProcess(Gen):
             return None if all(x in self._done for x in ctx.threads) else PENDING
         return o
 
+    def update(self, thread: Any, op: dict, typ: str) -> None:
+        g = self._copies.get(thread)
+        if g is not None:
+            g.update(thread, op, typ)
+
     def reset(self) -> None:
         self._copies.clear()
         self._done.clear()
@@ -620,3 +626,50 @@ def split_final(gen: Gen) -> tuple[Gen, Gen | None]:
         gen._gens = gen._gens[:-1]
         return gen, fin.gen
     return gen, None
+
+
+class UntilOk(Gen):
+    """Ops made by ``make()`` — called at the first ask, so it sees the state the
+    earlier phases left (the keys a workload wrote) — handed to whichever thread
+    is free, and handed out again ``retry_s`` later whenever one ends other than
+    ok.  Exhausted once every op has ended ok; bound it with ``time_limit``.
+    For final reads: a read that failed (node still recovering, database gone)
+    says nothing about the data, so it is asked again rather than given up."""
+
+    listens = True
+
+    def __init__(self, make: Callable[[], Iterable[dict]], retry_s: float = 0.5):
+        self._make = make
+        self._retry = _ns(retry_s)
+        self._todo: collections.deque | None = None
+        self._out: dict[Any, dict] = {}
+        self._now = 0
+
+    def op(self, ctx: GenContext) -> Any:
+        self._now = ctx.time
+        if self._todo is None:
+            self._todo = collections.deque((dict(o), False) for o in self._make())
+        if not self._todo:
+            return PENDING if self._out else None
+        o, failed = self._todo.popleft()
+        self._out[ctx.thread] = o
+        o = dict(o)
+        if failed:
+            o["time"] = ctx.time + self._retry
+        return o
+
+    def update(self, thread: Any, op: dict, typ: str) -> None:
+        o = self._out.pop(thread, None)
+        if o is not None and typ != "ok":
+            self._todo.append((o, True))
+
+    def reset(self) -> None:
+        self._todo = None
+        self._out = {}
+
+    def describe(self) -> str:
+        return "until_ok(...)"
+
+
+def until_ok(make: Callable[[], Iterable[dict]], retry_s: float = 0.5) -> Gen:
+    return UntilOk(make, retry_s)

@@ -91,6 +91,16 @@ class Gen(abc.ABC):
     def children(self) -> Sequence["Gen"]:
         return ()
 
+    # True on a generator that wants to hear how its ops ended (``update``);
+    # the runner only reports completions when some node of the tree does.
+    listens = False
+
+    def update(self, thread: Any, op: dict, typ: str) -> None:
+        """``thread``'s op (``f``/``key``/``value`` as invoked) ended ``typ`` (ok/fail/info),
+        like Jepsen's ``update``: a generator that retries until ok hears of it here."""
+        for c in self.children():
+            c.update(thread, op, typ)
+
     def bind(self, rng: random.Random) -> "Gen":
         """Give this node and its descendants their own Randoms, in tree order."""
         self.rng = random.Random(rng.getrandbits(64))
@@ -101,6 +111,11 @@ class Gen(abc.ABC):
     def describe(self) -> str:
         kids = ", ".join(c.describe() for c in self.children())
         return f"{type(self).__name__.lower()}({kids})"
+
+
+def listens(gen: Gen) -> bool:
+    """Whether any node of ``gen``'s tree wants completions (``Gen.update``)."""
+    return gen.listens or any(listens(c) for c in gen.children())
 
 
 def bind(gen: Gen, seed: int | random.Random) -> Gen:
@@ -141,6 +156,11 @@ class Fn(Gen):
         self._name = name or getattr(fn, "__name__", "fn")
         self._done = False
         self.rng = random.Random(0)
+
+    @property
+    def fn(self) -> Callable[[random.Random], dict | None]:
+        """The function (a workload's op stream, whose state a final phase may read)."""
+        return self._fn
 
     def op(self, ctx: GenContext) -> Any:
         if self._done:

@@ -7,26 +7,29 @@ from __future__ import annotations
 
 import heapq
 import random
-from typing import Any
+from typing import Any, Callable
 
-from .core import NEMESIS_THREAD, PENDING, GenContext, Gen, bind
+from .core import NEMESIS_THREAD, PENDING, GenContext, Gen, bind, listens
 
 
 def simulate(gen: Gen, *, concurrency: int, seed: int | random.Random | None = None,
              latency_s: float = 0.001, with_nemesis: bool = True, max_ops: int = 100_000,
-             max_time_s: float = 3600.0) -> list[dict]:
+             max_time_s: float = 3600.0,
+             outcome: Callable[[dict], str] | None = None) -> list[dict]:
     """Run ``gen`` in virtual time; returns the invocations in order, each
     ``{"time", "thread", "process", "f", "key", "value"}``.  Binds ``gen``
-    to ``seed`` first unless ``seed`` is None (already bound)."""
+    to ``seed`` first unless ``seed`` is None (already bound).  Every op ends
+    ``outcome(op)`` (default "ok"), which listening generators hear (``Gen.update``)."""
     if seed is not None:
         bind(gen, seed)
     ctx = GenContext(concurrency, with_nemesis)
     lat = max(1, int(latency_s * 1e9))
+    hears = listens(gen)
     end = int(max_time_s * 1e9)
     threads = list(ctx.threads)
     free = list(threads)
     done: set = set()
-    busy: list[tuple[int, int, Any]] = []  # (free_at, order, thread)
+    busy: list[tuple[int, int, Any, dict]] = []  # (free_at, order, thread, op)
     order = 0
     out: list[dict] = []
     t = 0
@@ -53,7 +56,7 @@ def simulate(gen: Gen, *, concurrency: int, seed: int | random.Random | None = N
                         "key": o.get("key"), "value": o.get("value")})
             free.remove(th)
             order += 1
-            heapq.heappush(busy, (due + lat, order, th))
+            heapq.heappush(busy, (due + lat, order, th, o))
             progressed = True
             if len(out) >= max_ops:
                 break
@@ -66,7 +69,9 @@ def simulate(gen: Gen, *, concurrency: int, seed: int | random.Random | None = N
             break  # every live thread waits on something that cannot happen
         t = max(t, min(nxt))
         while busy and busy[0][0] <= t:
-            _, _, th = heapq.heappop(busy)
+            _, _, th, o = heapq.heappop(busy)
+            if hears:
+                gen.update(th, o, outcome(o) if outcome is not None else "ok")
             free.append(th)
         free.sort(key=lambda x: (x == NEMESIS_THREAD, x if x != NEMESIS_THREAD else 0))
     out.sort(key=lambda r: (r["time"], str(r["thread"])))

@@ -542,6 +542,19 @@ def verify_instance(history: History, workload: str, name: str, inst: dict,
             reads = [x for kk, x in t.reads() if kk == k]
             if not any(same(x) for x in reads) or not [x for kk, x in t.writes() if kk == k]:
                 raise CycleError(f"lost-update {inst}: op {t.id} did not read {got!r} and write")
+    elif name == "lost-append":
+        # an ok append, an ok read of its key begun after it completed that lacks it,
+        # and no ok read anywhere showing it
+        v = _freeze(inst.get("value"))
+        r = by_id.get(inst.get("reader"))
+        if not (op and op.type == "ok" and wrote(op, v)):
+            raise CycleError(f"lost-append {inst}: op is not an ok append of the value")
+        if not (r and r.type == "ok" and r.invoke_pos > op.complete_pos):
+            raise CycleError(f"lost-append {inst}: the reader did not begin after it completed")
+        if not any(kk == k and v not in elems(x) for kk, x in r.reads()):
+            raise CycleError(f"lost-append {inst}: the reader has no read of the key without it")
+        if any(kk == k and v in elems(x) for t in txns if t.type == "ok" for kk, x in t.reads()):
+            raise CycleError(f"lost-append {inst}: some read shows {v!r}")
     elif name == "incompatible-order" and "writer" in inst:
         # a read shows a writer's later append but not its earlier one (or after it)
         w, v = by_id.get(inst.get("writer")), _freeze(inst.get("value"))

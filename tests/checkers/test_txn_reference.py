@@ -13,8 +13,9 @@ What is asserted, and why only that:
   order, the inferred graph is Adya's dependency graph, and a history the
   reference rejects must not be judged valid.  Elsewhere Elle-style inference
   is sound but not complete — an append nobody read has an unknown place in
-  the version order (e.g. a read that misses a completed transaction's only,
-  never-read append breaks strict serializability invisibly), and rw-register
+  the version order (a read that misses a completed, never-read append is
+  caught by real-time order: the inference's rw edge and ``lost-append``,
+  whose instances ``verify_instance`` re-derives), and rw-register
   has no version order beyond the initial nil unless told more — so there a
   "valid" from the checker for a history the reference rejects is counted
   (and, in the large run, written out for the lead), not failed.

@@ -110,3 +110,20 @@ def test_postgresql_serves_a_truncated_log_after_its_wal_is_corrupted(tmp_path):
     log = (r.run_dir / "logs" / "n1" / "postgresql.log").read_text(errors="replace")
     assert "incorrect resource manager data checksum" in log or "invalid record" in log
     assert res["list-append"]["valid"] is False, res["list-append"]["summary"]
+
+
+def test_postgresql_losing_its_database_to_a_corrupted_wal_is_unknown_not_valid(tmp_path):
+    """The WAL damaged earlier: the `splitbrain` database is gone at restart and every later
+    op fails.  No read contradicts the lost appends; the final reads (after healing) fail, so
+    the checker cannot vouch for them: unknown, never valid."""
+    _need("/usr/lib/postgresql/15/bin/postgres")
+    r, res = _run(tmp_path, "postgresql-corrupt-wal-lost-db.yaml")
+    la = res["list-append"]
+    errors = [o.get("error") or "" for o in r.history() if o.get("process") != "nemesis"]
+    if not any('database "splitbrain" does not exist' in e for e in errors):
+        # the window fell elsewhere on this machine: whatever it did, not a false valid
+        assert la["valid"] is not True, la["summary"]
+        pytest.skip(f"the damage did not lose the database here: {la['summary']}")
+    assert la["valid"] == "unknown", la["summary"]
+    assert "never read after they committed: the final reads failed" in la["summary"]
+    assert 'database "splitbrain" does not exist' in la["summary"]
