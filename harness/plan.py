@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.options import parameters
 from harness.checking import checker_plan
 
 
@@ -89,11 +90,18 @@ def build_generators(plan: Plan, node_names: list[str]) -> tuple[Any, Any | None
     def made_main() -> Any:
         return made[-1] if made else None
 
-    final = wl.final_generator(plan.workload_options, main=made_main)
+    def final_stream() -> Any:
+        # ``main=`` is newer than the Workload contract's first form: a plugin's
+        # final_generator(options) keeps working.
+        if "main" in parameters(wl.final_generator, skip=0):
+            return wl.final_generator(plan.workload_options, main=made_main)
+        return wl.final_generator(plan.workload_options)
+
+    final = final_stream()
     if plan.generator is not None:
         custom = generator_from_spec(plan.generator, path="generator", workload={
             "main": main_stream,
-            "final": lambda: wl.final_generator(plan.workload_options, main=made_main)})
+            "final": final_stream})
         client_gen, custom_final = split_final(custom)
         if custom_final is not None:
             final = custom_final

@@ -85,7 +85,7 @@ def _name_for(kind: str, obj: Any) -> Any:
         targets.register(path, obj)
     elif kind == "workload":
         import workloads
-        workloads.register(path, obj)
+        workloads.REGISTRY.register(path, obj)
     return path
 
 

@@ -16,7 +16,8 @@ class UnknownWorkload(UnknownName):
 
 # Built-ins and plugins alike are the entry points in this group (pyproject.toml).
 REGISTRY = Registry("workload", group="splitbrain.workloads", error=UnknownWorkload)
-register = REGISTRY.register
+# No ``register`` alias here: ``workloads.register`` is the register workload's module,
+# which replaces such an alias once imported.  Use REGISTRY.register (or splitbrain.register).
 _instances: dict[str, BaseWorkload] = {}
 
 
@@ -33,4 +34,4 @@ def get(name: str) -> BaseWorkload:
 
 
 __all__ = ["BaseWorkload", "Client", "DefiniteFailure", "FAIL", "INFO", "OK", "OptionError",
-           "REGISTRY", "UnknownWorkload", "Workload", "get", "names", "register"]
+           "REGISTRY", "UnknownWorkload", "Workload", "get", "names"]

@@ -210,3 +210,25 @@ def test_provider_support_is_asked_of_the_provider_class():
     assert [p.message for p in problems] == [
         "cpu-starve: not supported on starveless nodes: no cgroups here"]
     assert validate_nemesis_spec(spec, None, 3, None) == []
+
+
+def test_a_plugin_workload_with_the_first_final_generator_signature_still_runs():
+    # final_generator(options) predates the main= keyword; plugins written then keep working.
+    # (Shadows the built-in "set" for the test: targets accept workloads by name.)
+    import workloads
+    from core.generator import clients, each_process, once
+    from workloads.set import SetWorkload
+
+    class OldSet(SetWorkload):
+        def final_generator(self, options):
+            return clients(each_process(once({"f": "read", "key": "s", "value": None})))
+
+    workloads._instances.pop("set", None)
+    workloads.REGISTRY.register("set", OldSet)
+    try:
+        s = spec_from_quick_args("etcd", 3, "netns", "set", "partition", 5, concurrency=2, seed=3)
+        _main, final = build_generators(plan_from_spec(s), ["n1", "n2", "n3"])
+        assert [o["f"] for o in simulate(final, concurrency=2)] == ["read", "read"]
+    finally:
+        workloads.REGISTRY.unregister("set")
+        workloads._instances.pop("set", None)
