@@ -7,6 +7,11 @@ target is set up; applying it kills the target on the chosen nodes (all of them 
 whole-cluster power loss, the case replication cannot mask), then the filesystem's process, undoes
 the namespace changes nobody synced, and mounts again on what was durable.  Healing (power back
 on) restarts the target on those nodes, as after a kill.
+
+``lose_unfsynced_fsync: ignore`` makes the disk lie about flushes for the whole run (fsync and
+fdatasync succeed and make nothing durable: a volatile write cache that acknowledges flushes), so
+a power loss drops what the target did fsync too -- the filesystem-level stand-in for a database's
+own "do not fsync" switch (etcd's --unsafe-no-fsync is absent from Debian's etcd 3.4).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core.capabilities import HasFiles, Killable
-from core.options import Option
+from core.options import Option, one_of
 
 from ..errors import UnsupportedFault
 from ..lazyfs.layer import JOURNAL_KIND, LAZYFS_PACKAGES, heal_mount_entry, layer
@@ -26,7 +31,8 @@ class LoseUnfsynced(ProcessFault):
     name = "lose-unfsynced"
     ops = {"start-lose-unfsynced": "apply", "stop-lose-unfsynced": "heal"}
     nodes_option = "lose_unfsynced_nodes"
-    OPTIONS = {"lose_unfsynced_nodes": Option("all", a_selector)}
+    OPTIONS = {"lose_unfsynced_nodes": Option("all", a_selector),
+               "lose_unfsynced_fsync": Option("honour", one_of("honour", "ignore"))}
     journal_kinds = (JOURNAL_KIND,)
     heal_rank = 8          # before kill's restart (9); like it, last but for that
     window = ("start-lose-unfsynced", "stop-lose-unfsynced")
@@ -48,7 +54,16 @@ class LoseUnfsynced(ProcessFault):
 
     def prepare(self) -> list[str]:
         self._target()
-        return layer(self.nem).ensure("lose-unfsynced")
+        lay = layer(self.nem)
+        done = lay.ensure("lose-unfsynced")
+        if self._fsync() == "ignore":
+            lay.keep(fsync_ignore=True)
+            done.append(f"lazyfs ignores fsync on {', '.join(sorted(lay.mounts))} "
+                        "(a disk that lies about flushes)")
+        return done
+
+    def _fsync(self) -> str:
+        return self.nem.options["lose_unfsynced_fsync"]
 
     def settled(self) -> list[str]:
         return layer(self.nem).checkpoint()
@@ -79,7 +94,7 @@ class LoseUnfsynced(ProcessFault):
             crash = lay.mounts[name].crash()
             lay.remount(name)
             lost[name] = {"lazyfs_pid": crash["pid"], "undone": crash["recovered"]}
-        return {"nodes": chosen, "lost": lost}
+        return {"nodes": chosen, "fsync": self._fsync(), "lost": lost}
 
     def heal(self, value: Any = None) -> dict[str, Any]:
         """Power back on: every mount serves, then the target restarts where it was lost."""

@@ -2,7 +2,8 @@
 still answers, late and in bursts (a gray failure), where ``pause`` is a node that does not
 answer at all.  Works on any kernel and provider.  Each application is journaled like a pause
 (``splitbrain clean`` continues the processes), and healing records the stop and go times that
-really happened."""
+really happened, from when the signals landed (on docker and ssh nodes a signal is a round trip,
+which the cycle allows for)."""
 
 from __future__ import annotations
 
@@ -62,28 +63,47 @@ class StopAndGo(ProcessFault):
                 "period_ms": o["stop_go_period_ms"],
                 "pids": {n: [d.pid for d in ds] for n, ds in daemons.items()}}
 
-    def _send(self, daemons: dict[str, list[Any]], sig: int) -> None:
+    def _send(self, daemons: dict[str, list[Any]], sig: int) -> float:
+        """Signal every daemon; returns when, on average, the signals landed: midway through
+        each call, since on a docker or ssh node a signal is a round trip of ~0.1 s."""
+        landed = []
         for name, ds in daemons.items():
             node = self.nem.by_name[name]
             for d in ds:
+                t = time.monotonic()
                 try:
                     node.signal(d, sig, group=True)
                 except Exception:  # noqa: BLE001 - a daemon that died is not stopped any more
-                    pass
+                    continue
+                landed.append((t + time.monotonic()) / 2)
+        return sum(landed) / len(landed) if landed else time.monotonic()
 
     def _cycle(self, daemons: dict[str, list[Any]], stopped: float, period: float) -> None:
+        # Each wait is shortened by how long the next batch of signals takes to land (measured
+        # on the last one), so the duty cycle the daemons see is the one asked for, not the asked
+        # one stretched by two round trips per period.
+        lead = {signal.SIGSTOP: 0.0, signal.SIGCONT: 0.0}
+
+        def send(sig: int) -> float:
+            began = time.monotonic()
+            at = self._send(daemons, sig)
+            lead[sig] = at - began
+            return at
+
+        went: float | None = None      # when the last SIGCONT landed
         while not self._stop.is_set():
-            t0 = time.monotonic()
-            self._send(daemons, signal.SIGSTOP)
-            cut = self._stop.wait(stopped)
-            self._send(daemons, signal.SIGCONT)
-            t1 = time.monotonic()
+            stop_at = send(signal.SIGSTOP)
+            if went is not None:
+                self.going_s.append(stop_at - went)
+            cut = self._stop.wait(max(0.0, stop_at + stopped - lead[signal.SIGCONT]
+                                      - time.monotonic()))
+            went = send(signal.SIGCONT)
             if cut:
                 break      # healed mid-stop: not a whole stop to measure
-            self.stopped_s.append(t1 - t0)
-            if self._stop.wait(max(0.0, period - stopped)):
+            self.stopped_s.append(went - stop_at)
+            if self._stop.wait(max(0.0, went + period - stopped - lead[signal.SIGSTOP]
+                                   - time.monotonic())):
                 break
-            self.going_s.append(time.monotonic() - t1)
 
     def heal(self, value: Any = None) -> dict[str, Any]:
         nem = self.nem

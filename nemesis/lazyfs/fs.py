@@ -22,8 +22,11 @@ so what reached BACKING needs no host fsync.  After a crash, the next start of t
 ``--recover``) replays the undo journal before mounting.
 
 A control file ``BACKING/.splitbrain-lazyfs/control.json`` (re-read when it changes) makes the
-disk slow or failing: ``{"fsync_delay_s": 0.2, "write_delay_s": 0.01, "fsync_error": true}``.
-A failing fsync returns EIO and, like Linux since 4.13, marks the pages clean: their data is lost.
+disk slow, failing or lying: ``{"fsync_delay_s": 0.2, "write_delay_s": 0.01, "fsync_error": true,
+"fsync_ignore": true}``.  A failing fsync returns EIO and, like Linux since 4.13, marks the pages
+clean: their data is lost.  An ignored fsync (a volatile write cache that acknowledges flushes it
+never makes) returns success and makes nothing durable -- neither data, nor O_SYNC writes, nor
+namespace changes; only a checkpoint or an orderly unmount still writes back.
 """
 
 from __future__ import annotations
@@ -526,6 +529,8 @@ class LazyFS(pyfuse3.Operations):
             if pg is not None:  # Linux marks the pages clean after a failed writeback
                 self.pages.pop(inode, None)
             raise pyfuse3.FUSEError(errno.EIO)
+        if ctl.get("fsync_ignore"):
+            return      # the disk says "flushed" and keeps the pages in its volatile cache
         if pg is not None:
             self._write_back(pg, fd)
             self.pages.pop(inode, None)
@@ -543,6 +548,8 @@ class LazyFS(pyfuse3.Operations):
             await trio.sleep(float(ctl["fsync_delay_s"]))
         if ctl.get("fsync_error"):
             raise pyfuse3.FUSEError(errno.EIO)
+        if ctl.get("fsync_ignore"):
+            return
         self.journal.commit()
 
     @staticmethod

@@ -64,6 +64,9 @@ class LazyLayer:
         self.mounts: dict[str, LazyMount] = {}
         self.jids: dict[str, int] = {}
         self.overhead_note: str | None = None
+        # Settings every control write keeps (a disk that lies about flushes for the whole run),
+        # whatever the window faults (fsync-error, slow-disk) set and clear on top of them.
+        self.standing: dict[str, Any] = {}
 
     def ensure(self, what: str) -> list[str]:
         """Mount on every node (once per run); ``what`` names the fault asking."""
@@ -123,7 +126,12 @@ class LazyLayer:
 
     def control(self, names: Iterable[str], **settings: Any) -> None:
         for name in names:
-            self.mounts[name].control(**settings)
+            self.mounts[name].control(**{**self.standing, **settings})
+
+    def keep(self, **settings: Any) -> None:
+        """Settings in force on every mount from now to the end of the run."""
+        self.standing.update(settings)
+        self.control(self.mounts)
 
     def probe(self, name: str) -> dict[str, Any]:
         """One write + fsync under the node's mount, timed: ``{"fsync_s", "error"}``."""

@@ -59,6 +59,8 @@ def test_new_faults_are_refused_at_spec_time_naming_the_field(nemesis, field, sa
      "bitflip, zero, truncate"),
     ("etcd", {"faults": ["corrupt-file"], "corrupt_file_end_bytes": -1},
      "corrupt_file_end_bytes", "integer >= 0"),
+    ("etcd", {"faults": ["lose-unfsynced"], "lose_unfsynced_fsync": "lie"},
+     "lose_unfsynced_fsync", "honour, ignore"),
 ])
 def test_corrupt_file_is_refused_at_spec_time_naming_the_field(target, nemesis, field, says):
     from core.errors import SpecError

@@ -208,6 +208,22 @@ def test_fsync_fails_with_eio_and_loses_the_pages(lazy):
     assert (lazy.backing / "f").read_bytes() == b"first"
 
 
+def test_an_ignored_fsync_succeeds_and_a_crash_still_loses_the_data(lazy):
+    m = lazy.mnt
+    _write(m / "f", b"first", sync=True)
+    lazy.control(fsync_ignore=True)
+    _write(m / "f", b"FIRST, then more", sync=True)            # fsync says yes ...
+    _write(m / "osync", b"written through", sync=False, flags=os.O_SYNC)
+    (m / "d").mkdir()
+    _fsync_dir(m / "d")
+    assert (m / "f").read_bytes() == b"FIRST, then more"
+    assert (lazy.backing / "f").read_bytes() == b"first"        # ... and the disk kept nothing
+    lazy.crash()
+    b = lazy.backing
+    assert (b / "f").read_bytes() == b"first"
+    assert not (b / "osync").exists() and not (b / "d").exists()
+
+
 def test_a_slow_disk_delays_fsync(lazy):
     lazy.control(fsync_delay_s=0.3)
     fd = os.open(lazy.mnt / "f", os.O_WRONLY | os.O_CREAT, 0o644)

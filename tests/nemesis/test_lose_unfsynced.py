@@ -61,6 +61,30 @@ def test_power_loss_drops_unsynced_data_and_power_on_restarts(cluster):
     assert not journal_path(tmp / "store", "lz1").exists()
 
 
+@pytest.mark.parametrize("fsync", ["honour", "ignore"])
+def test_a_disk_that_ignores_fsync_loses_the_synced_data_too(cluster, fsync):
+    nodes, tmp = cluster
+    db = FileDb()
+    nem = Nemesis(nodes, db, journal_path(tmp / "store", f"lz-{fsync}"),
+                  {"seed": 1, "faults": ["lose-unfsynced"], "lose_unfsynced_fsync": fsync})
+    nem.prepare()
+    n = nodes[0]
+    db.start(n)
+    wait_ready(n, f"{db.durable_dir(n)}/log")
+    res = nem.apply("start-lose-unfsynced", "n1")
+    assert res["nodes"] == ["n1"] and res["fsync"] == fsync
+    backing = f"{db.durable_dir(n)}.durable"
+    if fsync == "honour":
+        assert n.get_file(f"{backing}/log") == b"synced\n"
+    else:   # the fsynced line, and the file's creation with it, never reached the disk
+        assert not n.exec(["test", "-e", f"{backing}/log"]).ok
+        assert not n.exec(["test", "-e", f"{db.durable_dir(n)}/log"]).ok
+    nem.apply("stop-lose-unfsynced", None)
+    db.kill(n)
+    assert nem.teardown() == ["n1: lazyfs unmounted", "n2: lazyfs unmounted"]
+    assert _nothing_mounted(nodes, db)
+
+
 def test_healing_from_the_journal_alone_unmounts_and_stops_lazyfs(cluster):
     nodes, tmp = cluster
     path = journal_path(tmp / "store", "lz2")

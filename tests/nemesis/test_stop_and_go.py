@@ -1,21 +1,20 @@
-"""Stop-and-go on a real netns node: the daemon really is stopped and continued in the duty cycle
-asked for (its CPU progress drops to about the going share), healing leaves it running and
-records the timing that happened, and a vanished controller's journal continues it."""
+"""Stop-and-go on a real netns node and a real docker node: the daemon really is stopped and
+continued in the duty cycle asked for (its CPU progress drops to about the going share), healing
+leaves it running and records the timing that happened, and a vanished controller's journal
+continues it.  cpu-starve here runs on netns (its docker case: test_cpu_starve_docker.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 import pytest
+from nemesis_support import PROVIDERS, make_provider, py_for
 
 from harness.nodes import get_provider
 from nemesis.dispatch import Nemesis
 from nemesis.journal import heal_journal, journal_path
-
-pytestmark = [pytest.mark.netns]
 
 if os.geteuid() != 0:
     pytest.skip("needs root for a netns node", allow_module_level=True)
@@ -44,7 +43,7 @@ class Spinner:
         return True, ""
 
     def start(self, node):
-        self.d[node.name] = node.start_daemon("spin", [sys.executable, "-c", SPINNER,
+        self.d[node.name] = node.start_daemon("spin", [py_for(node), "-c", SPINNER,
                                                       f"{node.data_dir}/count"])
 
     def daemons(self, node):
@@ -66,8 +65,9 @@ def _rate(node, secs: float) -> float:
     return (_count(node) - a) / secs
 
 
-def _state(pid: int) -> str:
-    stat = open(f"/proc/{pid}/stat", "rb").read()
+def _state(node, pid: int) -> str:
+    """The process's state letter as the node sees it (a container's pids are its own)."""
+    stat = node.check(["cat", f"/proc/{pid}/stat"]).stdout
     return stat[stat.rindex(b")") + 2:][:1].decode()
 
 
@@ -80,8 +80,17 @@ def node(tmp_path):
         prov.destroy()
 
 
-def test_duty_cycle_slows_the_daemon_and_heal_restores_it(node):
-    n, tmp = node
+@pytest.fixture(params=PROVIDERS)
+def any_node(request, tmp_path):
+    prov = make_provider(request.param, tmp_path / "store", request)
+    try:
+        yield prov.create(1)[0], tmp_path
+    finally:
+        prov.destroy()
+
+
+def test_duty_cycle_slows_the_daemon_and_heal_restores_it(any_node):
+    n, tmp = any_node
     t = Spinner()
     t.start(n)
     time.sleep(0.5)
@@ -96,37 +105,38 @@ def test_duty_cycle_slows_the_daemon_and_heal_restores_it(node):
     m = out["measured"]
     assert m["cycles"] >= 4, m
     assert 280 <= m["stopped_ms_mean"] <= 450, m
-    pid = t.daemons(n)[0].pid
+    d = t.daemons(n)[0]
     time.sleep(0.2)
-    assert _state(pid) != "T"
+    assert _state(n, d.pid) != "T"
     # running a quarter of the time: well under half its free rate (a shared machine's noise)
     assert slowed < 0.5 * free, (slowed, free)
     assert nem.heal_all() == []
-    os.kill(pid, signal.SIGKILL)
+    n.signal(d, signal.SIGKILL, group=True)
 
 
-def test_a_vanished_controller_leaves_nothing_stopped(node):
-    n, tmp = node
+def test_a_vanished_controller_leaves_nothing_stopped(any_node):
+    n, tmp = any_node
     t = Spinner()
     t.start(n)
     path = journal_path(tmp / "store", "sg2")
     nem = Nemesis([n], t, path, {"seed": 1, "faults": ["stop-and-go"],
                                  "stop_go_stopped_ms": 900, "stop_go_period_ms": 1000})
     nem.apply("start-stop-and-go", "all")
-    pid = t.daemons(n)[0].pid
+    d = t.daemons(n)[0]
     time.sleep(0.3)
-    assert _state(pid) == "T"
+    assert _state(n, d.pid) == "T"
     nem.fault("stop-and-go")._stop.set()      # the controller dies mid-stop: nobody continues
     nem.fault("stop-and-go")._thread.join(2)
-    os.kill(pid, signal.SIGSTOP)
+    n.signal(d, signal.SIGSTOP, group=True)
     del nem
     out = heal_journal(path, force=True)
     assert any("resumed" in line for line in out), out
     time.sleep(0.2)
-    assert _state(pid) != "T"
-    os.kill(pid, signal.SIGKILL)
+    assert _state(n, d.pid) != "T"
+    n.signal(d, signal.SIGKILL, group=True)
 
 
+@pytest.mark.netns
 def test_cpu_starve_caps_the_share_it_measures_and_heal_moves_back(node):
     from nemesis.faults.cpu_starve import cgroup_kind
     kind, why = cgroup_kind()
@@ -158,6 +168,7 @@ def test_cpu_starve_caps_the_share_it_measures_and_heal_moves_back(node):
     os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.netns
 def test_the_final_heal_measures_a_window_the_run_cut_short(node):
     # The main phase often ends inside a window; its heal_all must still record what the
     # fault measured (the run writes it into the history's heal op).
