@@ -106,11 +106,14 @@ def test_netns_clean_after_sigkill_during_create(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    made = _netns_leftovers(test_id, [])
-    assert made, "the controller was killed before it created anything"
-    recorded = len(json.loads(state.read_text())["nodes"])
-    assert recorded < 60, "the controller finished creating before it was killed"
-    r = _clean(store)
+    try:
+        made = _netns_leftovers(test_id, [])
+        assert made, "the controller was killed before it created anything"
+        recorded = len(json.loads(state.read_text())["nodes"])
+        assert recorded < 60, "the controller finished creating before it was killed"
+    finally:
+        # Whatever the assertions said, the namespaces this test made must not outlive it.
+        r = _clean(store)
     assert r.returncode == 0, r.stderr
     assert _netns_leftovers(test_id, []) == []
     assert not state.exists()
