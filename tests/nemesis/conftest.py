@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from nemesis_support import HERE, PROVIDERS, _engine_up, make_provider, netns_missing  # noqa: F401
+from nemesis_support import (DOCKER_PACKAGES, HERE, PROVIDERS, _engine_up,  # noqa: F401
+                             make_provider, netns_missing)
 
 NODE_SCRIPTS = ("peer.py", "probe.py", "procs.py", "clockreader.py")
-DOCKER_PACKAGES = ["python3", "faketime", "libfaketime"]
 
 @pytest.fixture(scope="session")
 def docker_image(tmp_path_factory):

@@ -29,7 +29,7 @@ def lazyfs_image(docker_image):
     """A node image with Debian's python3-pyfuse3 beside the nemesis tests' packages (the engine
     is started by ``docker_image`` when none runs)."""
     import docker
-    from conftest import DOCKER_PACKAGES
+    from nemesis_support import DOCKER_PACKAGES
     from harness.nodes.images import ensure_image
     from nemesis.lazyfs.layer import LAZYFS_PACKAGES
     return ensure_image(docker.from_env(timeout=600), [*DOCKER_PACKAGES, *LAZYFS_PACKAGES],

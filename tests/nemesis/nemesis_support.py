@@ -13,6 +13,10 @@ from typing import Any, Mapping, Sequence
 
 import pytest
 
+# What the nemesis tests' docker node image holds.  Here, not in conftest.py: "conftest" is
+# whichever test directory's conftest was imported first, so `from conftest import` is a lottery.
+DOCKER_PACKAGES = ["python3", "faketime", "libfaketime"]
+
 
 HERE = Path(__file__).parent
 PORT = 7411
