@@ -85,7 +85,9 @@ def test_etcd_refuses_to_start_on_a_corrupted_wal(tmp_path):
     assert c["file"].endswith(".wal") and c["flipped_bits"] > 0
     assert c["chunk_sha256_before"] != c["chunk_sha256_after"]
     reaction = ops["stop-corrupt-file"]["value"]["reaction"][node]
-    assert reaction["running"] is False and "crc mismatch" in reaction["log_tail"], reaction
+    # Which error etcd dies of depends on where the flipped bits land in the records the run
+    # wrote (seen: "walpb: crc mismatch", "proto: Record: wiretype end group"): it must not run.
+    assert reaction["running"] is False, reaction
     assert res["set"]["valid"] is True, res["set"]["summary"]        # the quorum kept it all
     assert res["log-patterns"]["valid"] is False                     # etcd's fatal exit, seen
 
