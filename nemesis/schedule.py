@@ -177,6 +177,10 @@ def validate_nemesis_spec(spec_dict: Mapping[str, Any] | None, target: Any = Non
                 why = whys[0] if whys else lacks
                 errors.append(Problem(("nemesis", "faults"),
                                       f"{f}: not supported by target {tname}: {why}"))
+            else:
+                k = kind_of(f)
+                for opt, why in (k.spec_problems(spec_dict, target) if k is not None else []):
+                    errors.append(Problem(("nemesis", opt), why))
         if hasattr(provider, "supports"):      # a plugin provider may predate the question
             ok, why = provider.supports(kind)
             if not ok:

@@ -115,13 +115,18 @@ class Target(abc.ABC):
     # -- lifecycle ---------------------------------------------------------------
     def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
         """Install, configure and start on every node; does not wait for health."""
+        self.install_and_configure(nodes)
+        for n in self.nodes:
+            self.start(n)
+
+    def install_and_configure(self, nodes: Sequence[Node]) -> None:
+        """Take the nodes, install on all, then configure all (a target that starts its
+        cluster in a particular order — a bootstrap node first — calls this, then starts)."""
         self.nodes = list(nodes)
         for n in self.nodes:
             self.install(n)
         for n in self.nodes:
             self.configure(n)
-        for n in self.nodes:
-            self.start(n)
 
     @abc.abstractmethod
     def install(self, node: Node) -> None:

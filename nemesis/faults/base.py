@@ -61,6 +61,12 @@ class Fault(abc.ABC):
         """End it (``None``: everywhere).  Idempotent: healing what is not in force
         does nothing, because the run heals everything again on exit and Ctrl-C."""
 
+    @classmethod
+    def spec_problems(cls, spec: Mapping[str, Any], target: Any) -> list[tuple[str, str]]:
+        """(option, why) for options that only this target can judge (asked at spec
+        validation, once the target supports the fault): a file class it lacks …"""
+        return []
+
     def in_force(self) -> bool:
         """Whether anything of this fault is applied now (heal_all heals it then)."""
         return False

@@ -56,6 +56,20 @@ class CorruptFile(ProcessFault):
     window = ("start-corrupt-file", "stop-corrupt-file")
     healed_as = "restarted after corruption"
 
+
+    @classmethod
+    def spec_problems(cls, spec: Mapping[str, Any], target: Any) -> list[tuple[str, str]]:
+        wanted = spec.get("corrupt_file_class", cls.OPTIONS["corrupt_file_class"].default)
+        try:
+            # Every target's classes so far are the same on every node; one that needs the
+            # node to answer is judged when the fault is applied instead.
+            classes = target.file_classes(None)
+        except Exception:  # noqa: BLE001
+            return []
+        if isinstance(wanted, str) and wanted not in classes:
+            return [("corrupt_file_class", f"target {target.name} has no file class {wanted!r}; "
+                                           f"it has {', '.join(sorted(classes))}")]
+        return []
     def __init__(self, nem: Any) -> None:
         super().__init__(nem)
         self.down: dict[str, int] = {}      # node -> journal id, target stopped

@@ -170,11 +170,7 @@ class GaleraTarget(KillsDaemons, Target):
 
     # -- lifecycle -----------------------------------------------------------------------
     def setup(self, nodes: Sequence[Node], *, health_timeout: float = 30.0) -> None:
-        self.nodes = list(nodes)
-        for n in self.nodes:
-            self.install(n)
-        for n in self.nodes:
-            self.configure(n)
+        self.install_and_configure(nodes)
         first = self.nodes[0]
         self._start(first, bootstrap=True)
         self._wait_synced(first, max(60.0, health_timeout))

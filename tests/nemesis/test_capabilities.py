@@ -82,3 +82,16 @@ def test_a_fault_that_cannot_work_on_the_provider_is_refused_at_spec_time():
         spec_from_dict({**base, "nodes": {"provider": "ssh", "hosts": ["a", "b", "c"]}})
     for provider in ("netns", "docker"):
         assert spec_from_dict({**base, "nodes": {"provider": provider, "count": 3}}).nemesis
+
+
+def test_a_file_class_the_target_lacks_is_refused_at_spec_time():
+    from core.errors import SpecError
+    from harness.spec import spec_from_dict
+    base = {"name": "t", "target": {"name": "etcd"}, "workload": {"name": "set"},
+            "time_limit": "10s", "nodes": {"provider": "netns", "count": 3}}
+    with pytest.raises(SpecError, match=r"nemesis\.corrupt_file_class: target etcd has no file "
+                                        r"class 'bogus'; it has data, snapshot, wal"):
+        spec_from_dict({**base, "nemesis": {"faults": ["corrupt-file"],
+                                            "corrupt_file_class": "bogus"}})
+    assert spec_from_dict({**base, "nemesis": {"faults": ["corrupt-file"],
+                                               "corrupt_file_class": "snapshot"}}).nemesis

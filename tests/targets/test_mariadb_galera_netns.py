@@ -82,10 +82,13 @@ def test_cluster_workloads_outcomes_lost_update_kill_rejoin_and_pause(tmp_path):
                                        [["r", "x", None], ["w", "x", 2]]])
         assert [g[0] for g in got] == ["ok", "ok"], got
         assert got[0][1][0] == got[1][1][0] == ["r", "x", None], got  # both read the same state
-        # The same on two nodes: Galera's certification aborts one writer, 1213 → fail.
+        # Two nodes writing the same row, both before either commits (the barrier sits after
+        # the writes): Galera's certification aborts the second committer, 1213 → fail.  (With
+        # the reads first, one commit may replicate before the other's write: then both are
+        # ok — the lost update Galera allows — so that order proves nothing about certification.)
         d1, d2 = t.client(n1, "rw-register", {}), t.client(n2, "rw-register", {})
-        got = _concurrently([d1, d2], [[["r", "y", None], ["w", "y", 1]],
-                                       [["r", "y", None], ["w", "y", 2]]])
+        got = _concurrently([d1, d2], [[["w", "y", 1], ["r", "y", None]],
+                                       [["w", "y", 2], ["r", "y", None]]])
         assert sorted(g[0] for g in got) == ["fail", "ok"], got
         assert any(g[2] and g[2].startswith("1213") for g in got), got
 
