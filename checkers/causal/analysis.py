@@ -128,7 +128,8 @@ class _Graph:
 
     def witness(self, name: str, edges: list, facts: dict | None = None) -> "Witness":
         why = {(e[0], e[1]): self.why[(e[0], e[1])] for e in edges if (e[0], e[1]) in self.why}
-        extra = [v for w in why.values() for e in w for v in (e[0], e[1])]
+        # a nested hb edge of an explanation keeps its via (e[3]): that op is evidence too
+        extra = [v for w in why.values() for e in w for v in (e[0], e[1], e[3])]
         return Witness(name, _nodes_of(edges, *extra), edges, facts or {}, why)
 
     def path(self, a: int, b: int, before_round: int | None = None) -> list[tuple[int, int, str, int]]:
