@@ -39,6 +39,11 @@ class Checker:
     fn: CheckFn
     description: str
     judges_client_ops: bool = True  # False: judges something else (e.g. node logs)
+    # Optional: ``many(histories, errors="return", **options)`` judges several
+    # histories at once, giving exactly what ``fn`` gives each (a CheckResult,
+    # or the ValueError ``fn`` would raise, in its place) — for checkers whose
+    # fixed cost per call dwarfs the work on a small history.
+    many: Callable[..., list] | None = None
 
 
 class UnknownChecker(LookupError):
@@ -85,6 +90,32 @@ def get(name: str) -> Checker:
             raise UnknownChecker(f"no checker named {name!r} (available: {avail})") from None
         _loaded[name] = as_checker(name, ep.load())
     return _loaded[name]
+
+
+def run_many(name: str, histories: list[History], **options) -> list[CheckResult | ValueError]:
+    """:func:`run` on each history, in one call of the checker's ``many`` when it
+    has one.  A history the checker cannot read has its ValueError in its place."""
+    checker = get(name)
+    options.pop("progress", None)  # one bar per history means nothing in a batch
+    out: list[CheckResult | ValueError | None] = [None] * len(histories)
+    todo = []
+    for i, h in enumerate(histories):
+        if checker.judges_client_ops and len(h.columnar().operations()) == 0:
+            out[i] = CheckResult(name, UNKNOWN, NOTHING_CHECKED,
+                                 evidence={"unknown_reason": "empty"})
+        else:
+            todo.append(i)
+    if checker.many is not None and len(todo) > 1:
+        for i, r in zip(todo, checker.many([histories[i] for i in todo], errors="return",
+                                           **options)):
+            out[i] = r
+        return out  # type: ignore[return-value]
+    for i in todo:
+        try:
+            out[i] = checker.fn(histories[i], **options)
+        except ValueError as e:
+            out[i] = e
+    return out  # type: ignore[return-value]
 
 
 def takes_progress(name: str) -> bool:

@@ -60,8 +60,8 @@ P61 = (1 << 61) - 1
 # regs layout (int64 vector shared between the driver and the kernel)
 R_ENTRY, R_STATE, R_DEPTH, R_REMAIN, R_HASH, R_MCOUNT, R_STATUS = 0, 1, 2, 3, 4, 5, 6
 R_BEST_ENTRY, R_BEST_DEPTH, R_BEST_NSTATES, R_STEPS, R_MAXDEPTH = 7, 8, 9, 10, 11
-R_FRONT, R_ZERO, R_MUSED = 12, 13, 14
-N_REGS = 15
+R_FRONT, R_ZERO, R_MUSED, R_BACKING = 12, 13, 14, 15
+N_REGS = 16
 
 # statuses
 S_RUNNING, S_VALID, S_INVALID, S_PAUSED, S_GROW_MEMO, S_GROW_STORE = 0, 1, 2, 3, 4, 5
@@ -343,7 +343,7 @@ def _unlift(o, call_entry, ret_entry, nxt, prv):
 def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entry,
             ret_entry, zob, stack_op, stack_state, stack_front, bits, regs, mtab, ment_hash,
             ment_state, ment_off, ment_len, mbuf, enc, sbuf, soff, slen, stab, smeta,
-            store_need, best_prefix, best_states, tmp, max_steps):
+            store_need, best_prefix, best_states, tmp, max_steps, reads_first=False):
     """Run (or resume) the search for at most ``max_steps`` iterations; the outcome
     is ``regs[R_STATUS]``.  Entry 0 is the list head; entries 1..2n are events in
     real-time order, so an entry's number is also its position."""
@@ -363,6 +363,7 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
     mmask = mcap - 1
     status = S_PAUSED
     steps = 0
+    backing = regs[R_BACKING] != 0
     while steps < max_steps:
         steps += 1
         if remain == 0:
@@ -380,13 +381,31 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
             # ran off the end with ok ops unlinearized (cannot happen: their returns
             # are in the list); treat as a dead end
             entry = 0
-        if entry == 0:
+        if entry == 0 and not backing:
             entry = nxt[0]
             continue
         o = ev_op[entry]
-        if ev_call[entry]:
-            legal, ns = _step(model, o, state, kind, a, b, c, aux, bits, sbuf, soff, slen,
-                              stab, smeta, tmp)
+        if not backing and ev_call[entry]:
+            if model == M_REGISTER or model == M_CAS:
+                # the register models inline: a call per step would cost more than the step
+                k = kind[o]
+                ns = state
+                if k == K_READ:
+                    legal = a[o] == ANY or a[o] == state
+                elif k == K_WRITE:
+                    legal = True
+                    ns = a[o]
+                elif k == K_CAS:
+                    legal = state == a[o]
+                    if legal:
+                        ns = b[o]
+                elif k == K_CASFAIL:
+                    legal = state != a[o]
+                else:
+                    legal = False
+            else:
+                legal, ns = _step(model, o, state, kind, a, b, c, aux, bits, sbuf, soff, slen,
+                                  stab, smeta, tmp)
             if legal:
                 w = o >> 6
                 bit = np.int64(1) << (o & 63)
@@ -446,7 +465,9 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
                 entry = nxt[entry]
         else:
             # a return: its op was not linearized in time from this configuration
-            if entry > regs[R_BEST_ENTRY]:
+            if backing:
+                backing = False  # no return reached: the configuration failed by proxy
+            elif entry > regs[R_BEST_ENTRY]:
                 regs[R_BEST_ENTRY] = entry
                 regs[R_BEST_DEPTH] = depth
                 for q in range(depth):
@@ -478,6 +499,19 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
                 remain += 1
             _unlift(p, call_entry, ret_entry, nxt, prv)
             entry = nxt[call_entry[p]]
+            if reads_first and (kind[p] == K_READ or kind[p] == K_SREAD) and (
+                    model == M_REGISTER or model == M_CAS or model == M_COUNTER
+                    or model == M_APPEND or model == M_SET):
+                # Partial-order reduction: a read changes no state (nor what a
+                # set's adds do), and it was callable here, so a linearization
+                # from this configuration could have taken it first.  Taking it
+                # first failed, so this configuration fails too: keep backing up.
+                # Every path the rest of this configuration's scan would try has
+                # a counterpart with the read first, searched before, reaching
+                # the same returns in the same states: counterexamples (the
+                # furthest return, its states, the first prefix reaching it)
+                # are unchanged.
+                backing = True
     regs[R_ENTRY] = entry
     regs[R_STATE] = state
     regs[R_DEPTH] = depth
@@ -488,4 +522,5 @@ def wgl_run(model, kind, a, b, c, must, aux, ev_op, ev_call, nxt, prv, call_entr
     regs[R_ZERO] = zero
     regs[R_MUSED] = mused
     regs[R_STATUS] = status
+    regs[R_BACKING] = 1 if backing else 0
     regs[R_STEPS] += steps

@@ -73,22 +73,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         if v is not None and v is not False:
             options[name] = v
     options.update(_txn_options(args))
-    from reports.console import checking_progress
     verdicts = []
     results: list[tuple[str, CheckResult | None]] = []
-    for path in args.histories:
-        try:
-            h = load_valid(path, _independent(args))
-            with checking_progress(checker, not args.json) as bars:
-                res = registry.run(checker, h, **options, progress=bars)
-        except (HistoryError, UserError, ValueError) as e:
+    for path, res in _judged(args, checker, options):
+        if isinstance(res, Exception):
             if args.debug:
-                raise
+                raise res
             verdicts.append("unknown")
             if args.json:
-                print(json.dumps({"file": path, "valid": "unknown", "error": str(e)}), flush=True)
+                print(json.dumps({"file": path, "valid": "unknown", "error": str(res)}),
+                      flush=True)
             else:
-                print(f"splitbrain: error: {e}", file=sys.stderr)
+                print(f"splitbrain: error: {res}", file=sys.stderr)
             results.append((path, None))
             continue
         verdicts.append(res.valid)
@@ -105,6 +101,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     if any(r is None for _, r in results) and merge_verdicts(verdicts) is not False:
         return 2
     return exit_code(merge_verdicts(verdicts))
+
+
+def _judged(args: argparse.Namespace, checker: str, options: dict[str, Any]):
+    """(path, CheckResult or the error) per history, in the order given.  Several
+    histories go to the checker in one call when it can judge many at once (its
+    cost per call then counts once); otherwise each is checked, with its progress
+    bars, as it is loaded."""
+    from reports.console import checking_progress
+    if len(args.histories) > 1 and registry.get(checker).many is not None:
+        loaded: list[tuple[str, Any]] = []
+        for path in args.histories:
+            try:
+                loaded.append((path, load_valid(path, _independent(args))))
+            except (HistoryError, UserError, ValueError) as e:
+                loaded.append((path, e))
+        judged = iter(registry.run_many(
+            checker, [h for _, h in loaded if not isinstance(h, Exception)], **options))
+        for path, h in loaded:
+            yield path, (h if isinstance(h, Exception) else next(judged))
+        return
+    for path in args.histories:
+        try:
+            h = load_valid(path, _independent(args))
+            with checking_progress(checker, not args.json) as bars:
+                res: Any = registry.run(checker, h, **options, progress=bars)
+        except (HistoryError, UserError, ValueError) as e:
+            res = e
+        yield path, res
 
 
 def _txn_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""check_linearizable_many (checkers/linear/batch.py): many histories through one
+compiled call must give, for every history, exactly what check_linearizable
+gives it — verdict, summary, evidence (configurations included) — from the
+bytes on disk on.  Only the timing fields may differ."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checkers import registry
+from checkers.history import History, Op, load_history, save_history
+from checkers.linear import check_linearizable, check_linearizable_many
+from checkers.linear.simulate import simulate_register_history
+
+KNOSSOS = str(Path(__file__).resolve().parents[1] / "data" / "knossos")
+ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def _plain(r: Any) -> Any:
+    """A result without its timing fields (or the error, as text)."""
+    if isinstance(r, Exception):
+        return ("error", type(r).__name__, str(r))
+    ev = json.loads(json.dumps(r.evidence, default=str))
+    ev.pop("batch", None)
+    for k in ev.get("keys", []):
+        k.pop("elapsed_s", None)
+    return r.valid, r.summary, ev
+
+
+def _single(h: History, **kw: Any) -> Any:
+    try:
+        return check_linearizable(h, **kw)
+    except ValueError as e:
+        return e
+
+
+def _same_as_one_by_one(hs: list[History], **kw: Any) -> list[Any]:
+    batch = check_linearizable_many(hs, errors="return", **kw)
+    assert len(batch) == len(hs)
+    for i, (h, got) in enumerate(zip(hs, batch)):
+        assert _plain(got) == _plain(_single(h, **kw)), i
+    return batch
+
+
+def _copy(h: History, ops: list[Op]) -> History:
+    return History(ops=ops, source=h.source)
+
+
+def _mutate(h: History, rng: random.Random) -> History:
+    """Wrong reads, nil reads, dropped completions, failed ops, a bad cas value or
+    an op the model does not know — each now and then."""
+    ops = [Op(index=o.index, time=o.time, process=o.process, type=o.type, f=o.f, key=o.key,
+              value=o.value) for o in h.ops]
+    comps = [i for i, o in enumerate(ops) if o.type != "invoke"]
+    for _ in range(rng.randint(0, 3)):
+        if not comps:
+            break
+        i = rng.choice(comps)
+        o = ops[i]
+        r = rng.random()
+        if o.f == "read" and o.type == "ok" and r < 0.6:
+            o.value = rng.choice([None, 0, 1, 2, 3, 4, 7])
+        elif r < 0.75:
+            o.type = rng.choice(["info", "fail"])
+        elif r < 0.8 and o.f == "cas":
+            o.value = 3  # not [from, to]
+            for j in range(i - 1, -1, -1):
+                if ops[j].process == o.process:
+                    ops[j].value = 3
+                    break
+        elif r < 0.83:
+            o.f = "frobnicate"
+            for j in range(i - 1, -1, -1):
+                if ops[j].process == o.process:
+                    ops[j].f = "frobnicate"
+                    break
+    return _copy(h, ops)
+
+
+def _no_cas(h: History) -> History:
+    return _copy(h, [Op(index=o.index, time=o.time, process=o.process, type=o.type,
+                        f="write" if o.f == "cas" else o.f, key=o.key,
+                        value=o.value[1] if o.f == "cas" and isinstance(o.value, list)
+                        else o.value) for o in h.ops])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 12),
+       model=st.sampled_from(["cas-register", "register", "kv"]),
+       init=st.sampled_from([None, None, 0, 3, "x"]))
+def test_batch_equals_one_by_one_on_generated_histories(seed: int, n: int, model: str,
+                                                        init: Any) -> None:
+    rng = random.Random(seed)
+    hs = []
+    for i in range(n):
+        keys = rng.choice([None, None, 2, 4]) if model != "register" else rng.choice([None, 3])
+        h = simulate_register_history(seed + i, rng.randint(1, 60), processes=rng.randint(1, 6),
+                                      keys=keys, info_rate=rng.choice([0.0, 0.05, 0.2]),
+                                      values=rng.choice([2, 5, 1000]))
+        if model == "register":
+            h = _no_cas(h)
+        if rng.random() < 0.6:
+            h = _mutate(h, rng)
+        hs.append(h)
+    _same_as_one_by_one(hs, model=model, init=init)
+
+
+def test_the_batch_answers_the_valid_histories_and_hands_on_the_rest() -> None:
+    rng = random.Random(5)
+    hs = [simulate_register_history(100 + i, 85, processes=5, info_rate=0.03) for i in range(30)]
+    bad = [_wrong_read(h, rng) for h in hs[:10]]
+    unique = [simulate_register_history(7, 40, processes=3, values=10**9)]
+    got = _same_as_one_by_one(hs + bad + unique)
+    batched = [("batch" in r.evidence) for r in got]
+    # every valid history of repeated values was answered by the batch itself ...
+    assert all(batched[i] for i in range(30))
+    # ... and nothing it could not answer exactly: violations keep their counterexample,
+    # unique values their own check (and staleness)
+    for r, b in zip(got, batched):
+        if r.valid is not True:
+            assert not b and r.evidence["keys"][0].get("failure")
+    assert got[-1].evidence["algorithm"] == "unique-values" and not batched[-1]
+    assert all(r.valid is False for r in got[30:40])
+
+
+def _wrong_read(h: History, rng: random.Random) -> History:
+    ops = [Op(index=o.index, time=o.time, process=o.process, type=o.type, f=o.f, key=o.key,
+              value=o.value) for o in h.ops]
+    rng.choice([o for o in ops if o.f == "read" and o.type == "ok"]).value = 99  # never written
+    return _copy(h, ops)
+
+
+@pytest.mark.parametrize("kind", ["good", "bad"])
+def test_knossos_histories_batch_equals_one_by_one(kind: str) -> None:
+    hs = [load_history(p) for p in sorted(glob.glob(f"{KNOSSOS}/cas-register/{kind}/*.edn"))]
+    assert len(hs) > 5
+    got = _same_as_one_by_one(hs, init=0)
+    assert all(r.valid is (kind == "good") for r in got), [r.summary for r in got]
+
+
+def test_from_bytes_on_disk_and_through_the_cli(tmp_path: Path) -> None:
+    paths = []
+    for i in range(6):
+        h = simulate_register_history(300 + i, 50, processes=4, info_rate=0.05, keys=i % 2 or None)
+        if i == 4:
+            h = _mutate(h, random.Random(1))
+        p = tmp_path / f"h{i}.jsonl"
+        save_history(h, str(p))
+        paths.append(str(p))
+    (tmp_path / "empty.jsonl").write_text("")
+    paths.insert(2, str(tmp_path / "empty.jsonl"))
+    one_by_one = []
+    for p in paths:
+        out = subprocess.run([sys.executable, "-m", "harness", "check", p, "--model", "kv",
+                              "--json"], capture_output=True, text=True, cwd=ROOT)
+        one_by_one.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    out = subprocess.run([sys.executable, "-m", "harness", "check", *paths, "--model", "kv",
+                          "--json"], capture_output=True, text=True, cwd=ROOT)
+    together = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [d["file"] for d in together] == paths
+    for a, b in zip(together, one_by_one):
+        for d in (a, b):
+            d.pop("elapsed_s", None)
+            ev = d.get("evidence") or {}
+            ev.pop("batch", None)
+            for k in ev.get("keys", []):
+                k.pop("elapsed_s", None)
+        assert a == b
+    assert together[2]["valid"] == "unknown"  # nothing checked is never valid
+
+
+def test_run_many_judges_an_empty_history_unknown() -> None:
+    h = simulate_register_history(1, 30)
+    empty = History(ops=[Op(index=0, time=0, process="nemesis", type="info", f="start")])
+    got = registry.run_many("linearizable", [h, empty, h], model="cas-register")
+    assert [r.valid for r in got] == [True, "unknown", True]
+    assert got[1].evidence["unknown_reason"] == "empty"
+
+
+def test_errors_are_raised_or_returned_in_place() -> None:
+    h = simulate_register_history(1, 30)
+    odd = _copy(h, [Op(index=o.index, time=o.time, process=o.process, type=o.type,
+                       f="frobnicate" if o.f == "read" else o.f, value=o.value)
+                    for o in h.ops])
+    with pytest.raises(ValueError, match="frobnicate"):
+        check_linearizable_many([h, odd])
+    got = check_linearizable_many([h, odd, h], errors="return")
+    assert got[0].valid is True and got[2].valid is True
+    assert isinstance(got[1], ValueError) and "frobnicate" in str(got[1])
