@@ -198,3 +198,27 @@ def test_errors_are_raised_or_returned_in_place() -> None:
     got = check_linearizable_many([h, odd, h], errors="return")
     assert got[0].valid is True and got[2].valid is True
     assert isinstance(got[1], ValueError) and "frobnicate" in str(got[1])
+
+
+@pytest.mark.slow
+def test_batch_equals_one_by_one_on_many_histories() -> None:
+    # the large run of the generated comparison above: 4,000 histories
+    rng = random.Random(17)
+    seen = {True: 0, False: 0}
+    for b in range(80):
+        model = ("cas-register", "register", "kv")[b % 3]
+        init = (None, 0, "x")[b % 3 if b % 2 else 0]
+        hs = []
+        for i in range(50):
+            keys = rng.choice([None, 2, 4]) if model != "register" else None
+            h = simulate_register_history(b * 1000 + i, rng.randint(1, 90),
+                                          processes=rng.randint(1, 7), keys=keys,
+                                          info_rate=rng.choice([0.0, 0.05, 0.2]),
+                                          values=rng.choice([2, 5, 1000]))
+            if model == "register":
+                h = _no_cas(h)
+            hs.append(_mutate(h, rng) if rng.random() < 0.5 else h)
+        for r in _same_as_one_by_one(hs, model=model, init=init):
+            if not isinstance(r, Exception) and r.valid in seen:
+                seen[r.valid] += 1
+    assert seen[True] > 1000 and seen[False] > 500, seen
