@@ -140,7 +140,7 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
     for k, v in dict(zip(all_keys, all_items)).items():
         if get(k) is None:
             vals.add(k, v)
-    ids = list(map(get, all_keys))
+    ids = np.fromiter(map(get, all_keys), np.int64, len(all_keys))
     nl = len(live)
     hoff = np.zeros(nl + 1, np.int64)
     np.cumsum([c.type.shape[0] for c in live], out=hoff[1:])
@@ -156,7 +156,7 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
                      np.concatenate([c.f for c in live]), np.concatenate([c.key for c in live]),
                      np.concatenate([c.value for c in live]),
                      np.concatenate([c.pair for c in live]), np.concatenate(fmaps), fmap_off,
-                     np.array(ids, np.int64), l2g_off, np.array(vals.frm, np.int64),
+                     ids, l2g_off, np.array(vals.frm, np.int64),
                      np.array(vals.to, np.int64), np.int64(init_id),
                      _zobrist(int(hoff[-1])), np.int64(BATCH_MAX_STEPS),
                      np.int64(BATCH_MEM_WORDS), search.READS_FIRST, hout, pout)
