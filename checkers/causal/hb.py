@@ -27,7 +27,7 @@ clocks (n x S) are read, never copied or written.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from .kernels import known_write
 from .prepare import READ, SRC_INIT

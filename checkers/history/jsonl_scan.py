@@ -20,7 +20,7 @@ ordinary path, which keeps every rule and error message (jsonl_columns).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 
 def _lit(s: str) -> np.ndarray:

@@ -15,7 +15,7 @@ So the batch can never give a verdict the per-history path would not.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from . import kernel as K
 from .unique import NOT_UNIQUE, N_OUT, O_STATUS, _decide

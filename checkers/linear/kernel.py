@@ -41,7 +41,7 @@ state store, so state ids are exact too.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 # model ids
 M_REGISTER, M_CAS, M_COUNTER, M_MUTEX, M_APPEND, M_SET, M_QUEUE, M_MULTI = 0, 1, 2, 3, 4, 5, 6, 7

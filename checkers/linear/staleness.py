@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from ..history import T_INFO
 from . import kernel as K

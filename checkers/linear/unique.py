@@ -57,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from . import kernel as K
 from .encode import Partition

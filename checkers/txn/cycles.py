@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from .graph import DATA, PROC, RT, RW, WR, WW, Graph, nontrivial_components, tarjan
 

@@ -24,7 +24,7 @@ evidence.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 from .graph import RW, WR, WW
 from .ops import S_FAIL, S_OK
