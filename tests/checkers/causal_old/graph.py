@@ -18,7 +18,7 @@ Because every session is a chain of the graph, ``u`` reaches ``i`` iff
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from checkers.jit import njit  # process-unique symbols (checkers/jit.py)
 
 EDGE_SO, EDGE_WR, EDGE_EX = 0, 1, 2
 

@@ -12,7 +12,7 @@ it by ``so``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from checkers.jit import njit  # process-unique symbols (checkers/jit.py)
 
 from .prepare import READ, SRC_INIT, WRITE
 
