@@ -249,8 +249,9 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list,
                        deadline: float | None = None) -> dict[str, Any] | None:
     """The ``staleness`` evidence of a check, or None when no key had unique
     values or the history is untimed.  Past ``deadline`` Δ is left unknown."""
-    from .unique import UniqueResult
-    fast = [(p, r) for p, r in zip(parts, results) if isinstance(r, UniqueResult)]
+    from .unique import UniqueResult, applies
+    # register keys only: an append-kv key decided without the search has no versions
+    fast = [(p, r) for p, r in zip(parts, results) if isinstance(r, UniqueResult) and applies(p)]
     if not fast:
         return None
     times = [op_times(ctx, p) for p, _ in fast]
