@@ -123,16 +123,15 @@ def _mix(h, n):
 
 
 @njit(cache=True)
-def _decode(pbuf, poff, pkind, gbuf, goff, gorder, init_empty, tail, pred, psrc, out):
-    """Greedy decoding of every get (in ``gorder``) into pieces, filling
+def _decode(pbuf, poff, lens, pkind, gbuf, goff, gorder, init_empty, tail, pred, psrc, out):
+    """Greedy decoding of every get (in ``gorder``) into pieces (``lens``: the
+    distinct piece lengths, ascending), filling
     ``tail`` (per get: last piece, or INIT), ``pred``/``psrc`` (per piece: the
     piece before it and the get that showed it).  Stops at the first get that
     no state produces, with the reason in ``out``."""
     npc = poff.shape[0] - 1
     base = np.int64(1099511628211)
-    # distinct piece lengths, ascending
     plen = poff[1:] - poff[:-1]
-    lens = np.unique(plen)
     pw = np.empty(lens.shape[0], np.int64)
     for j in range(lens.shape[0]):
         x = np.int64(1)
@@ -285,7 +284,9 @@ def unique_appends(ctx: Any, part: Partition) -> UniqueResult | None:
     psrc = np.full(npc, -1, np.int64)
     out = np.full(4, -1, np.int64)
     if gets and npc:
-        _decode(pbuf, poff, np.array(pkind, np.int8), gbuf, goff, gorder.astype(np.int64),
+        # the distinct piece lengths, ascending (sorted here: see unique._argsort)
+        lens = np.unique(np.diff(poff))
+        _decode(pbuf, poff, lens, np.array(pkind, np.int8), gbuf, goff, gorder.astype(np.int64),
                 not init, tail, pred, psrc, out)
     elif gets:
         # no pieces: every get must return the (empty) initial string
