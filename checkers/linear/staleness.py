@@ -24,9 +24,10 @@ import numpy as np
 from numba import njit
 
 from ..history import T_INFO
+from ..sorting import argsort
 from . import kernel as K
 from .encode import Partition
-from .unique import INVALID, N_OUT, O_STATUS, VALID, _argsort, _decide
+from .unique import INVALID, N_OUT, O_STATUS, VALID, _decide
 
 RESOLUTION_NS = 1000
 MAX_POINTS = 2000
@@ -53,10 +54,10 @@ def _count_overwrites(w_inv, w_ret, r_after, r_before):
     r_before[q] (offline 2-D dominance count with a Fenwick tree)."""
     nw = w_inv.shape[0]
     nr = r_after.shape[0]
-    # not np.sort / np.argsort in a cached kernel: see unique._argsort
-    inv_sorted = w_inv[_argsort(w_inv)]
-    by_ret = _argsort(w_ret)
-    by_before = _argsort(r_before)
+    # not np.sort / np.argsort in a cached kernel: see checkers/sorting.py
+    inv_sorted = w_inv[argsort(w_inv)]
+    by_ret = argsort(w_ret)
+    by_before = argsort(r_before)
     tree = np.zeros(nw + 1, np.int64)
     out = np.zeros(nr, np.int64)
     added = 0

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from ..sorting import argsort
 from . import kernel as K
 from .encode import Partition
 from .search import PartResult
@@ -89,44 +90,6 @@ class UniqueResult(PartResult):
     violations: int = 0
     algorithm: str = "unique-values"
     expected: str = ""       # what was possible, when the model cannot say from states
-
-
-@njit(cache=True)
-def _argsort(x):
-    """A stable argsort (bottom-up merge sort).  Not np.argsort: numba names
-    its quicksort helpers for np.sort and np.argsort alike (a per-process
-    counter), so when another module's cached kernel that sorts is loaded
-    first, this kernel's cached code can be linked to that module's helper
-    and get an unsorted order (seen: a valid key judged invalid after the
-    causal checker ran in the same process)."""
-    n = x.shape[0]
-    idx = np.arange(n)
-    tmp = np.empty(n, np.int64)
-    width = 1
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if x[idx[j]] < x[idx[i]]:
-                    tmp[k] = idx[j]
-                    j += 1
-                else:
-                    tmp[k] = idx[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                tmp[k] = idx[i]
-                i += 1
-                k += 1
-            while j < hi:
-                tmp[k] = idx[j]
-                j += 1
-                k += 1
-        idx, tmp = tmp, idx
-        width *= 2
-    return idx
 
 
 @njit(cache=True)
@@ -212,7 +175,7 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
                 wid[j] = o
                 wv[j] = b[o]
                 j += 1
-        order = _argsort(wv)
+        order = argsort(wv)
         sv = wv[order]
         sid = wid[order]
         for i in range(nw):
@@ -338,7 +301,7 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
             fu[j] = u
             ff[j] = f[u]
             j += 1
-    fs = _argsort(ff)
+    fs = argsort(ff)
     fu = fu[fs]
     ff = ff[fs]
     for q in range(nf - 1):

@@ -284,7 +284,7 @@ def unique_appends(ctx: Any, part: Partition) -> UniqueResult | None:
     psrc = np.full(npc, -1, np.int64)
     out = np.full(4, -1, np.int64)
     if gets and npc:
-        # the distinct piece lengths, ascending (sorted here: see unique._argsort)
+        # the distinct piece lengths, ascending (sorted here: see checkers/sorting.py)
         lens = np.unique(np.diff(poff))
         _decode(pbuf, poff, lens, np.array(pkind, np.int8), gbuf, goff, gorder.astype(np.int64),
                 not init, tail, pred, psrc, out)
