@@ -24,6 +24,7 @@ import numpy as np
 from ..jit import njit
 
 from ..history import T_INFO
+from ..sorting import argsort
 from . import kernel as K
 from .encode import Partition
 from .unique import INVALID, N_OUT, O_STATUS, VALID, _decide
@@ -53,9 +54,10 @@ def _count_overwrites(w_inv, w_ret, r_after, r_before):
     r_before[q] (offline 2-D dominance count with a Fenwick tree)."""
     nw = w_inv.shape[0]
     nr = r_after.shape[0]
-    inv_sorted = np.sort(w_inv)
-    by_ret = np.argsort(w_ret)
-    by_before = np.argsort(r_before)
+    # not np.sort / np.argsort in a cached kernel: see checkers/sorting.py
+    inv_sorted = w_inv[argsort(w_inv)]
+    by_ret = argsort(w_ret)
+    by_before = argsort(r_before)
     tree = np.zeros(nw + 1, np.int64)
     out = np.zeros(nr, np.int64)
     added = 0
@@ -249,8 +251,9 @@ def staleness_evidence(ctx: Any, parts: list[Partition], results: list,
                        deadline: float | None = None) -> dict[str, Any] | None:
     """The ``staleness`` evidence of a check, or None when no key had unique
     values or the history is untimed.  Past ``deadline`` Δ is left unknown."""
-    from .unique import UniqueResult
-    fast = [(p, r) for p, r in zip(parts, results) if isinstance(r, UniqueResult)]
+    from .unique import UniqueResult, applies
+    # register keys only: an append-kv key decided without the search has no versions
+    fast = [(p, r) for p, r in zip(parts, results) if isinstance(r, UniqueResult) and applies(p)]
     if not fast:
         return None
     times = [op_times(ctx, p) for p, _ in fast]

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ..jit import njit
 
+from ..sorting import argsort
 from . import kernel as K
 from .encode import Partition
 from .search import PartResult
@@ -174,7 +175,7 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
                 wid[j] = o
                 wv[j] = b[o]
                 j += 1
-        order = np.argsort(wv)
+        order = argsort(wv)
         sv = wv[order]
         sid = wid[order]
         for i in range(nw):
@@ -300,7 +301,7 @@ def _decide(kind, a, b, must, inv0, ret0, init, out):
             fu[j] = u
             ff[j] = f[u]
             j += 1
-    fs = np.argsort(ff)
+    fs = argsort(ff)
     fu = fu[fs]
     ff = ff[fs]
     for q in range(nf - 1):
@@ -408,11 +409,14 @@ def decide_parts(parts: list[Partition], algorithm: str, *, deadline: float | No
     """Each partition's result: the fast path where it applies (``auto``), the
     search for the rest.  ``unique-values`` insists on the fast path (an error
     naming the key when it cannot decide one), ``wgl`` never takes it.  With
-    ``ctx`` (``auto``), append-kv keys first get the lost-append check
-    (append_witness.py), which can only say "invalid"."""
+    ``ctx``, append-kv keys get the exact check of unique_appends.py (pieces a
+    prefix code), under ``auto`` after the lost-append check (append_witness.py,
+    which can only say "invalid" but names the lost append, the best
+    explanation there is)."""
     from .append_witness import lost_append
     from .models import ModelError
     from .partition import run_all
+    from .unique_appends import unique_appends
     if algorithm not in ALGORITHMS:
         raise ModelError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     start = on_start or (lambda i: None)
@@ -423,13 +427,17 @@ def decide_parts(parts: list[Partition], algorithm: str, *, deadline: float | No
         r = None if algorithm == "wgl" else run_unique(p)
         if r is None and algorithm == "auto" and ctx is not None:
             r = lost_append(ctx, p)
+        if r is None and algorithm != "wgl" and ctx is not None:
+            r = unique_appends(ctx, p)
         if r is None:
             if algorithm == "unique-values":
                 from .encode import show
                 raise ModelError(f"the unique-values algorithm cannot decide key {show(p.key)}: "
                                  "it needs a register model, written values that are all "
                                  "distinct and differ from the initial value, and no failed "
-                                 "cas kept as an observation")
+                                 "cas kept as an observation; or append-kv with put and "
+                                 "append values (and init) non-empty, distinct, and none a "
+                                 "prefix of another")
             rest.append(i)
             continue
         start(i)
