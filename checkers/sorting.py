@@ -7,7 +7,9 @@ and loaded into another after some other module's cached kernel that sorts
 can therefore run that module's helper — a sort where it needed an argsort,
 say, leaving the order unsorted.  Seen: the unique-values check judged a
 valid key invalid after the causal checker had run in the same process
-(numba 0.68).  A function of our own has a symbol of our own.
+(numba 0.68).  A function of our own has a symbol of our own.  (checkers/jit.py
+removes the cause for every kernel by numbering each process's functions from
+a random start; kernels that sort still use this, so they do not depend on it.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from ..jit import njit
+from ..sorting import argsort
 
 from . import kernel as K
 from .unique import NOT_UNIQUE, N_OUT, O_STATUS, _decide
@@ -241,7 +242,7 @@ def run_batch(hoff, typ, proc, fcode, key, val, pair, fmap, fmap_off, l2g, l2g_o
         rkey = rkey_w[:nrows]
         # groups: keys in order of first appearance, rows in order within a key
         if keyed:
-            gorder = np.argsort(rkey, kind="mergesort")
+            gorder = argsort(rkey)  # stable: rows stay in order within a key
         else:
             gorder = gorder_w[:nrows]
             for j in range(nrows):
@@ -257,7 +258,7 @@ def run_batch(hoff, typ, proc, fcode, key, val, pair, fmap, fmap_off, l2g, l2g_o
             first = first_w[:ng]
             for g in range(ng):
                 first[g] = gorder[starts[g]]
-            gseq = np.argsort(first)
+            gseq = argsort(first)
         else:
             gseq = gseq_w[:ng]
         if np_out + ng > pout.shape[0]:
