@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..history import History
+from ..history.history import gc_paused
 from ..history.columnar import intern_key
 from ..result import CheckResult
 from . import batch_kernel as BK
@@ -104,6 +105,15 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
     m = resolve_model(model)
     if not _batchable(m, kw) or len(histories) < 2:
         return [one(h) for h in histories]
+    with gc_paused():
+        # a result's few objects form no cycles; a collection over every loaded
+        # history, triggered by them, would cost more than the checking
+        out = _batch(histories, m, init)
+    return [one(h) if r is None else r for h, r in zip(histories, out)]
+
+
+def _batch(histories: Sequence[History], m: Any, init: Any) -> list[CheckResult | None]:
+    """The batch's results; None for each history it leaves to check_linearizable."""
     cols = [_columnar(h) for h in histories]
     warm_up()
     warm_up_batch()
@@ -167,7 +177,7 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
     n_batch = sum(r[BK.HO_STATUS] == BK.H_VALID for r in hrows)
     shown: dict[int, str] = {}
     prows = pout[:sum(r[BK.HO_PARTS] for r in hrows)].tolist() if nl else []
-    out: list[Any] = []
+    out: list[CheckResult | None] = []
     j = 0
     for i, col in enumerate(cols):
         r = None
@@ -177,7 +187,7 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
                 r = _valid_result(m.name, init, col, ho, prows, vals.items, shown,
                                   batch_s * weight[j] / total_w, n_batch)
             j += 1
-        out.append(r if r is not None else one(histories[i]))
+        out.append(r)
     return out
 
 
@@ -244,5 +254,5 @@ def warm_up_batch() -> None:
     z = np.zeros(1, np.int64)
     BK.run_batch(np.zeros(2, np.int64), np.zeros(0, np.int8), z[:0], np.zeros(0, np.int32), z[:0],
                  z[:0], z[:0], z[:0], np.zeros(2, np.int64), z[:0], np.zeros(2, np.int64),
-                 z, z, np.int64(0), _zobrist(1), np.int64(1), np.int64(1 << 10), True,
+                 z, z, np.int64(0), _zobrist(1 << 16), np.int64(1), np.int64(1 << 10), True,
                  np.zeros((1, BK.N_HO), np.int64), np.zeros((1, BK.N_PO), np.int64))
