@@ -51,8 +51,8 @@ _ZOB_SEED = 0xBA7C4
 
 class _Values:
     """Value ids shared by the batch: equal values (by type and value, as the
-    history's interner says) get one id, None is 0; ``pair`` says, per id,
-    the ids of a [from, to] value's parts (-1 for any other value)."""
+    history's interner says) get one id, None is 0; ``frm`` and ``to`` give,
+    per id, the ids of a [from, to] value's parts (-1 for any other value)."""
 
     def __init__(self) -> None:
         self.ids: dict[Any, int] = {None: 0}
