@@ -100,7 +100,12 @@ def run_many(name: str, histories: list[History], **options) -> list[CheckResult
     out: list[CheckResult | ValueError | None] = [None] * len(histories)
     todo = []
     for i, h in enumerate(histories):
-        if checker.judges_client_ops and len(h.columnar().operations()) == 0:
+        try:
+            empty = checker.judges_client_ops and len(h.columnar().operations()) == 0
+        except ValueError as e:  # a history that has no columns to give
+            out[i] = e
+            continue
+        if empty:
             out[i] = CheckResult(name, UNKNOWN, NOTHING_CHECKED,
                                  evidence={"unknown_reason": "empty"})
         else:

@@ -45,6 +45,10 @@ from .search import warm_up
 # is left to the per-history path (with its clock and memory budget)
 BATCH_MAX_STEPS = 1 << 20
 BATCH_MEM_WORDS = 1 << 23  # 64 MiB
+# The kernel reads no clock: under a time limit a key gets at most this many
+# steps a second of it (a step is 40-100 ns here, so well inside the limit),
+# and a key that needs more is judged one by one, by the clock.
+STEPS_PER_LIMIT_S = 10_000_000
 _F_KIND = {"read": BK.F_READ, "write": BK.F_WRITE, "cas": BK.F_CAS}
 _ZOB_SEED = 0xBA7C4
 
@@ -108,11 +112,24 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
     with gc_paused():
         # a result's few objects form no cycles; a collection over every loaded
         # history, triggered by them, would cost more than the checking
-        out = _batch(histories, m, init)
+        out = _batch(histories, m, init, *_bounds(kw))
     return [one(h) if r is None else r for h, r in zip(histories, out)]
 
 
-def _batch(histories: Sequence[History], m: Any, init: Any) -> list[CheckResult | None]:
+def _bounds(kw: dict[str, Any]) -> tuple[int, int]:
+    """(steps, table words) a key may use in the batch, within the check's own
+    time and memory limits: the batch must not answer where one by one the
+    budget would run out."""
+    steps, words = BATCH_MAX_STEPS, BATCH_MEM_WORDS
+    if kw.get("time_limit") is not None:
+        steps = min(steps, max(0, int(float(kw["time_limit"]) * STEPS_PER_LIMIT_S)))
+    if kw.get("memory_limit") is not None:
+        words = min(words, max(0, int(float(kw["memory_limit"]) * (1 << 20) / 8)))
+    return steps, words
+
+
+def _batch(histories: Sequence[History], m: Any, init: Any, max_steps: int,
+           mem_words: int) -> list[CheckResult | None]:
     """The batch's results; None for each history it leaves to check_linearizable."""
     cols = [_columnar(h) for h in histories]
     warm_up()
@@ -168,8 +185,8 @@ def _batch(histories: Sequence[History], m: Any, init: Any) -> list[CheckResult 
                      np.concatenate([c.pair for c in live]), np.concatenate(fmaps), fmap_off,
                      ids, l2g_off, np.array(vals.frm, np.int64),
                      np.array(vals.to, np.int64), np.int64(init_id),
-                     _zobrist(int(hoff[-1])), np.int64(BATCH_MAX_STEPS),
-                     np.int64(BATCH_MEM_WORDS), search.READS_FIRST, hout, pout)
+                     _zobrist(int(hoff[-1])), np.int64(max_steps),
+                     np.int64(mem_words), search.READS_FIRST, hout, pout)
     batch_s = time.perf_counter() - t0
     hrows = hout.tolist()
     weight = [r[BK.HO_OPS] + r[BK.HO_STEPS] for r in hrows]

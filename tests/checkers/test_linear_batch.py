@@ -222,3 +222,30 @@ def test_batch_equals_one_by_one_on_many_histories() -> None:
             if not isinstance(r, Exception) and r.valid in seen:
                 seen[r.valid] += 1
     assert seen[True] > 1000 and seen[False] > 500, seen
+
+
+def test_the_batch_stays_inside_the_checks_time_and_memory_limits() -> None:
+    # the kernel reads no clock: under a limit it leaves anything that could
+    # overrun it to the one-by-one check, which judges by the clock
+    hs = [simulate_register_history(500 + i, 85, processes=5, info_rate=0.03) for i in range(6)]
+    got = _same_as_one_by_one(hs, time_limit=0)
+    assert not any("batch" in r.evidence for r in got)
+    got = check_linearizable_many(hs, time_limit=5)
+    assert all("batch" in r.evidence for r in got)
+    # under a memory limit too, the batch answers only what one by one answers
+    # (a key whose tables must grow past the limit is left to the one-by-one check)
+    _same_as_one_by_one(hs + [simulate_register_history(12, 600, processes=6, info_rate=0.02)],
+                        memory_limit=0.01)
+
+
+def test_run_many_returns_a_history_error_in_place() -> None:
+    from checkers.history import HistoryError
+
+    class Broken(History):
+        def columnar(self):  # type: ignore[override]
+            raise HistoryError("line 3: not a history")
+
+    h = simulate_register_history(1, 30)
+    got = registry.run_many("linearizable", [h, Broken(ops=[]), h], model="cas-register")
+    assert got[0].valid is True and got[2].valid is True
+    assert isinstance(got[1], HistoryError) and "not a history" in str(got[1])
