@@ -12,16 +12,19 @@ from core.nodes import Daemon
 PYTHON = "/usr/bin/python3"   # Debian's, on the host and in a node image alike
 
 # Appends to "log", fsyncing only the first line; with a size argument it first writes "data",
-# that many seeded pseudo-random bytes, fsynced.
+# that many seeded pseudo-random bytes, fsynced.  Then it creates the ready marker (outside the
+# durable directory, so no fault touches it): "log" alone cannot say a restarted writer is done,
+# since it still holds the lines of the writer before.
 WRITER = r"""
 import os, random, sys, time
-d = sys.argv[1]
-if len(sys.argv) > 2:
+d, ready = sys.argv[1], sys.argv[2]
+if len(sys.argv) > 3:
     fd = os.open(os.path.join(d, "data"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.write(fd, random.Random(7).randbytes(int(sys.argv[2]))); os.fsync(fd); os.close(fd)
+    os.write(fd, random.Random(7).randbytes(int(sys.argv[3]))); os.fsync(fd); os.close(fd)
 fd = os.open(os.path.join(d, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 os.write(fd, b"synced\n"); os.fsync(fd)
 os.write(fd, b"unsynced\n")
+open(ready, "w").close()
 print("ready", flush=True)
 time.sleep(600)
 """
@@ -45,11 +48,16 @@ class FileDb:
     def supports(self, fault):
         return True, ""
 
+    def ready_path(self, node):
+        return f"{node.data_dir}/filedb.ready"
+
     def start(self, node):
         extra = [str(self.data_bytes)] if self.data_bytes else []
         node.check(["mkdir", "-p", self.durable_dir(node)])
+        node.check(["rm", "-f", self.ready_path(node)])
         d = node.start_daemon("filedb", [PYTHON, "-c", WRITER, self.durable_dir(node),
-                                         *extra], log_path=f"{node.data_dir}/filedb.log")
+                                         self.ready_path(node), *extra],
+                              log_path=f"{node.data_dir}/filedb.log")
         self.procs[node.name] = d
         self.started.append(node.name)
 
@@ -69,11 +77,10 @@ class FileDb:
             time.sleep(0.02)
 
 
-def wait_ready(node, path: str) -> None:
-    """Until the writer has written its unsynced line to ``path``."""
+def wait_ready(node, db: FileDb) -> None:
+    """Until the writer last started on ``node`` has written all its files."""
     for _ in range(300):
-        r = node.exec(["cat", path])
-        if r.ok and b"unsynced" in r.stdout:
+        if node.exec(["test", "-e", db.ready_path(node)]).ok:
             return
         time.sleep(0.02)
     raise AssertionError(f"{node.name}: the writer never wrote")

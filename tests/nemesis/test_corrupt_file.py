@@ -49,7 +49,7 @@ def test_corrupt_file_changes_exactly_the_recorded_bytes_and_restarts(node, mode
                   {"seed": 3, "faults": ["corrupt-file"], "corrupt_file_class": "data",
                    "corrupt_file_mode": mode, "corrupt_file_watch_s": 0.5})
     db.start(n)
-    wait_ready(n, f"{db.durable_dir(n)}/log")
+    wait_ready(n, db)
     res = nem.apply("start-corrupt-file", "n1")
     c = res["corrupted"]["n1"]
     assert not db.daemons(n), "the target must be down while its file is damaged"
@@ -82,7 +82,7 @@ def test_same_seed_same_corruption_and_bad_class_is_refused(node):
                       {"seed": 9, "faults": ["corrupt-file"], "corrupt_file_class": "data",
                        "corrupt_file_watch_s": 0})
         db.start(n)
-        wait_ready(n, f"{db.durable_dir(n)}/log")
+        wait_ready(n, db)
         c = nem.apply("start-corrupt-file", {"nodes": "n1", "mode": "zero"})["corrupted"]["n1"]
         records.append((c["offset"], c["length"], c["chunk_sha256_after"]))
         nem.heal_all()
@@ -111,7 +111,7 @@ CONTROLLER = textwrap.dedent("""
     nem.prepare()
     for n in nodes:
         db.start(n)
-        wait_ready(n, db.durable_dir(n) + "/log")
+        wait_ready(n, db)
     nem.settled()
     res = nem.apply("start-corrupt-file", "n1")
     from nemesis.lazyfs.layer import layer

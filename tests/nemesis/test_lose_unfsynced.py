@@ -41,7 +41,7 @@ def test_power_loss_drops_unsynced_data_and_power_on_restarts(cluster):
     assert len(nem.prepare()) == 2
     for n in nodes:
         db.start(n)
-        wait_ready(n, f"{db.durable_dir(n)}/log")
+        wait_ready(n, db)
     res = nem.apply("start-lose-unfsynced", None)          # default: every node at once
     assert res["nodes"] == ["n1", "n2"]
     for n in nodes:
@@ -70,7 +70,7 @@ def test_a_disk_that_ignores_fsync_loses_the_synced_data_too(cluster, fsync):
     nem.prepare()
     n = nodes[0]
     db.start(n)
-    wait_ready(n, f"{db.durable_dir(n)}/log")
+    wait_ready(n, db)
     res = nem.apply("start-lose-unfsynced", "n1")
     assert res["nodes"] == ["n1"] and res["fsync"] == fsync
     backing = f"{db.durable_dir(n)}.durable"
