@@ -172,7 +172,7 @@ def _counterexample(r) -> Any:
     return r.valid, r.summary, keys
 
 
-@pytest.mark.parametrize("model", ["cas-register", "register", "counter", "append-kv"])
+@pytest.mark.parametrize("model", ["cas-register", "register", "counter", "append-kv", "set"])
 def test_reads_first_reduction_changes_only_the_configuration_count(monkeypatch, model) -> None:
     # kernel.wgl_run's partial-order reduction: same verdicts, same counterexample
     # (failing op, prefix, states, expectation), never more configurations
@@ -186,6 +186,8 @@ def test_reads_first_reduction_changes_only_the_configuration_count(monkeypatch,
                                    keys=rng.randint(1, 3), lost=rng.randint(0, 1))
         elif model == "counter":
             h = _counter_history(rng)
+        elif model == "set":
+            h = _set_history(rng)
         else:
             h = simulate_register_history(seed, rng.randint(40, 160), processes=rng.randint(3, 8),
                                           info_rate=rng.choice([0.0, 0.05]))
@@ -219,6 +221,40 @@ def _no_cas(h: History) -> History:
             o = Op(index=o.index, time=o.time, process=o.process, type=o.type, f="write",
                    key=o.key, value=v)
         ops.append(o)
+    return History(ops=ops)
+
+
+def _set_history(rng: random.Random) -> History:
+    # concurrent adds (some crashed or failed) and reads of the whole set; a read returns
+    # what some order could give, or (now and then) drops or invents an element
+    ops: list[Op] = []
+    members: set[int] = set()
+    pending: dict[int, tuple[str, int | None]] = {}
+    next_elem = 0
+    for i in range(rng.randint(30, 80)):
+        p = rng.randrange(4)
+        if p in pending:
+            f, v = pending.pop(p)
+            if f == "add":
+                t = rng.choices(["ok", "info", "fail"], [0.85, 0.1, 0.05])[0]
+                if t != "fail" and (t == "ok" or rng.random() < 0.5):
+                    members.add(v)
+                ops.append(Op(index=i, time=i, process=p, type=t, f="add", value=v))
+            else:
+                seen = set(members)
+                if rng.random() < 0.06:
+                    if seen and rng.random() < 0.5:
+                        seen.discard(rng.choice(sorted(seen)))
+                    else:
+                        seen.add(10_000 + i)
+                ops.append(Op(index=i, time=i, process=p, type="ok", f="read",
+                              value=sorted(seen)))
+        else:
+            f = rng.choice(["add", "add", "read"])
+            v = next_elem if f == "add" else None
+            next_elem += f == "add"
+            pending[p] = (f, v)
+            ops.append(Op(index=i, time=i, process=p, type="invoke", f=f, value=v))
     return History(ops=ops)
 
 
