@@ -1,7 +1,9 @@
-"""Load a 1,000,000-op JSONL history into the columnar view: time and peak RSS.
+"""Load a 1,000,000-op (2,000,000-line: an invoke and a completion each) JSONL history into
+the columnar view: time and peak RSS.
 
 Target (issue 2): < 5 s and < 1.5 GiB peak RSS on the 2-core reference machine;
 issue 17: < 3 s and < 1 GiB (the compiled scanner, checkers/history/jsonl_scan.py).
+``--lines N`` loads another size (issue 2's runs used 1,000,000 lines).
 The history is generated once into a temp file by this script; the load is
 timed in a fresh subprocess so that its peak RSS is the loader's alone.
 
@@ -29,7 +31,8 @@ sys.path.insert(0, ROOT)
 from _machine import machine  # noqa: E402
 
 
-def generate(path: str, n_ops: int, processes: int = 20, keys: int = 1000, seed: int = 1) -> None:
+def generate(path: str, n_lines: int, processes: int = 20, keys: int = 1000,
+             seed: int = 1) -> None:
     rng = random.Random(seed)
     t = 0
     pending: dict[int, dict] = {}
@@ -37,7 +40,7 @@ def generate(path: str, n_ops: int, processes: int = 20, keys: int = 1000, seed:
     written = 0
     idx = 0
     with open(path, "w") as out:
-        while written < n_ops:
+        while written < n_lines:
             slot = rng.randrange(processes)
             p = next_proc[slot]
             t += rng.randrange(1000, 50000)
@@ -114,7 +117,8 @@ def whole_check(d: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--lines", type=int, default=2_000_000,
+                    help="JSON lines to generate (an op is two: its invoke and its completion)")
     ap.add_argument("--check", action="store_true",
                     help="also time the whole check command on a 1M-op register history")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -128,12 +132,14 @@ def main() -> None:
             whole_check(d)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "history.jsonl")
-        generate(path, args.ops)
-        print(f"history: {args.ops} ops, {os.path.getsize(path) / 2**20:.0f} MiB JSONL")
+        generate(path, args.lines)
         for run in ("first", "second"):
             out = subprocess.run([sys.executable, __file__, "--child", path], check=True,
                                  capture_output=True, text=True).stdout
             r = json.loads(out)
+            if run == "first":
+                print(f"history: {args.lines} lines, {r['operations']} ops, "
+                      f"{os.path.getsize(path) / 2**20:.0f} MiB JSONL")
             print(f"{run} load: parse+validate+columnar {r['parse_s']:.2f} s + pairing {r['columnar_s']:.2f} s"
                   f" = {r['total_s']:.2f} s, peak RSS {r['peak_rss_mib']:.0f} MiB"
                   f"  (target < 3 s, < 1024 MiB)  [load avg {os.getloadavg()[0]:.1f}]")
