@@ -224,61 +224,64 @@ def _no_cas(h: History) -> History:
     return History(ops=ops)
 
 
-def _set_history(rng: random.Random) -> History:
-    # concurrent adds (some crashed or failed) and reads of the whole set; a read returns
-    # what some order could give, or (now and then) drops or invents an element
+def _concurrent(rng: random.Random, steps: int, invoke, complete) -> History:
+    """Four processes; at each step one of them invokes ``invoke(i) -> (f, value)`` or
+    completes its pending op with ``complete(i, f, value) -> (type, value)``."""
     ops: list[Op] = []
-    members: set[int] = set()
-    pending: dict[int, tuple[str, int | None]] = {}
-    next_elem = 0
-    for i in range(rng.randint(30, 80)):
+    pending: dict[int, tuple[str, Any]] = {}
+    for i in range(steps):
         p = rng.randrange(4)
         if p in pending:
             f, v = pending.pop(p)
-            if f == "add":
-                t = rng.choices(["ok", "info", "fail"], [0.85, 0.1, 0.05])[0]
-                if t != "fail" and (t == "ok" or rng.random() < 0.5):
-                    members.add(v)
-                ops.append(Op(index=i, time=i, process=p, type=t, f="add", value=v))
-            else:
-                seen = set(members)
-                if rng.random() < 0.06:
-                    if seen and rng.random() < 0.5:
-                        seen.discard(rng.choice(sorted(seen)))
-                    else:
-                        seen.add(10_000 + i)
-                ops.append(Op(index=i, time=i, process=p, type="ok", f="read",
-                              value=sorted(seen)))
+            t, r = complete(i, f, v)
+            ops.append(Op(index=i, time=i, process=p, type=t, f=f, value=r))
         else:
-            f = rng.choice(["add", "add", "read"])
-            v = next_elem if f == "add" else None
-            next_elem += f == "add"
-            pending[p] = (f, v)
+            f, v = pending[p] = invoke(i)
             ops.append(Op(index=i, time=i, process=p, type="invoke", f=f, value=v))
     return History(ops=ops)
+
+
+def _set_history(rng: random.Random) -> History:
+    # concurrent adds (some crashed or failed) and reads of the whole set; a read returns
+    # what some order could give, or (now and then) drops or invents an element
+    members: set[int] = set()
+    added = iter(range(1 << 30))
+
+    def invoke(i):
+        f = rng.choice(["add", "add", "read"])
+        return f, next(added) if f == "add" else None
+
+    def complete(i, f, v):
+        if f == "add":
+            t = rng.choices(["ok", "info", "fail"], [0.85, 0.1, 0.05])[0]
+            if t != "fail" and (t == "ok" or rng.random() < 0.5):
+                members.add(v)
+            return t, v
+        seen = set(members)
+        if rng.random() < 0.06:
+            if seen and rng.random() < 0.5:
+                seen.discard(rng.choice(sorted(seen)))
+            else:
+                seen.add(10_000 + i)
+        return "ok", sorted(seen)
+
+    return _concurrent(rng, rng.randint(30, 80), invoke, complete)
 
 
 def _counter_history(rng: random.Random) -> History:
     # concurrent adds and reads; reads return a value some order could give, or
     # (now and then) one that is off by one
-    ops: list[Op] = []
     total = 0
-    pending: dict[int, tuple[str, int]] = {}
-    i = 0
-    for _ in range(rng.randint(30, 90)):
-        p = rng.randrange(4)
-        if p in pending:
-            f, v = pending.pop(p)
-            if f == "add":
-                total += v
-                ops.append(Op(index=i, time=i, process=p, type="ok", f="add", value=v))
-            else:
-                r = total + (rng.choice([-1, 1]) if rng.random() < 0.06 else 0)
-                ops.append(Op(index=i, time=i, process=p, type="ok", f="read", value=r))
-        else:
-            f = rng.choice(["add", "read"])
-            v = rng.randint(1, 3) if f == "add" else None
-            pending[p] = (f, v)
-            ops.append(Op(index=i, time=i, process=p, type="invoke", f=f, value=v))
-        i += 1
-    return History(ops=ops)
+
+    def invoke(i):
+        f = rng.choice(["add", "read"])
+        return f, rng.randint(1, 3) if f == "add" else None
+
+    def complete(i, f, v):
+        nonlocal total
+        if f == "add":
+            total += v
+            return "ok", v
+        return "ok", total + (rng.choice([-1, 1]) if rng.random() < 0.06 else 0)
+
+    return _concurrent(rng, rng.randint(30, 90), invoke, complete)
