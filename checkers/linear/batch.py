@@ -35,7 +35,7 @@ from ..history.history import gc_paused
 from ..history.columnar import intern_key
 from ..result import CheckResult
 from . import batch_kernel as BK
-from .checker import MAX_VALID_LISTED, _summary, check_linearizable, resolve_model
+from .checker import MAX_VALID_LISTED, _summary, budget, check_linearizable, resolve_model
 from .encode import show
 from .models import KV, CasRegister, Register
 from . import search
@@ -106,13 +106,20 @@ def check_linearizable_many(histories: Sequence[History], model: Any = "cas-regi
         except ValueError as e:  # ModelError, HistoryError: a one-line reason
             return e
 
-    m = resolve_model(model)
+    try:
+        # an option the check refuses is every history's error, as one by one
+        m = resolve_model(model)
+        bounds = _bounds(kw)
+    except ValueError as e:
+        if errors == "raise":
+            raise
+        return [e for _ in histories]
     if not _batchable(m, kw) or len(histories) < 2:
         return [one(h) for h in histories]
     with gc_paused():
         # a result's few objects form no cycles; a collection over every loaded
         # history, triggered by them, would cost more than the checking
-        out = _batch(histories, m, init, *_bounds(kw))
+        out = _batch(histories, m, init, *bounds)
     return [one(h) if r is None else r for h, r in zip(histories, out)]
 
 
@@ -121,10 +128,13 @@ def _bounds(kw: dict[str, Any]) -> tuple[int, int]:
     time and memory limits: the batch must not answer where one by one the
     budget would run out."""
     steps, words = BATCH_MAX_STEPS, BATCH_MEM_WORDS
-    if kw.get("time_limit") is not None:
-        steps = min(steps, max(0, int(float(kw["time_limit"]) * STEPS_PER_LIMIT_S)))
-    if kw.get("memory_limit") is not None:
-        words = min(words, max(0, int(float(kw["memory_limit"]) * (1 << 20) / 8)))
+    t = budget("time_limit", kw.get("time_limit"), "seconds")
+    mib = budget("memory_limit", kw.get("memory_limit"), "MiB")
+    # min() before int(): an infinite limit leaves the batch's own bound
+    if t is not None:
+        steps = int(min(steps, t * STEPS_PER_LIMIT_S))
+    if mib is not None:
+        words = int(min(words, mib * (1 << 20) / 8))
     return steps, words
 
 

@@ -3,6 +3,7 @@ docs/evidence.md, section "linearizable")."""
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Any
 
@@ -81,6 +82,17 @@ def resolve_model(model: Any) -> Any:
                      f"or MODULE:CLASS / FILE.py:CLASS for a Python model")
 
 
+def budget(name: str, v: Any, unit: str) -> float | None:
+    """A time or memory limit as a float (``inf``: no limit), or None for the
+    default; anything else (a string, a bool, NaN, a negative number) is refused
+    with the option's name, so that the one-by-one and the batch path agree."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
+        raise ModelError(f"{name} must be a number of {unit} >= 0 (inf: no limit), got {v!r}")
+    return float(v)
+
+
 def check_linearizable(history: History, model: Any = "cas-register", init: Any = None,
                        cas_fail_observes: bool = False, time_limit: float | None = None,
                        memory_limit: float | None = None, workers: int | None = None,
@@ -99,9 +111,11 @@ def check_linearizable(history: History, model: Any = "cas-register", init: Any 
             max_staleness_s, (int, float)) or not max_staleness_s >= 0):
         raise ModelError(f"max_staleness_s must be a number of seconds >= 0, got "
                          f"{max_staleness_s!r}")
+    time_limit = budget("time_limit", time_limit, "seconds")
+    memory_limit = budget("memory_limit", memory_limit, "MiB")
     t0 = time.perf_counter()
-    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
-    mem = DEFAULT_MEMORY_MIB if memory_limit is None else float(memory_limit)
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    mem = DEFAULT_MEMORY_MIB if memory_limit is None else memory_limit
     ops = col.operations()
     ctx = Ctx(col=col, ops=ops, vt=ValueTable(col), init=init,
               cas_mismatch=(cas_mismatches(history, col, ops) if cas_fail_observes

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -248,3 +249,46 @@ def test_run_many_returns_a_history_error_in_place() -> None:
     got = registry.run_many("linearizable", [h, Broken(ops=[]), h], model="cas-register")
     assert got[0].valid is True and got[2].valid is True
     assert isinstance(got[1], HistoryError) and "not a history" in str(got[1])
+
+
+@pytest.mark.parametrize("kw", [{"time_limit": float("inf")}, {"memory_limit": float("inf")},
+                                {"time_limit": np.float64(5)}, {"memory_limit": np.int64(64)},
+                                {"time_limit": float("nan")}, {"time_limit": -1},
+                                {"memory_limit": -0.5}, {"time_limit": "10s"},
+                                {"time_limit": True}])
+def test_limits_are_judged_alike_one_by_one_and_in_a_batch(kw) -> None:
+    # inf is "no limit" (it used to overflow the batch's step bound); nonsense is refused
+    # by name on both paths, never read as some limit
+    hs = [simulate_register_history(700 + i, 60, processes=4) for i in range(3)]
+    got = _same_as_one_by_one(hs, **kw)
+    name = next(iter(kw))
+    v = kw[name]
+    if isinstance(v, bool) or isinstance(v, str) or not v >= 0:
+        assert all(isinstance(r, ValueError) and f"{name} must be a number" in str(r)
+                   for r in got), got
+        with pytest.raises(ValueError, match=f"{name} must be a number"):
+            check_linearizable_many(hs, **kw)
+    else:
+        assert all(r.valid is True and r.evidence["batch"] == 3 for r in got)
+
+
+@pytest.mark.parametrize("flag, value, rc", [("--time-limit", "inf", 0),
+                                             ("--memory-limit", "inf", 0),
+                                             ("--time-limit", "nan", 2),
+                                             ("--time-limit", "-1", 2)])
+def test_cli_limits_with_several_files(tmp_path: Path, flag: str, value: str, rc: int) -> None:
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"h{i}.jsonl"
+        save_history(simulate_register_history(800 + i, 40), str(p))
+        paths.append(str(p))
+    out = subprocess.run([sys.executable, "-m", "harness", "check", *paths, "--model",
+                          "cas-register", f"{flag}={value}"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == rc, out.stderr
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr, out.stderr
+    if rc:
+        name = flag.lstrip("-").replace("-", "_")
+        assert out.stderr.count(f"error: {name} must be a number") == 2, out.stderr
+    else:
+        assert out.stdout.count("valid — linearizable") == 2, out.stdout
